@@ -1,0 +1,227 @@
+//! The command table and the context handlers run in.
+//!
+//! Each family file (`string.rs`, `keys.rs`, ...) exports `COMMANDS: &[Command]`; the
+//! table is their union. One dispatcher (in `shard::dispatch`) rejects unknown commands
+//! and wrong arity and routes by the key spec, so handlers never re-check either.
+
+pub mod connection;
+pub mod errors;
+pub mod info;
+pub mod introspect;
+pub mod keys;
+pub mod server;
+pub mod string;
+
+use std::collections::HashMap;
+
+use crate::resp::{Args, ReplyWriter};
+use crate::shard::client::Client;
+use crate::shard::db::Db;
+use crate::shard::Shared;
+use crate::shard::routing::ShardId;
+
+/// Runs one command: reads `args`, works on `ctx.db`, writes exactly one reply.
+pub type Handler = fn(&mut Ctx<'_>, Args<'_>);
+
+/// Command flags, named as Redis names them in COMMAND INFO.
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const FAST: u32 = 1 << 9;
+    pub const NO_AUTH: u32 = 1 << 10;
+    pub const MAY_REPLICATE: u32 = 1 << 11;
+    pub const SKIP_SLOWLOG: u32 = 1 << 12;
+    pub const ALLOW_BUSY: u32 = 1 << 13;
+    pub const NO_MULTI: u32 = 1 << 14;
+
+    /// (bit, name) for COMMAND INFO.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (ALLOW_BUSY, "allow_busy"),
+        (NO_MULTI, "no_multi"),
+    ];
+}
+
+/// Where a command's keys are: positions `first..=last` (negative `last` counts from
+/// the end, -1 being the last argument) every `step`. `first == 0` means no keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeySpec {
+    pub first: i32,
+    pub last: i32,
+    pub step: i32,
+}
+
+impl KeySpec {
+    pub const NONE: KeySpec = KeySpec { first: 0, last: 0, step: 0 };
+    pub const ONE: KeySpec = KeySpec { first: 1, last: 1, step: 1 };
+    pub const ALL: KeySpec = KeySpec { first: 1, last: -1, step: 1 };
+    pub const fn new(first: i32, last: i32, step: i32) -> Self {
+        KeySpec { first, last, step }
+    }
+
+    /// Indexes of the key arguments in a command of `argc` arguments.
+    pub fn positions(&self, argc: usize) -> std::iter::StepBy<std::ops::Range<usize>> {
+        let range = if self.first <= 0 {
+            0..0
+        } else {
+            let last = if self.last < 0 { argc as i64 + self.last as i64 } else { self.last as i64 };
+            let last = last.min(argc as i64 - 1);
+            if last < self.first as i64 {
+                0..0
+            } else {
+                self.first as usize..last as usize + 1
+            }
+        };
+        range.step_by(self.step.max(1) as usize)
+    }
+}
+
+/// How the dispatcher picks the shard(s) a command runs on.
+#[derive(Clone, Copy)]
+pub enum Route {
+    /// By the key spec: on the owning shard, or locked across shards when keys spread.
+    /// A command without keys runs on the connection's own shard.
+    Keys,
+    /// On every shard at once, all locked (DBSIZE, FLUSHALL, KEYS, INFO...).
+    AllShards,
+    /// A command-specific choice of one shard (SCAN reads it from the cursor).
+    Pick(fn(Args<'_>, usize) -> ShardId),
+}
+
+/// One entry of the command table.
+pub struct Command {
+    /// Lower-case name; subcommands are written `container|sub` as Redis does.
+    pub name: &'static str,
+    /// Argument count including the name; negative means "at least -arity".
+    pub arity: i32,
+    pub flags: u32,
+    pub keys: KeySpec,
+    pub route: Route,
+    pub handler: Handler,
+    /// Redis's command group (string, generic, server, connection...), for COMMAND DOCS.
+    pub group: &'static str,
+    pub summary: &'static str,
+    /// Subcommands of a container command (CONFIG, CLIENT, OBJECT...).
+    pub subcommands: &'static [Command],
+}
+
+impl Command {
+    /// Does `argc` satisfy this command's arity?
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        if self.arity >= 0 {
+            argc == self.arity as usize
+        } else {
+            argc >= (-self.arity) as usize
+        }
+    }
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+    /// The name after the `|` of a subcommand.
+    pub fn short_name(&self) -> &'static str {
+        self.name.rsplit('|').next().unwrap_or(self.name)
+    }
+}
+
+/// A handler that is never called: containers dispatch to their subcommands.
+pub fn container(_: &mut Ctx<'_>, _: Args<'_>) {}
+
+/// The union of every family's commands, looked up by name without case.
+pub struct CommandTable {
+    by_name: HashMap<Vec<u8>, &'static Command, ahash::RandomState>,
+}
+
+impl Default for CommandTable {
+    fn default() -> Self {
+        let mut t = CommandTable { by_name: HashMap::default() };
+        for family in [
+            connection::COMMANDS,
+            server::COMMANDS,
+            info::COMMANDS,
+            introspect::COMMANDS,
+            string::COMMANDS,
+            keys::COMMANDS,
+        ] {
+            for cmd in family {
+                t.by_name.insert(cmd.name.as_bytes().to_vec(), cmd);
+            }
+        }
+        t
+    }
+}
+
+impl CommandTable {
+    /// Finds a command by name, ignoring ASCII case.
+    pub fn lookup(&self, name: &[u8]) -> Option<&'static Command> {
+        let mut lower = [0u8; 32];
+        if name.len() > lower.len() {
+            return None;
+        }
+        for (d, s) in lower.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        self.by_name.get(&lower[..name.len()]).copied()
+    }
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+    /// Every top-level command, sorted by name.
+    pub fn all(&self) -> Vec<&'static Command> {
+        let mut v: Vec<_> = self.by_name.values().copied().collect();
+        v.sort_by_key(|c| c.name);
+        v
+    }
+}
+
+/// What a handler works with.
+pub struct Ctx<'a> {
+    /// The keys this command may touch (one shard, or several locked together).
+    pub db: Db<'a>,
+    /// Where the reply goes.
+    pub out: ReplyWriter<'a>,
+    /// The shard's cached clock (unix ms), refreshed once per event-loop turn.
+    pub now_ms: u64,
+    /// The calling connection. None when the command runs on another shard than the
+    /// connection's: keyless commands, the only ones that need it, always run locally.
+    pub client: Option<&'a mut Client>,
+    /// Server-wide state: config, command table, stats.
+    pub shared: &'a Shared,
+    /// The shard running the command.
+    pub shard: ShardId,
+}
+
+impl<'a> Ctx<'a> {
+    /// The calling connection. Only keyless commands call this; they always run on the
+    /// connection's own shard, where it is present.
+    pub fn client(&mut self) -> &mut Client {
+        self.client.as_deref_mut().expect("keyless commands run on the connection's shard")
+    }
+}
+
+/// Case-insensitive comparison of an argument with an ASCII keyword.
+#[inline]
+pub fn is(arg: &[u8], keyword: &str) -> bool {
+    arg.eq_ignore_ascii_case(keyword.as_bytes())
+}

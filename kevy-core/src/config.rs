@@ -1,0 +1,316 @@
+//! Configuration: one table of parameters under Redis's names. `kevy-server --name value`,
+//! redis.conf-style files, the C and Python bindings and `CONFIG GET/SET` all read and
+//! write this one table.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::RwLock;
+
+/// What values a parameter takes.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    /// An integer in [min, max].
+    Int { min: i64, max: i64 },
+    /// A byte count with optional unit (k, kb, m, mb, g, gb), at least `min`.
+    Memory { min: u64 },
+    /// Free text.
+    Text,
+    /// A listen address list (one or more space-separated addresses).
+    Addresses,
+}
+
+/// One configuration parameter.
+struct Param {
+    name: &'static str,
+    default: &'static str,
+    kind: Kind,
+    /// Can `CONFIG SET` change it on a running server?
+    mutable: bool,
+}
+
+/// Every parameter kevy knows. Add a knob here and it is reachable everywhere.
+const PARAMS: &[Param] = &[
+    Param { name: "port", default: "6379", kind: Kind::Int { min: 0, max: 65535 }, mutable: false },
+    Param { name: "bind", default: "127.0.0.1", kind: Kind::Addresses, mutable: false },
+    Param { name: "shards", default: "0", kind: Kind::Int { min: 0, max: 1024 }, mutable: false },
+    Param { name: "tcp-backlog", default: "511", kind: Kind::Int { min: 0, max: i32::MAX as i64 }, mutable: false },
+    Param { name: "databases", default: "1", kind: Kind::Int { min: 1, max: 1 }, mutable: false },
+    Param { name: "maxclients", default: "10000", kind: Kind::Int { min: 1, max: u32::MAX as i64 }, mutable: true },
+    Param { name: "hz", default: "10", kind: Kind::Int { min: 0, max: i32::MAX as i64 }, mutable: true },
+    Param {
+        name: "proto-max-bulk-len",
+        default: "536870912",
+        kind: Kind::Memory { min: 1024 * 1024 },
+        mutable: true,
+    },
+    Param {
+        name: "client-query-buffer-limit",
+        default: "1073741824",
+        kind: Kind::Memory { min: 1024 * 1024 },
+        mutable: true,
+    },
+    Param { name: "dir", default: ".", kind: Kind::Text, mutable: true },
+];
+
+fn param(name: &str) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+/// A configuration error, with Redis's wording for the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    Unknown(String),
+    Invalid { name: String, reason: String },
+    Immutable(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Unknown(n) => write!(f, "unknown config parameter '{n}'"),
+            ConfigError::Invalid { name, reason } => write!(f, "invalid value for '{name}': {reason}"),
+            ConfigError::Immutable(n) => write!(f, "'{n}' can't be changed on a running server"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Parses a Redis memory value: digits with an optional unit (case-insensitive).
+pub fn parse_memory(s: &str) -> Option<u64> {
+    let lower = s.to_ascii_lowercase();
+    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    let mult: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+/// Checks `value` for `p` and returns its canonical text (what CONFIG GET shows).
+fn validate(p: &Param, value: &str) -> Result<String, String> {
+    match p.kind {
+        Kind::Int { min, max } => match value.parse::<i64>() {
+            Ok(n) if n >= min && n <= max => Ok(n.to_string()),
+            Ok(_) => Err(format!("argument must be between {min} and {max} inclusive")),
+            Err(_) => Err("argument couldn't be parsed into an integer".into()),
+        },
+        Kind::Memory { min } => match parse_memory(value) {
+            Some(n) if n >= min && n <= i64::MAX as u64 => Ok(n.to_string()),
+            Some(_) => Err(format!("argument must be between {min} and {} inclusive", i64::MAX)),
+            None => Err("argument must be a memory value".into()),
+        },
+        Kind::Text => Ok(value.to_string()),
+        Kind::Addresses => {
+            let addrs: Vec<&str> = value.split_whitespace().collect();
+            if addrs.is_empty() || addrs.iter().any(|a| a.parse::<std::net::IpAddr>().is_err()) {
+                return Err("Invalid bind address".into());
+            }
+            Ok(addrs.join(" "))
+        }
+    }
+}
+
+/// A validated set of parameter values. Build one, then start a server with it.
+#[derive(Clone, Debug)]
+pub struct Config {
+    values: BTreeMap<&'static str, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { values: PARAMS.iter().map(|p| (p.name, p.default.to_string())).collect() }
+    }
+}
+
+impl Config {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a parameter by its Redis name, validating the value.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<&mut Self, ConfigError> {
+        let p = param(name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
+        let v = validate(p, value).map_err(|reason| ConfigError::Invalid { name: p.name.into(), reason })?;
+        self.values.insert(p.name, v);
+        Ok(self)
+    }
+
+    /// The current value of a parameter, by its Redis name.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        param(name).and_then(|p| self.values.get(p.name)).map(String::as_str)
+    }
+
+    fn int(&self, name: &str) -> i64 {
+        self.get(name).and_then(|v| v.parse().ok()).expect("validated integer parameter")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.int("port") as u16
+    }
+    /// Shard count: the configured one, or the number of cores when 0.
+    pub fn shards(&self) -> usize {
+        match self.int("shards") {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            n => n as usize,
+        }
+    }
+    pub fn bind(&self) -> Vec<String> {
+        self.get("bind").unwrap_or("127.0.0.1").split_whitespace().map(String::from).collect()
+    }
+    pub fn tcp_backlog(&self) -> i32 {
+        self.int("tcp-backlog") as i32
+    }
+
+    /// Reads `--name value [value...]` pairs, as redis-server takes them. A first
+    /// argument not starting with `--` names a redis.conf-style file read before them.
+    pub fn from_args<I: IntoIterator<Item = String>>(args: I) -> Result<Config, ConfigError> {
+        let args: Vec<String> = args.into_iter().collect();
+        let mut cfg = Config::new();
+        let mut i = 0;
+        if let Some(first) = args.first() {
+            if !first.starts_with("--") {
+                let text = std::fs::read_to_string(first)
+                    .map_err(|e| ConfigError::Invalid { name: "config file".into(), reason: format!("{first}: {e}") })?;
+                cfg.load_text(&text)?;
+                i = 1;
+            }
+        }
+        while i < args.len() {
+            let name = args[i]
+                .strip_prefix("--")
+                .ok_or_else(|| ConfigError::Invalid { name: args[i].clone(), reason: "expected --name".into() })?;
+            let mut values = Vec::new();
+            i += 1;
+            while i < args.len() && !args[i].starts_with("--") {
+                values.push(args[i].as_str());
+                i += 1;
+            }
+            cfg.set(name, &values.join(" "))?;
+        }
+        Ok(cfg)
+    }
+
+    /// Reads a redis.conf-style text: `name value...` per line, `#` comments.
+    pub fn load_text(&mut self, text: &str) -> Result<&mut Self, ConfigError> {
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (name, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+            let value = rest.trim().trim_matches('"');
+            self.set(name, value)?;
+        }
+        Ok(self)
+    }
+}
+
+/// The configuration of a running server: the table behind CONFIG GET/SET, plus the
+/// values the hot path reads kept in atomics so no lock is taken per command.
+pub struct LiveConfig {
+    table: RwLock<Config>,
+    pub proto_max_bulk_len: AtomicU64,
+    pub client_query_buffer_limit: AtomicU64,
+    pub maxclients: AtomicU64,
+    pub hz: AtomicU64,
+}
+
+impl LiveConfig {
+    pub fn new(cfg: Config) -> Self {
+        let live = LiveConfig {
+            proto_max_bulk_len: AtomicU64::new(0),
+            client_query_buffer_limit: AtomicU64::new(0),
+            maxclients: AtomicU64::new(0),
+            hz: AtomicU64::new(0),
+            table: RwLock::new(cfg),
+        };
+        live.refresh();
+        live
+    }
+
+    fn refresh(&self) {
+        let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+        let num = |n: &str| t.get(n).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        self.proto_max_bulk_len.store(num("proto-max-bulk-len"), Ordering::Relaxed);
+        self.client_query_buffer_limit.store(num("client-query-buffer-limit"), Ordering::Relaxed);
+        self.maxclients.store(num("maxclients"), Ordering::Relaxed);
+        self.hz.store(num("hz"), Ordering::Relaxed);
+    }
+
+    /// (name, value) of every parameter whose name matches the glob `pattern`.
+    pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
+        let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+        PARAMS
+            .iter()
+            .filter(|p| crate::glob::matches(pattern, p.name.as_bytes(), true))
+            .map(|p| (p.name, t.get(p.name).unwrap_or_default().to_string()))
+            .collect()
+    }
+
+    /// Applies `CONFIG SET` pairs all or nothing. Errors are Redis's reply texts.
+    pub fn set_many(&self, pairs: &[(&str, &str)]) -> Result<(), String> {
+        let fail = |name: &str, why: &str| format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}");
+        let mut seen = Vec::new();
+        let mut staged = self.table.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for &(name, value) in pairs {
+            let Some(p) = param(name) else {
+                return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'"));
+            };
+            if seen.contains(&p.name) {
+                return Err(fail(name, "duplicate parameter"));
+            }
+            seen.push(p.name);
+            if !p.mutable {
+                return Err(fail(name, "can't set immutable config"));
+            }
+            let v = validate(p, value).map_err(|why| fail(name, &why))?;
+            staged.values.insert(p.name, v);
+        }
+        *self.table.write().unwrap_or_else(|e| e.into_inner()) = staged;
+        self.refresh();
+        Ok(())
+    }
+
+    /// A copy of the whole table.
+    pub fn snapshot(&self) -> Config {
+        self.table.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_and_validation() {
+        let cfg = Config::from_args(["--port", "0", "--shards", "3", "--proto-max-bulk-len", "2mb"].map(String::from))
+            .unwrap();
+        assert_eq!(cfg.port(), 0);
+        assert_eq!(cfg.shards(), 3);
+        assert_eq!(cfg.get("proto-max-bulk-len"), Some("2097152"));
+        assert!(Config::new().set("nosuch", "1").is_err());
+        assert!(Config::new().set("port", "70000").is_err());
+        assert!(Config::new().set("bind", "not-an-ip").is_err());
+    }
+
+    #[test]
+    fn config_set_is_all_or_nothing() {
+        let live = LiveConfig::new(Config::new());
+        let err = live.set_many(&[("hz", "20"), ("proto-max-bulk-len", "1")]).unwrap_err();
+        assert!(err.contains("between 1048576"), "{err}");
+        assert_eq!(live.hz.load(Ordering::Relaxed), 10);
+        live.set_many(&[("hz", "20")]).unwrap();
+        assert_eq!(live.hz.load(Ordering::Relaxed), 20);
+        assert!(live.set_many(&[("port", "1")]).unwrap_err().contains("immutable"));
+    }
+}

@@ -1,0 +1,42 @@
+//! kevy-core: a Redis-compatible, thread-per-core key-value server you can embed.
+//!
+//! # Modules
+//! - [`server`]: the public entry point ([`Server::start`], port, stop).
+//! - [`config`]: one table of parameters under Redis's names.
+//! - [`resp`]: request parser (multibulk + inline) and RESP2/RESP3 reply writer.
+//! - [`shard`]: the thread per shard: event loop, connections, dispatch, mailbox rings
+//!   between shards, key routing.
+//! - [`commands`]: the command table and one file per command family.
+//! - [`store`]: a shard's keyspace and the values it holds.
+//! - [`reactor`]: epoll and the raw syscalls (the only `unsafe` of the runtime).
+//! - [`glob`]: Redis glob patterns.
+//!
+//! # The life of a command
+//! A shard thread's reactor reports a readable socket; the connection reads into its
+//! buffer; `resp::parse` yields argument spans without copying; `shard::dispatch` looks
+//! the command up in the table, checks arity and computes the owning shard of each key.
+//! All keys here: the handler runs now on this shard's keyspace and writes its reply
+//! into the output buffer. All keys on one other shard: the arguments travel over the
+//! SPSC ring to that shard, which runs the handler and sends the encoded reply back;
+//! the connection keeps a slot so replies leave in request order. Keys on several
+//! shards: the connection waits for its earlier replies, then locks those shards'
+//! keyspaces in shard order and runs the handler over all of them, atomically.
+
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod glob;
+pub mod reactor;
+pub mod resp;
+pub mod server;
+pub mod shard;
+pub mod store;
+
+pub use config::Config;
+pub use error::Error;
+pub use server::Server;
+
+/// The kevy version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The Redis version kevy answers as (HELLO, INFO): what clients check features against.
+pub const REDIS_VERSION: &str = "7.0.15";

@@ -1,0 +1,314 @@
+//! Incremental request parser: RESP multibulk (what clients send) and inline commands
+//! (what `telnet` and `nc` send). It never copies multibulk arguments: it records their
+//! spans in the connection's read buffer. Inline arguments need unquoting, so they are
+//! copied into a scratch buffer instead.
+
+use super::args::ArgSpans;
+
+/// Longest inline line or `*`/`$` header Redis accepts before it gives up (64 KiB).
+const MAX_INLINE: usize = 64 * 1024;
+
+/// Limits a connection enforces while parsing (from the live config).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_bulk_len: u64,
+    pub max_multibulk_len: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_bulk_len: 512 * 1024 * 1024, max_multibulk_len: i32::MAX as u64 }
+    }
+}
+
+/// The outcome of one parse attempt at the front of the unread input.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parsed {
+    /// A whole command: `consumed` bytes of input; its args are in the span list,
+    /// relative to the input (`inline == false`) or to the scratch buffer (`inline == true`).
+    Command { consumed: usize, inline: bool },
+    /// Input that carries no command (an empty inline line, `*0`, `*-1`): skip it.
+    Empty { consumed: usize },
+    /// More bytes are needed. `hint` is the total input length that would complete the
+    /// command when it is known (a large bulk), so the caller can reserve once.
+    Incomplete { hint: usize },
+    /// A protocol error: Redis replies with this text and closes the connection.
+    Error(&'static str),
+}
+
+/// Parses the first command in `input`. On `Command`, `spans` (and `scratch` for inline
+/// commands) describe the arguments.
+pub fn parse(input: &[u8], limits: &Limits, spans: &mut ArgSpans, scratch: &mut Vec<u8>) -> Parsed {
+    spans.clear();
+    match input.first() {
+        None => Parsed::Incomplete { hint: 0 },
+        Some(b'*') => parse_multibulk(input, limits, spans),
+        Some(_) => parse_inline(input, spans, scratch),
+    }
+}
+
+/// Finds the `\r\n` that ends the line starting at `from`; returns the index of `\r`.
+#[inline]
+fn line_end(input: &[u8], from: usize) -> Option<usize> {
+    let rest = &input[from..];
+    let nl = rest.iter().position(|&b| b == b'\n')?;
+    if nl > 0 && rest[nl - 1] == b'\r' {
+        Some(from + nl - 1)
+    } else {
+        // A bare '\n' in a header: treat the line as ending at '\n' minus nothing; Redis
+        // requires "\r\n" and will fail the number parse, which we mirror below.
+        Some(from + nl)
+    }
+}
+
+/// Parses a decimal i64 the way Redis's `string2ll` does (no '+', no spaces, no leading
+/// zeros except "0").
+pub fn parse_i64(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || neg)) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    if neg {
+        if v > i64::MAX as u64 + 1 {
+            None
+        } else {
+            Some((v as i64).wrapping_neg())
+        }
+    } else if v > i64::MAX as u64 {
+        None
+    } else {
+        Some(v as i64)
+    }
+}
+
+fn parse_multibulk(input: &[u8], limits: &Limits, spans: &mut ArgSpans) -> Parsed {
+    let Some(end) = line_end(input, 1) else {
+        if input.len() > MAX_INLINE {
+            return Parsed::Error("ERR Protocol error: too big mbulk count string");
+        }
+        return Parsed::Incomplete { hint: 0 };
+    };
+    let count = match parse_i64(&input[1..end]) {
+        Some(n) if n <= limits.max_multibulk_len as i64 => n,
+        _ => return Parsed::Error("ERR Protocol error: invalid multibulk length"),
+    };
+    let mut pos = end + 2;
+    if count <= 0 {
+        return Parsed::Empty { consumed: pos.min(input.len()) };
+    }
+    for _ in 0..count {
+        if pos >= input.len() {
+            return Parsed::Incomplete { hint: 0 };
+        }
+        if input[pos] != b'$' {
+            return Parsed::Error(expected_dollar(input[pos]));
+        }
+        let Some(end) = line_end(input, pos + 1) else {
+            if input.len() - pos > MAX_INLINE {
+                return Parsed::Error("ERR Protocol error: too big bulk count string");
+            }
+            return Parsed::Incomplete { hint: 0 };
+        };
+        let len = match parse_i64(&input[pos + 1..end]) {
+            Some(n) if n >= 0 && n as u64 <= limits.max_bulk_len => n as usize,
+            _ => return Parsed::Error("ERR Protocol error: invalid bulk length"),
+        };
+        let start = end + 2;
+        if input.len() < start + len + 2 {
+            return Parsed::Incomplete { hint: start + len + 2 };
+        }
+        spans.push(start, len);
+        pos = start + len + 2;
+    }
+    Parsed::Command { consumed: pos, inline: false }
+}
+
+/// Redis's text for a multibulk element that does not start with '$'.
+fn expected_dollar(got: u8) -> &'static str {
+    // Interned per byte so the error stays a static string.
+    static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let texts = TEXTS.get_or_init(|| {
+        (0..=255u8)
+            .map(|b| format!("ERR Protocol error: expected '$', got '{}'", b as char))
+            .collect()
+    });
+    texts[got as usize].as_str()
+}
+
+fn parse_inline(input: &[u8], spans: &mut ArgSpans, scratch: &mut Vec<u8>) -> Parsed {
+    let Some(nl) = input.iter().position(|&b| b == b'\n') else {
+        if input.len() > MAX_INLINE {
+            return Parsed::Error("ERR Protocol error: too big inline request");
+        }
+        return Parsed::Incomplete { hint: 0 };
+    };
+    let line = if nl > 0 && input[nl - 1] == b'\r' { &input[..nl - 1] } else { &input[..nl] };
+    scratch.clear();
+    if !split_inline(line, spans, scratch) {
+        return Parsed::Error("ERR Protocol error: unbalanced quotes in request");
+    }
+    if spans.is_empty() {
+        Parsed::Empty { consumed: nl + 1 }
+    } else {
+        Parsed::Command { consumed: nl + 1, inline: true }
+    }
+}
+
+/// Splits an inline line into arguments as Redis's `sdssplitargs` does: whitespace
+/// separates, "double quotes" take C escapes (\n \r \t \b \a \\ \" \xHH), 'single
+/// quotes' take only \'. A closing quote must be followed by whitespace or the end.
+fn split_inline(line: &[u8], spans: &mut ArgSpans, out: &mut Vec<u8>) -> bool {
+    let mut i = 0;
+    loop {
+        while i < line.len() && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == line.len() {
+            return true;
+        }
+        let start = out.len();
+        let (mut in_dq, mut in_sq) = (false, false);
+        loop {
+            if in_dq {
+                if i >= line.len() {
+                    return false;
+                }
+                let c = line[i];
+                if c == b'\\' && i + 3 < line.len() && line[i + 1] == b'x' && is_hex(line[i + 2]) && is_hex(line[i + 3]) {
+                    out.push(hex(line[i + 2]) * 16 + hex(line[i + 3]));
+                    i += 3;
+                } else if c == b'\\' && i + 1 < line.len() {
+                    i += 1;
+                    out.push(match line[i] {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 8,
+                        b'a' => 7,
+                        other => other,
+                    });
+                } else if c == b'"' {
+                    if i + 1 < line.len() && !line[i + 1].is_ascii_whitespace() {
+                        return false;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    out.push(c);
+                }
+            } else if in_sq {
+                if i >= line.len() {
+                    return false;
+                }
+                let c = line[i];
+                if c == b'\\' && i + 1 < line.len() && line[i + 1] == b'\'' {
+                    i += 1;
+                    out.push(b'\'');
+                } else if c == b'\'' {
+                    if i + 1 < line.len() && !line[i + 1].is_ascii_whitespace() {
+                        return false;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    out.push(c);
+                }
+            } else {
+                if i >= line.len() {
+                    break;
+                }
+                match line[i] {
+                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    b'"' => in_dq = true,
+                    b'\'' => in_sq = true,
+                    c => out.push(c),
+                }
+            }
+            i += 1;
+        }
+        spans.push(start, out.len() - start);
+    }
+}
+
+fn is_hex(c: u8) -> bool {
+    c.is_ascii_hexdigit()
+}
+
+fn hex(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => c - b'A' + 10,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(input: &[u8]) -> (Parsed, Vec<Vec<u8>>) {
+        let mut spans = ArgSpans::default();
+        let mut scratch = Vec::new();
+        let p = parse(input, &Limits::default(), &mut spans, &mut scratch);
+        let base: &[u8] = match p {
+            Parsed::Command { inline: true, .. } => &scratch,
+            _ => input,
+        };
+        let args = spans.iter().map(|(s, l)| base[s..s + l].to_vec()).collect();
+        (p, args)
+    }
+
+    #[test]
+    fn multibulk_whole_and_partial() {
+        let cmd = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+        let (p, args) = run(cmd);
+        assert_eq!(p, Parsed::Command { consumed: cmd.len(), inline: false });
+        assert_eq!(args, vec![b"GET".to_vec(), b"k".to_vec()]);
+        for cut in 0..cmd.len() {
+            assert!(matches!(run(&cmd[..cut]).0, Parsed::Incomplete { .. }), "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn pipeline_parses_first_only() {
+        let (p, _) = run(b"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n");
+        assert_eq!(p, Parsed::Command { consumed: 14, inline: false });
+    }
+
+    #[test]
+    fn inline_with_quotes() {
+        let (p, args) = run(b"SET \"a b\" 'c\\'d' \"\\x41\\n\"\r\n");
+        assert!(matches!(p, Parsed::Command { inline: true, .. }));
+        assert_eq!(args, vec![b"SET".to_vec(), b"a b".to_vec(), b"c'd".to_vec(), b"A\n".to_vec()]);
+        assert_eq!(run(b"SET \"a\r\n").0, Parsed::Error("ERR Protocol error: unbalanced quotes in request"));
+        assert_eq!(run(b"\r\n").0, Parsed::Empty { consumed: 2 });
+    }
+
+    #[test]
+    fn limits_and_errors() {
+        assert_eq!(run(b"*x\r\n").0, Parsed::Error("ERR Protocol error: invalid multibulk length"));
+        assert_eq!(run(b"*1\r\n$600000000\r\n").0, Parsed::Error("ERR Protocol error: invalid bulk length"));
+        assert_eq!(run(b"*1\r\n+a\r\n").0, Parsed::Error("ERR Protocol error: expected '$', got '+'"));
+        assert_eq!(run(b"*0\r\n").0, Parsed::Empty { consumed: 4 });
+        assert_eq!(run(b"*1\r\n$100\r\n").0, Parsed::Incomplete { hint: 9 + 100 + 2 });
+    }
+
+    #[test]
+    fn parse_i64_like_redis() {
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+        assert_eq!(parse_i64(b"01"), None);
+        assert_eq!(parse_i64(b"+1"), None);
+        assert_eq!(parse_i64(b"-0"), None);
+    }
+}

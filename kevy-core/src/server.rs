@@ -1,0 +1,118 @@
+//! The public entry point: start a server from a [`Config`], learn its port, stop it.
+//! kevy-server, the C ABI and the Python package are thin layers over this.
+
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::commands::CommandTable;
+use crate::config::{Config, LiveConfig};
+use crate::error::Error;
+use crate::reactor::sys::reuseport_listener;
+use crate::shard::event_loop::ShardLoop;
+use crate::shard::mailbox::{Rings, Waker};
+use crate::shard::{unix_ms, ShardHandle, ShardStats, Shared};
+use crate::store::Keyspace;
+
+/// A running kevy server. Dropping it stops it.
+pub struct Server {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Binds the listeners and starts one thread per shard. With `port 0` the kernel
+    /// picks a free port, shared by every shard; [`port`](Self::port) reports it.
+    pub fn start(config: Config) -> Result<Server, Error> {
+        let shards = config.shards().max(1);
+        let addrs: Vec<IpAddr> = config
+            .bind()
+            .iter()
+            .map(|a| a.parse().map_err(|_| std::io::Error::other(format!("bad bind address {a}"))))
+            .collect::<Result<_, _>>()?;
+        let (port, listeners) = bind_all(&addrs, config.port(), shards, config.tcp_backlog())?;
+        let handles = (0..shards)
+            .map(|_| {
+                Ok(ShardHandle {
+                    keyspace: Mutex::new(Keyspace::new()),
+                    waker: Waker::new()?,
+                    stats: ShardStats::default(),
+                    clients: Mutex::new(Default::default()),
+                })
+            })
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let shared = Arc::new(Shared {
+            config: LiveConfig::new(config),
+            table: CommandTable::default(),
+            shards: handles,
+            rings: Rings::new(shards),
+            stop: AtomicBool::new(false),
+            port,
+            started_ms: unix_ms(),
+            next_client_id: AtomicU64::new(1),
+            connected_clients: AtomicU64::new(0),
+            total_connections: AtomicU64::new(0),
+            rejected_connections: AtomicU64::new(0),
+        });
+        let mut server = Server { shared: Arc::clone(&shared), threads: Vec::new() };
+        for (id, ls) in listeners.into_iter().enumerate() {
+            let shard = ShardLoop::new(id, Arc::clone(&shared), ls)?;
+            let thread = std::thread::Builder::new().name(format!("kevy-shard-{id}")).spawn(move || shard.run())?;
+            server.threads.push(thread);
+        }
+        Ok(server)
+    }
+
+    /// The TCP port clients connect to.
+    pub fn port(&self) -> u16 {
+        self.shared.port
+    }
+
+    /// Number of shard threads.
+    pub fn shards(&self) -> usize {
+        self.shared.shard_count()
+    }
+
+    /// Has a client (SHUTDOWN) or the host asked this server to stop?
+    pub fn is_stopping(&self) -> bool {
+        self.shared.stop.load(Ordering::Acquire)
+    }
+
+    /// Stops every shard thread and waits for them. Connections are closed.
+    pub fn stop(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        for s in &self.shared.shards {
+            s.waker.wake();
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+/// One listener per (shard, address). The first bind fixes the port when it is 0.
+fn bind_all(addrs: &[IpAddr], port: u16, shards: usize, backlog: i32) -> Result<(u16, Vec<Vec<TcpListener>>), Error> {
+    let mut port = port;
+    let mut all: Vec<Vec<TcpListener>> = (0..shards).map(|_| Vec::new()).collect();
+    for per_shard in all.iter_mut() {
+        for ip in addrs {
+            let l = reuseport_listener(SocketAddr::new(*ip, port), backlog)?;
+            if port == 0 {
+                port = l.local_addr()?.port();
+            }
+            per_shard.push(l);
+        }
+    }
+    Ok((port, all))
+}

@@ -1,0 +1,45 @@
+//! The state of one client connection that commands read and change (name, protocol,
+//! library info), and the copy of it each shard publishes for CLIENT LIST.
+
+/// Per-connection session state.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub id: u64,
+    pub name: Vec<u8>,
+    pub resp3: bool,
+    pub lib_name: Vec<u8>,
+    pub lib_ver: Vec<u8>,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i32,
+    pub created_ms: u64,
+    pub last_cmd_ms: u64,
+    /// Full name of the last command run (`client|list`), for CLIENT LIST.
+    pub last_cmd: &'static str,
+    /// Set by QUIT: close once the reply is written.
+    pub close_after_reply: bool,
+    /// Set by commands that change what CLIENT LIST shows (SETNAME, HELLO, SETINFO).
+    pub changed: bool,
+}
+
+impl Client {
+    /// The `CLIENT LIST` / `CLIENT INFO` line for this client (without the newline).
+    pub fn describe(&self, now_ms: u64) -> String {
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 \
+             qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
+             cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.fd,
+            String::from_utf8_lossy(&self.name),
+            now_ms.saturating_sub(self.created_ms) / 1000,
+            now_ms.saturating_sub(self.last_cmd_ms) / 1000,
+            if self.last_cmd.is_empty() { "NULL" } else { self.last_cmd },
+            if self.resp3 { 3 } else { 2 },
+            String::from_utf8_lossy(&self.lib_name),
+            String::from_utf8_lossy(&self.lib_ver),
+        )
+    }
+}

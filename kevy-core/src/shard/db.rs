@@ -1,0 +1,64 @@
+//! The keys a command may touch: one shard's keyspace, or several shards' keyspaces
+//! locked together for a command whose keys spread over shards. Handlers are written
+//! once against [`Db`] and work either way.
+
+use super::routing::{shard_of, ShardId};
+use crate::store::Keyspace;
+
+enum Parts<'a> {
+    /// The command's keys all live on this shard.
+    One(ShardId, &'a mut Keyspace),
+    /// Indexed by shard id; `Some` for the shards locked for this command.
+    Many(Vec<Option<&'a mut Keyspace>>),
+}
+
+/// The keyspaces a command runs against.
+pub struct Db<'a> {
+    parts: Parts<'a>,
+    shards: usize,
+}
+
+impl<'a> Db<'a> {
+    /// A command whose keys all belong to shard `id`.
+    pub fn one(id: ShardId, ks: &'a mut Keyspace, shards: usize) -> Self {
+        Db { parts: Parts::One(id, ks), shards }
+    }
+    /// A command spanning shards: `locked[i]` is shard i's keyspace when locked.
+    pub fn many(locked: Vec<Option<&'a mut Keyspace>>) -> Self {
+        let shards = locked.len();
+        Db { parts: Parts::Many(locked), shards }
+    }
+    /// Number of shards in the server.
+    pub fn shards(&self) -> usize {
+        self.shards
+    }
+
+    /// The keyspace that owns `key`. The dispatcher locked it from the key spec, so a
+    /// handler touching only its declared keys always finds it.
+    #[inline]
+    pub fn ks(&mut self, key: &[u8]) -> &mut Keyspace {
+        match &mut self.parts {
+            Parts::One(_, ks) => ks,
+            Parts::Many(v) => {
+                let owner = shard_of(key, v.len());
+                v[owner].as_deref_mut().expect("key's shard is locked")
+            }
+        }
+    }
+
+    /// Shard `id`'s keyspace, when this command holds it.
+    pub fn shard(&mut self, id: ShardId) -> Option<&mut Keyspace> {
+        match &mut self.parts {
+            Parts::One(own, ks) => (*own == id).then_some(&mut **ks),
+            Parts::Many(v) => v.get_mut(id).and_then(|k| k.as_deref_mut()),
+        }
+    }
+
+    /// Every keyspace this command holds, with its shard id, in shard order.
+    pub fn all(&mut self) -> Vec<(ShardId, &mut Keyspace)> {
+        match &mut self.parts {
+            Parts::One(id, ks) => vec![(*id, &mut **ks)],
+            Parts::Many(v) => v.iter_mut().enumerate().filter_map(|(i, k)| k.as_deref_mut().map(|k| (i, k))).collect(),
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! From parsed arguments to a reply: look the command up, check arity, find the shard(s)
+//! that own its keys, and run it locally, on the owning shard over the mailbox, or
+//! across several shards locked in shard order.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::MutexGuard;
+
+use super::conn::Conn;
+use super::db::Db;
+use super::mailbox::{ConnRef, Msg, Outbox};
+use super::routing::{shard_of, ShardId};
+use super::Shared;
+use crate::commands::{errors, Command, CommandTable, Ctx, Route};
+use crate::resp::{parse, Args, Limits, Parsed, ReplyWriter};
+use crate::store::Keyspace;
+
+/// Where a command runs.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Target {
+    /// On the connection's shard.
+    Local,
+    /// On another shard that owns all its keys.
+    Remote(ShardId),
+    /// Across these shards (sorted), locked together.
+    Multi(Vec<ShardId>),
+}
+
+/// What a connection's shard needs while it runs commands in one event-loop turn.
+pub struct Turn<'s> {
+    pub shared: &'s Shared,
+    pub me: ShardId,
+    pub now_ms: u64,
+    pub outbox: &'s mut Outbox,
+    pub commands: u64,
+}
+
+/// Finds the command (or subcommand) and checks its arity. Errors are reply texts.
+pub fn resolve(table: &CommandTable, args: Args<'_>) -> Result<&'static Command, String> {
+    let name = args.get(0);
+    let Some(cmd) = table.lookup(name) else {
+        return Err(errors::unknown_command(name, &mut args.from(1)));
+    };
+    if cmd.subcommands.is_empty() || args.len() < 2 {
+        if !cmd.arity_ok(args.len()) {
+            return Err(errors::wrong_arity(cmd.name));
+        }
+        return Ok(cmd);
+    }
+    let sub = args.get(1);
+    let Some(sc) = cmd.subcommands.iter().find(|s| s.short_name().as_bytes().eq_ignore_ascii_case(sub)) else {
+        return Err(errors::unknown_subcommand(cmd.name, sub));
+    };
+    if !sc.arity_ok(args.len()) {
+        return Err(errors::wrong_arity(sc.name));
+    }
+    Ok(sc)
+}
+
+/// Picks where `cmd` runs for a connection on shard `me`.
+pub fn target(cmd: &Command, args: Args<'_>, shards: usize, me: ShardId) -> Target {
+    if shards == 1 {
+        return Target::Local;
+    }
+    let one = |s: ShardId| if s == me { Target::Local } else { Target::Remote(s) };
+    match cmd.route {
+        Route::AllShards => Target::Multi((0..shards).collect()),
+        Route::Pick(pick) => one(pick(args, shards)),
+        Route::Keys => {
+            let mut positions = cmd.keys.positions(args.len());
+            let Some(first) = positions.next() else { return Target::Local };
+            let home = shard_of(args.get(first), shards);
+            let mut spread: Option<Vec<ShardId>> = None;
+            for p in positions {
+                let s = shard_of(args.get(p), shards);
+                if s != home {
+                    spread.get_or_insert_with(|| vec![home]).push(s);
+                }
+            }
+            match spread {
+                None => one(home),
+                Some(mut ids) => {
+                    ids.sort_unstable();
+                    ids.dedup();
+                    Target::Multi(ids)
+                }
+            }
+        }
+    }
+}
+
+/// Runs a handler, turning a panic into an error reply so one bad command cannot take
+/// the shard (or the host process) down.
+pub fn execute(cmd: &'static Command, args: Args<'_>, ctx: &mut Ctx<'_>) {
+    let mark = ctx.out.mark();
+    if catch_unwind(AssertUnwindSafe(|| (cmd.handler)(ctx, args))).is_err() {
+        ctx.out.truncate(mark);
+        ctx.out.error("ERR internal error while running the command");
+    }
+}
+
+/// Runs a command another shard sent here; returns the encoded reply.
+pub fn run_request(
+    shared: &Shared,
+    me: ShardId,
+    now_ms: u64,
+    ks: &mut Keyspace,
+    cmd: &'static Command,
+    args: Args<'_>,
+    resp3: bool,
+) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut ctx = Ctx {
+        db: Db::one(me, ks, shared.shard_count()),
+        out: ReplyWriter::new(&mut bytes, resp3),
+        now_ms,
+        client: None,
+        shared,
+        shard: me,
+    };
+    execute(cmd, args, &mut ctx);
+    bytes
+}
+
+/// Did one command finish, or must the pipeline wait for earlier replies first?
+enum Step {
+    Done,
+    Wait,
+}
+
+/// Parses and runs every complete command in the connection's input, in order.
+pub fn run_pipeline(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32) {
+    let shared = turn.shared;
+    let limits = Limits {
+        max_bulk_len: shared.config.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed),
+        ..Limits::default()
+    };
+    // The parse buffers are moved out so `conn` can be borrowed for the reply.
+    let rbuf = std::mem::take(&mut conn.rbuf);
+    let mut spans = std::mem::take(&mut conn.spans);
+    let mut scratch = std::mem::take(&mut conn.scratch);
+    let mut guard: Option<MutexGuard<'_, Keyspace>> = None;
+    let mut need = 0;
+    while !conn.closing && !conn.barrier && conn.rpos < conn.rlen {
+        let input = &rbuf[conn.rpos..conn.rlen];
+        match parse(input, &limits, &mut spans, &mut scratch) {
+            Parsed::Incomplete { hint } => {
+                need = hint;
+                break;
+            }
+            Parsed::Empty { consumed } => conn.rpos += consumed,
+            Parsed::Error(msg) => {
+                let resp3 = conn.client.resp3;
+                ReplyWriter::new(conn.reply_parts().0, resp3).error(msg);
+                conn.closing = true;
+                conn.rpos = conn.rlen;
+            }
+            Parsed::Command { consumed, inline } => {
+                let args = Args::new(if inline { &scratch } else { input }, &spans);
+                match run_one(turn, conn, slot, &mut guard, args) {
+                    Step::Done => conn.rpos += consumed,
+                    Step::Wait => conn.barrier = true,
+                }
+            }
+        }
+    }
+    drop(guard);
+    conn.rbuf = rbuf;
+    conn.spans = spans;
+    conn.scratch = scratch;
+    if need > 0 {
+        conn.expect(need);
+    } else {
+        conn.compact();
+    }
+}
+
+fn run_one<'g>(
+    turn: &mut Turn<'g>,
+    conn: &mut Conn,
+    slot: u32,
+    guard: &mut Option<MutexGuard<'g, Keyspace>>,
+    args: Args<'_>,
+) -> Step {
+    let shared = turn.shared;
+    let cmd = match resolve(&shared.table, args) {
+        Ok(cmd) => cmd,
+        Err(msg) => {
+            let resp3 = conn.client.resp3;
+            ReplyWriter::new(conn.reply_parts().0, resp3).error(&msg);
+            return Step::Done;
+        }
+    };
+    let shards = shared.shard_count();
+    let (me, now_ms) = (turn.me, turn.now_ms);
+    match target(cmd, args, shards, me) {
+        Target::Local => {
+            let ks = guard.get_or_insert_with(|| shared.lock(me));
+            let resp3 = conn.client.resp3;
+            let (buf, client) = conn.reply_parts();
+            let mut ctx = Ctx {
+                db: Db::one(me, ks, shards),
+                out: ReplyWriter::new(buf, resp3),
+                now_ms,
+                client: Some(client),
+                shared,
+                shard: me,
+            };
+            execute(cmd, args, &mut ctx);
+        }
+        Target::Remote(to) => {
+            let seq = conn.await_reply();
+            let msg = Msg::Request {
+                from: me,
+                conn: ConnRef { slot, generation: conn.generation },
+                seq,
+                resp3: conn.client.resp3,
+                cmd,
+                args: args.to_owned(),
+            };
+            turn.outbox.send(&shared.rings, to, msg);
+        }
+        Target::Multi(ids) => {
+            if !conn.pending.is_empty() {
+                return Step::Wait;
+            }
+            // Our own lock is released first: every thread takes locks in shard order.
+            drop(guard.take());
+            let mut locks = shared.lock_shards(&ids);
+            let mut locked: Vec<Option<&mut Keyspace>> = (0..shards).map(|_| None).collect();
+            for (lock, &id) in locks.iter_mut().zip(&ids) {
+                locked[id] = Some(&mut **lock);
+            }
+            let resp3 = conn.client.resp3;
+            let (buf, client) = conn.reply_parts();
+            let mut ctx = Ctx {
+                db: Db::many(locked),
+                out: ReplyWriter::new(buf, resp3),
+                now_ms,
+                client: Some(client),
+                shared,
+                shard: me,
+            };
+            execute(cmd, args, &mut ctx);
+        }
+    }
+    turn.commands += 1;
+    let client = &mut conn.client;
+    client.last_cmd = cmd.name;
+    client.last_cmd_ms = now_ms;
+    if client.changed {
+        client.changed = false;
+        let mut list = shared.shards[me].clients.lock().unwrap_or_else(|e| e.into_inner());
+        list.insert(client.id, client.clone());
+    }
+    if client.close_after_reply {
+        conn.closing = true;
+    }
+    Step::Done
+}

@@ -1,0 +1,327 @@
+//! The shard thread: accept, read, run, write, serve other shards' requests, reap
+//! expired keys, and park in the reactor when there is nothing to do.
+
+use std::net::TcpListener;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::client::Client;
+use super::conn::{Conn, ReadOutcome};
+use super::dispatch::{run_pipeline, run_request, Turn};
+use super::mailbox::{Msg, Outbox};
+use super::routing::ShardId;
+use super::{unix_ms, Shared};
+use crate::reactor::{Epoll, Event, READABLE, WRITABLE};
+
+const LISTENER_TOKEN: u64 = 1 << 63;
+const WAKER_TOKEN: u64 = 1 << 62;
+/// Keys checked per active-expiry round, and the most rounds per tick.
+const REAP_BATCH: usize = 20;
+const REAP_ROUNDS: usize = 16;
+/// Messages taken from one ring per turn, so one busy peer cannot starve the rest.
+const INBOX_BATCH: usize = 1024;
+
+/// One shard's thread state.
+pub struct ShardLoop {
+    id: ShardId,
+    shared: Arc<Shared>,
+    epoll: Epoll,
+    listeners: Vec<TcpListener>,
+    conns: Vec<Option<Conn>>,
+    free_slots: Vec<u32>,
+    generations: Vec<u32>,
+    outbox: Outbox,
+    now_ms: u64,
+    next_reap_ms: u64,
+}
+
+fn conn_token(slot: u32, generation: u32) -> u64 {
+    ((generation as u64) << 32) | slot as u64
+}
+
+impl ShardLoop {
+    pub fn new(id: ShardId, shared: Arc<Shared>, listeners: Vec<TcpListener>) -> std::io::Result<Self> {
+        let epoll = Epoll::new(256)?;
+        for (i, l) in listeners.iter().enumerate() {
+            epoll.add(l.as_raw_fd(), READABLE, LISTENER_TOKEN | i as u64)?;
+        }
+        epoll.add(shared.shards[id].waker.fd(), READABLE, WAKER_TOKEN)?;
+        let shards = shared.shard_count();
+        Ok(ShardLoop {
+            id,
+            shared,
+            epoll,
+            listeners,
+            conns: Vec::new(),
+            free_slots: Vec::new(),
+            generations: Vec::new(),
+            outbox: Outbox::new(id, shards),
+            now_ms: unix_ms(),
+            next_reap_ms: 0,
+        })
+    }
+
+    /// Runs until the server's stop flag is set.
+    pub fn run(mut self) {
+        let mut events = Vec::with_capacity(256);
+        let mut commands = 0u64;
+        while !self.shared.stop.load(Ordering::Acquire) {
+            self.now_ms = unix_ms();
+            commands += self.drain_inbox();
+            self.flush_outbox();
+            let timeout = self.park_timeout();
+            let waker = &self.shared.shards[self.id].waker;
+            waker.park();
+            let timeout = if self.shared.rings.has_inbound(self.id) { 0 } else { timeout };
+            let polled = self.epoll.wait(timeout, &mut events);
+            waker.unpark();
+            if let Err(e) = polled {
+                eprintln!("kevy: shard {} reactor failed: {e}", self.id);
+                break;
+            }
+            self.now_ms = unix_ms();
+            for ev in events.drain(..) {
+                commands += self.on_event(ev);
+            }
+            self.reap_if_due();
+            self.publish_stats(std::mem::take(&mut commands));
+        }
+        self.shutdown();
+    }
+
+    /// How long the reactor may sleep: forever when idle, until the next reaper tick when
+    /// keys have deadlines, briefly when messages wait for ring space.
+    fn park_timeout(&self) -> i32 {
+        if self.outbox.has_backlog() {
+            return 1;
+        }
+        let volatile = self.shared.shards[self.id].stats.expires.load(Ordering::Relaxed) > 0;
+        if volatile {
+            return self.next_reap_ms.saturating_sub(self.now_ms).min(1000) as i32;
+        }
+        -1
+    }
+
+    fn flush_outbox(&mut self) {
+        let shared = &self.shared;
+        self.outbox.flush(&shared.rings, |to| shared.shards[to].waker.wake_if_parked());
+    }
+
+    fn on_event(&mut self, ev: Event) -> u64 {
+        if ev.token & LISTENER_TOKEN != 0 {
+            self.accept((ev.token & !LISTENER_TOKEN) as usize);
+            return 0;
+        }
+        if ev.token == WAKER_TOKEN {
+            return 0; // the inbox is drained at the top of every turn
+        }
+        let slot = ev.token as u32;
+        let generation = (ev.token >> 32) as u32;
+        let Some(Some(conn)) = self.conns.get_mut(slot as usize) else { return 0 };
+        if conn.generation != generation {
+            return 0;
+        }
+        if ev.writable && !conn.idle_output() {
+            self.flush_conn(slot);
+        }
+        if ev.readable || ev.hangup {
+            return self.on_readable(slot);
+        }
+        0
+    }
+
+    fn accept(&mut self, listener: usize) {
+        loop {
+            let (stream, peer) = match self.listeners[listener].accept() {
+                Ok(pair) => pair,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // Out of fds and the like: stop accepting this turn, keep serving.
+                    eprintln!("kevy: accept failed: {e}");
+                    return;
+                }
+            };
+            let max = self.shared.config.maxclients.load(Ordering::Relaxed);
+            if self.shared.connected_clients.load(Ordering::Relaxed) >= max {
+                use std::io::Write;
+                let _ = (&stream).write_all(b"-ERR max number of clients reached\r\n");
+                self.shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            if stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let _ = stream.set_nodelay(true);
+            let client = Client {
+                id: self.shared.next_client_id.fetch_add(1, Ordering::Relaxed),
+                addr: peer.to_string(),
+                laddr: stream.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+                fd: stream.as_raw_fd(),
+                created_ms: self.now_ms,
+                last_cmd_ms: self.now_ms,
+                ..Client::default()
+            };
+            let slot = self.free_slots.pop().unwrap_or_else(|| {
+                self.conns.push(None);
+                self.generations.push(0);
+                (self.conns.len() - 1) as u32
+            });
+            let generation = self.generations[slot as usize].wrapping_add(1);
+            self.generations[slot as usize] = generation;
+            if self.epoll.add(stream.as_raw_fd(), READABLE, conn_token(slot, generation)).is_err() {
+                self.free_slots.push(slot);
+                continue;
+            }
+            self.shared.shards[self.id].clients.lock().unwrap_or_else(|e| e.into_inner()).insert(client.id, client.clone());
+            self.shared.connected_clients.fetch_add(1, Ordering::Relaxed);
+            self.shared.total_connections.fetch_add(1, Ordering::Relaxed);
+            self.conns[slot as usize] = Some(Conn::new(stream, generation, client));
+        }
+    }
+
+    fn on_readable(&mut self, slot: u32) -> u64 {
+        let Some(conn) = self.conns[slot as usize].as_mut() else { return 0 };
+        match conn.read() {
+            Ok(ReadOutcome::Data) => {}
+            Ok(ReadOutcome::WouldBlock) => return 0,
+            Ok(ReadOutcome::Closed) | Err(_) => {
+                self.close(slot);
+                return 0;
+            }
+        }
+        let limit = self.shared.config.client_query_buffer_limit.load(Ordering::Relaxed);
+        if conn.unparsed() as u64 > limit {
+            eprintln!("kevy: closing client {}: query buffer over client-query-buffer-limit", conn.client.id);
+            self.close(slot);
+            return 0;
+        }
+        let n = self.run_conn(slot);
+        self.flush_conn(slot);
+        n
+    }
+
+    /// Runs the connection's parsed commands; returns how many ran.
+    fn run_conn(&mut self, slot: u32) -> u64 {
+        let Some(conn) = self.conns[slot as usize].as_mut() else { return 0 };
+        let mut turn =
+            Turn { shared: &self.shared, me: self.id, now_ms: self.now_ms, outbox: &mut self.outbox, commands: 0 };
+        run_pipeline(&mut turn, conn, slot);
+        turn.commands
+    }
+
+    /// Writes what the connection has queued; watches writability while the socket is
+    /// full; closes it when it asked to be closed and everything is out.
+    fn flush_conn(&mut self, slot: u32) {
+        let Some(conn) = self.conns[slot as usize].as_mut() else { return };
+        let done = match conn.write_out() {
+            Ok(done) => done,
+            Err(_) => {
+                self.close(slot);
+                return;
+            }
+        };
+        let token = conn_token(slot, conn.generation);
+        if !done && !conn.watching_writable {
+            conn.watching_writable = true;
+            let _ = self.epoll.modify(conn.stream.as_raw_fd(), READABLE | WRITABLE, token);
+        } else if done && conn.watching_writable {
+            conn.watching_writable = false;
+            let _ = self.epoll.modify(conn.stream.as_raw_fd(), READABLE, token);
+        }
+        if conn.closing && conn.idle_output() {
+            self.close(slot);
+        }
+    }
+
+    fn close(&mut self, slot: u32) {
+        let Some(conn) = self.conns[slot as usize].take() else { return };
+        let _ = self.epoll.delete(conn.stream.as_raw_fd());
+        self.shared.shards[self.id].clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&conn.client.id);
+        self.shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
+        self.free_slots.push(slot);
+    }
+
+    /// Serves requests from other shards and delivers replies to our connections.
+    fn drain_inbox(&mut self) -> u64 {
+        let shared = Arc::clone(&self.shared);
+        let mut served = 0;
+        let mut touched: Vec<u32> = Vec::new();
+        {
+            let mut guard = None;
+            for from in 0..shared.shard_count() {
+                for _ in 0..INBOX_BATCH {
+                    let Some(msg) = shared.rings.pop(from, self.id) else { break };
+                    match msg {
+                        Msg::Request { from, conn, seq, resp3, cmd, args } => {
+                            let ks = guard.get_or_insert_with(|| shared.lock(self.id));
+                            let bytes = run_request(&shared, self.id, self.now_ms, ks, cmd, args.args(), resp3);
+                            self.outbox.send(&shared.rings, from, Msg::Reply { conn, seq, bytes });
+                            served += 1;
+                        }
+                        Msg::Reply { conn: cref, seq, bytes } => {
+                            if let Some(Some(conn)) = self.conns.get_mut(cref.slot as usize) {
+                                if conn.generation == cref.generation {
+                                    conn.deliver(seq, bytes);
+                                    touched.push(cref.slot);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for slot in touched {
+            let resume = matches!(&self.conns[slot as usize], Some(c) if c.barrier && c.pending.is_empty());
+            if resume {
+                if let Some(c) = self.conns[slot as usize].as_mut() {
+                    c.barrier = false;
+                }
+                served += self.run_conn(slot);
+            }
+            self.flush_conn(slot);
+        }
+        served
+    }
+
+    /// Active expiry: a bounded amount of work per tick (`hz` ticks per second).
+    fn reap_if_due(&mut self) {
+        if self.now_ms < self.next_reap_ms {
+            return;
+        }
+        let hz = self.shared.config.hz.load(Ordering::Relaxed).clamp(1, 500);
+        self.next_reap_ms = self.now_ms + 1000 / hz;
+        let mut ks = self.shared.lock(self.id);
+        for _ in 0..REAP_ROUNDS {
+            // Keep going while more than a quarter of the sample had expired.
+            if ks.reap(self.now_ms, REAP_BATCH) <= REAP_BATCH / 4 {
+                break;
+            }
+        }
+    }
+
+    fn publish_stats(&self, commands: u64) {
+        let stats = &self.shared.shards[self.id].stats;
+        if commands > 0 {
+            stats.commands.fetch_add(commands, Ordering::Relaxed);
+        }
+        // try_lock: a shard busy in a multi-shard command publishes next turn instead.
+        if let Ok(ks) = self.shared.shards[self.id].keyspace.try_lock() {
+            stats.keys.store(ks.len() as u64, Ordering::Relaxed);
+            stats.expires.store(ks.volatile_len() as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn shutdown(&mut self) {
+        for slot in 0..self.conns.len() {
+            if let Some(conn) = self.conns[slot].as_mut() {
+                let _ = conn.write_out();
+            }
+            self.close(slot as u32);
+        }
+        self.listeners.clear();
+    }
+}

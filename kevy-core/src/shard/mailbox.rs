@@ -1,0 +1,138 @@
+//! Cross-shard messages: one bounded SPSC ring per ordered shard pair, a local backlog
+//! per destination when a ring is full (producers never block or drop), and an eventfd
+//! waker with a parked flag so an idle shard sleeps until someone has work for it.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+
+use crossbeam_queue::ArrayQueue;
+
+use super::routing::ShardId;
+use crate::commands::Command;
+use crate::reactor::sys::EventFd;
+use crate::resp::OwnedArgs;
+
+/// Capacity of each ring; past it messages wait in the sender's backlog.
+const RING_CAPACITY: usize = 4096;
+
+/// Names a connection on its home shard: slab slot plus generation, so a reply for a
+/// connection that closed (and whose slot was reused) is recognised and dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnRef {
+    pub slot: u32,
+    pub generation: u32,
+}
+
+/// A message between shards.
+pub enum Msg {
+    /// Run `cmd` on the receiving shard (which owns its keys) and send back the reply.
+    Request { from: ShardId, conn: ConnRef, seq: u64, resp3: bool, cmd: &'static Command, args: OwnedArgs },
+    /// The encoded reply to request `seq` of connection `conn`.
+    Reply { conn: ConnRef, seq: u64, bytes: Vec<u8> },
+}
+
+/// Wakes a shard thread that parked in its reactor.
+pub struct Waker {
+    eventfd: EventFd,
+    parked: AtomicBool,
+}
+
+impl Waker {
+    pub fn new() -> std::io::Result<Self> {
+        Ok(Waker { eventfd: EventFd::new()?, parked: AtomicBool::new(false) })
+    }
+    pub fn fd(&self) -> i32 {
+        self.eventfd.raw()
+    }
+    /// Called by the owner before it parks. It must then re-check its rings: a producer
+    /// that pushed before seeing the flag will not wake it.
+    pub fn park(&self) {
+        self.parked.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+    }
+    /// Called by the owner after waking.
+    pub fn unpark(&self) {
+        self.parked.store(false, Ordering::Relaxed);
+        self.eventfd.drain();
+    }
+    /// Called by a producer after pushing: writes the eventfd only if the owner parked.
+    pub fn wake_if_parked(&self) {
+        fence(Ordering::SeqCst);
+        if self.parked.load(Ordering::SeqCst) && self.parked.swap(false, Ordering::SeqCst) {
+            self.eventfd.notify();
+        }
+    }
+    /// Wakes unconditionally (used to deliver the stop signal).
+    pub fn wake(&self) {
+        self.eventfd.notify();
+    }
+}
+
+/// All rings of a server: `rings[from * n + to]`.
+pub struct Rings {
+    shards: usize,
+    rings: Vec<ArrayQueue<Msg>>,
+}
+
+impl Rings {
+    pub fn new(shards: usize) -> Self {
+        Rings { shards, rings: (0..shards * shards).map(|_| ArrayQueue::new(RING_CAPACITY)).collect() }
+    }
+    fn ring(&self, from: ShardId, to: ShardId) -> &ArrayQueue<Msg> {
+        &self.rings[from * self.shards + to]
+    }
+    /// Takes the next message sent to `to` by `from`.
+    pub fn pop(&self, from: ShardId, to: ShardId) -> Option<Msg> {
+        self.ring(from, to).pop()
+    }
+    /// Is anything waiting for shard `to`?
+    pub fn has_inbound(&self, to: ShardId) -> bool {
+        (0..self.shards).any(|from| !self.ring(from, to).is_empty())
+    }
+}
+
+/// A shard's sending side: what did not fit in a ring yet, and who needs waking.
+pub struct Outbox {
+    me: ShardId,
+    backlog: Vec<VecDeque<Msg>>,
+    touched: Vec<bool>,
+}
+
+impl Outbox {
+    pub fn new(me: ShardId, shards: usize) -> Self {
+        Outbox { me, backlog: (0..shards).map(|_| VecDeque::new()).collect(), touched: vec![false; shards] }
+    }
+
+    /// Queues `msg` for shard `to`, keeping per-destination FIFO order.
+    pub fn send(&mut self, rings: &Rings, to: ShardId, msg: Msg) {
+        self.touched[to] = true;
+        if self.backlog[to].is_empty() {
+            if let Err(msg) = rings.ring(self.me, to).push(msg) {
+                self.backlog[to].push_back(msg);
+            }
+        } else {
+            self.backlog[to].push_back(msg);
+        }
+    }
+
+    /// Moves backlog into rings where room appeared and wakes the shards sent to.
+    pub fn flush(&mut self, rings: &Rings, wake: impl Fn(ShardId)) {
+        for to in 0..self.backlog.len() {
+            let ring = rings.ring(self.me, to);
+            while let Some(msg) = self.backlog[to].pop_front() {
+                if let Err(msg) = ring.push(msg) {
+                    self.backlog[to].push_front(msg);
+                    break;
+                }
+            }
+            if std::mem::take(&mut self.touched[to]) {
+                wake(to);
+            }
+        }
+    }
+
+    /// Are messages still waiting for ring space?
+    pub fn has_backlog(&self) -> bool {
+        self.backlog.iter().any(|b| !b.is_empty())
+    }
+}

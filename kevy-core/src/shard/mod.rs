@@ -1,0 +1,102 @@
+//! Shards: one thread each, owning a slice of the keys, its connections and its reactor.
+//!
+//! - `event_loop`: the thread loop (accept, read, dispatch, write, park).
+//! - `conn`: one connection's buffers and its in-order reply queue.
+//! - `dispatch`: command lookup, routing by key, local / remote / multi-shard execution.
+//! - `mailbox`: SPSC rings between shards, backlog, waker.
+//! - `routing`: `shard_of(key)`.
+//! - `db`: the keyspace view a handler works on.
+
+pub mod client;
+pub mod conn;
+pub mod db;
+pub mod dispatch;
+pub mod event_loop;
+pub mod mailbox;
+pub mod routing;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::commands::CommandTable;
+use crate::config::LiveConfig;
+use crate::store::Keyspace;
+use client::Client;
+use mailbox::{Rings, Waker};
+use routing::ShardId;
+
+/// Counters a shard publishes for INFO (updated once per event-loop turn).
+#[derive(Default)]
+pub struct ShardStats {
+    pub commands: AtomicU64,
+    pub keys: AtomicU64,
+    pub expires: AtomicU64,
+}
+
+/// What other threads may reach of one shard.
+pub struct ShardHandle {
+    /// The shard's keys. Its own thread holds the lock while it runs commands; a
+    /// command spanning shards takes the locks of all its shards in shard order.
+    pub keyspace: Mutex<Keyspace>,
+    pub waker: Waker,
+    pub stats: ShardStats,
+    /// Copies of this shard's client states, for CLIENT LIST (changed only on connect,
+    /// disconnect and SETNAME-like commands, never per request).
+    pub clients: Mutex<HashMap<u64, Client>>,
+}
+
+/// Server-wide state, shared by all shard threads.
+pub struct Shared {
+    pub config: LiveConfig,
+    pub table: CommandTable,
+    pub shards: Vec<ShardHandle>,
+    pub rings: Rings,
+    pub stop: AtomicBool,
+    pub port: u16,
+    pub started_ms: u64,
+    pub next_client_id: AtomicU64,
+    pub connected_clients: AtomicU64,
+    pub total_connections: AtomicU64,
+    pub rejected_connections: AtomicU64,
+}
+
+impl Shared {
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Locks the keyspaces of `ids` (sorted, distinct) in shard order: the one lock
+    /// order every thread follows, so multi-shard commands never deadlock.
+    pub fn lock_shards(&self, ids: &[ShardId]) -> Vec<MutexGuard<'_, Keyspace>> {
+        debug_assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        ids.iter().map(|&i| self.lock(i)).collect()
+    }
+
+    /// Locks one shard's keyspace (a poisoned lock is taken over: the panic that
+    /// poisoned it was already turned into an error reply).
+    pub fn lock(&self, id: ShardId) -> MutexGuard<'_, Keyspace> {
+        self.shards[id].keyspace.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sum of a per-shard counter.
+    pub fn sum(&self, f: impl Fn(&ShardStats) -> &AtomicU64) -> u64 {
+        self.shards.iter().map(|s| f(&s.stats).load(Ordering::Relaxed)).sum()
+    }
+
+    /// Every connected client's state, over all shards, ordered by id.
+    pub fn client_list(&self) -> Vec<Client> {
+        let mut all: Vec<Client> = self
+            .shards
+            .iter()
+            .flat_map(|s| s.clients.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect::<Vec<_>>())
+            .collect();
+        all.sort_by_key(|c| c.id);
+        all
+    }
+}
+
+/// Wall-clock time in unix milliseconds.
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}

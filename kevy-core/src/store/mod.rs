@@ -1,0 +1,7 @@
+//! Storage: a shard's keyspace and the values it holds.
+
+pub mod keyspace;
+pub mod value;
+
+pub use keyspace::{Entry, Keyspace, NO_EXPIRE};
+pub use value::Value;
