@@ -47,18 +47,12 @@ pub fn parse(input: &[u8], limits: &Limits, spans: &mut ArgSpans, scratch: &mut 
     }
 }
 
-/// Finds the `\r\n` that ends the line starting at `from`; returns the index of `\r`.
+/// Finds the `\r` that ends the header line starting at `from` (as Redis does, the byte
+/// after it is taken to be `\n`). None until the line and its `\n` have arrived.
 #[inline]
 fn line_end(input: &[u8], from: usize) -> Option<usize> {
-    let rest = &input[from..];
-    let nl = rest.iter().position(|&b| b == b'\n')?;
-    if nl > 0 && rest[nl - 1] == b'\r' {
-        Some(from + nl - 1)
-    } else {
-        // A bare '\n' in a header: treat the line as ending at '\n' minus nothing; Redis
-        // requires "\r\n" and will fail the number parse, which we mirror below.
-        Some(from + nl)
-    }
+    let cr = from + input[from..].iter().position(|&b| b == b'\r')?;
+    (cr + 1 < input.len()).then_some(cr)
 }
 
 /// Parses a decimal i64 the way Redis's `string2ll` does (no '+', no spaces, no leading
@@ -300,7 +294,7 @@ mod tests {
         assert_eq!(run(b"*1\r\n$600000000\r\n").0, Parsed::Error("ERR Protocol error: invalid bulk length"));
         assert_eq!(run(b"*1\r\n+a\r\n").0, Parsed::Error("ERR Protocol error: expected '$', got '+'"));
         assert_eq!(run(b"*0\r\n").0, Parsed::Empty { consumed: 4 });
-        assert_eq!(run(b"*1\r\n$100\r\n").0, Parsed::Incomplete { hint: 9 + 100 + 2 });
+        assert_eq!(run(b"*1\r\n$100\r\n").0, Parsed::Incomplete { hint: 10 + 100 + 2 });
     }
 
     #[test]

@@ -192,6 +192,8 @@ fn run_one<'g>(
     };
     let shards = shared.shard_count();
     let (me, now_ms) = (turn.me, turn.now_ms);
+    conn.client.last_cmd = cmd.name;
+    conn.client.last_cmd_ms = now_ms;
     match target(cmd, args, shards, me) {
         Target::Local => {
             let ks = guard.get_or_insert_with(|| shared.lock(me));
@@ -245,8 +247,6 @@ fn run_one<'g>(
     }
     turn.commands += 1;
     let client = &mut conn.client;
-    client.last_cmd = cmd.name;
-    client.last_cmd_ms = now_ms;
     if client.changed {
         client.changed = false;
         let mut list = shared.shards[me].clients.lock().unwrap_or_else(|e| e.into_inner());
