@@ -82,7 +82,8 @@ pub fn parse_memory(s: &str) -> Option<u64> {
     let lower = s.to_ascii_lowercase();
     let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
     let (digits, unit) = lower.split_at(split);
-    let n: u64 = digits.parse().ok()?;
+    // Like Redis's memtoull, an empty number reads as 0 (then fails the range check).
+    let n: u64 = if digits.is_empty() && unit.is_empty() { 0 } else { digits.parse().ok()? };
     let mult: u64 = match unit {
         "" | "b" => 1,
         "k" => 1000,
@@ -247,13 +248,18 @@ impl LiveConfig {
         self.hz.store(num("hz"), Ordering::Relaxed);
     }
 
-    /// (name, value) of every parameter whose name matches the glob `pattern`.
-    pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
+    /// (name, value) of every parameter whose name matches the glob `pattern`. A
+    /// pattern without glob characters names one parameter and is echoed as given.
+    pub fn matching(&self, pattern: &[u8]) -> Vec<(String, String)> {
         let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+        if !pattern.iter().any(|c| matches!(c, b'*' | b'?' | b'[')) {
+            let name = String::from_utf8_lossy(pattern).into_owned();
+            return param(&name).map(|p| (name, t.get(p.name).unwrap_or_default().to_string())).into_iter().collect();
+        }
         PARAMS
             .iter()
             .filter(|p| crate::glob::matches(pattern, p.name.as_bytes(), true))
-            .map(|p| (p.name, t.get(p.name).unwrap_or_default().to_string()))
+            .map(|p| (p.name.to_string(), t.get(p.name).unwrap_or_default().to_string()))
             .collect()
     }
 

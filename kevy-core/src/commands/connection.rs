@@ -13,6 +13,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("echo", 2, FAST, echo, "Returns the given string."),
     cmd("quit", -1, FAST | NO_AUTH | STALE | LOADING | ALLOW_BUSY, quit, "Closes the connection."),
     cmd("hello", -1, FAST | NO_AUTH | STALE | LOADING | ALLOW_BUSY, hello, "Handshakes with the Redis server."),
+    cmd("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, auth, "Authenticates the connection."),
     cmd("select", 2, FAST | LOADING | STALE, select, "Changes the selected database."),
     Command {
         name: "client",
@@ -54,6 +55,20 @@ fn echo(ctx: &mut Ctx<'_>, args: Args<'_>) {
 fn quit(ctx: &mut Ctx<'_>, _: Args<'_>) {
     ctx.out.ok();
     ctx.client().close_after_reply = true;
+}
+
+/// AUTH [username] password — kevy has only the default user, with no password, as a
+/// fresh redis-server: a user name of "default" is accepted with any password.
+fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    match args.len() {
+        2 => ctx.out.error(
+            "ERR AUTH <password> called without any password configured for the default user. \
+             Are you sure your configuration is correct?",
+        ),
+        3 if args.get(1) == b"default" => ctx.out.ok(),
+        3 => ctx.out.error("WRONGPASS invalid username-password pair or user is disabled."),
+        _ => ctx.out.error(errors::SYNTAX),
+    }
 }
 
 /// SELECT index — kevy has one database, 0.

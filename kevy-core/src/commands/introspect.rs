@@ -85,7 +85,7 @@ fn command_info(ctx: &mut Ctx<'_>, args: Args<'_>) {
     for name in args.from(2) {
         match find(ctx, name) {
             Some(c) => write_info(&mut ctx.out, c),
-            None => ctx.out.null_array(),
+            None => ctx.out.null(),
         }
     }
 }

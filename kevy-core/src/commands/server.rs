@@ -58,10 +58,10 @@ fn time(ctx: &mut Ctx<'_>, _: Args<'_>) {
 
 /// CONFIG GET parameter [parameter ...]
 fn config_get(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let mut found: Vec<(&'static str, String)> = Vec::new();
+    let mut found: Vec<(String, String)> = Vec::new();
     for pattern in args.from(2) {
         for (name, value) in ctx.shared.config.matching(pattern) {
-            if !found.iter().any(|(n, _)| *n == name) {
+            if !found.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
                 found.push((name, value));
             }
         }

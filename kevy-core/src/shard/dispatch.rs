@@ -257,3 +257,44 @@ fn run_one<'g>(
     }
     Step::Done
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resp::OwnedArgs;
+
+    fn routed(line: &str, shards: usize, me: ShardId) -> Result<Target, String> {
+        let table = CommandTable::default();
+        let owned = OwnedArgs::from_slices(line.split(' '));
+        let cmd = resolve(&table, owned.args())?;
+        Ok(target(cmd, owned.args(), shards, me))
+    }
+
+    #[test]
+    fn resolves_names_subcommands_and_arity() {
+        assert!(routed("get k", 1, 0).is_ok());
+        assert_eq!(routed("GET", 1, 0).unwrap_err(), "ERR wrong number of arguments for 'get' command");
+        assert_eq!(routed("config nope", 1, 0).unwrap_err(), "ERR unknown subcommand 'nope'. Try CONFIG HELP.");
+        assert_eq!(
+            routed("config get", 1, 0).unwrap_err(),
+            "ERR wrong number of arguments for 'config|get' command"
+        );
+        assert!(routed("nosuch a b", 1, 0).unwrap_err().starts_with("ERR unknown command 'nosuch', with args"));
+    }
+
+    #[test]
+    fn routes_by_key_owner() {
+        let owner = shard_of(b"k", 4);
+        assert_eq!(routed("get k", 4, owner).unwrap(), Target::Local);
+        assert_eq!(routed("get k", 4, (owner + 1) % 4).unwrap(), Target::Remote(owner));
+        assert_eq!(routed("ping", 4, 2).unwrap(), Target::Local);
+        assert_eq!(routed("dbsize", 4, 2).unwrap(), Target::Multi(vec![0, 1, 2, 3]));
+        // Hash-tagged keys stay together.
+        assert!(matches!(routed("del {t}a {t}b {t}c", 4, 0).unwrap(), Target::Local | Target::Remote(_)));
+        let spread: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+        match routed(&format!("del {}", spread.join(" ")), 4, 0).unwrap() {
+            Target::Multi(ids) => assert_eq!(ids, vec![0, 1, 2, 3]),
+            other => panic!("expected multi, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+"""redis-py and redis-cli against kevy-server --shards 2, as a user would use them."""
+import subprocess
+import threading
+
+import pytest
+
+redis = pytest.importorskip("redis")
+
+
+@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
+def r(request, kevy_port):
+    client = redis.Redis(port=kevy_port, protocol=request.param, decode_responses=True)
+    client.flushall()
+    yield client
+    client.close()
+
+
+def test_strings_and_counters(r):
+    assert r.set("greeting", "hello") is True
+    assert r.get("greeting") == "hello"
+    assert r.set("greeting", "x", nx=True) is None
+    assert r.incr("hits") == 1
+    assert r.incrby("hits", 41) == 42
+    assert r.incrbyfloat("f", 0.5) == 0.5
+    assert r.append("greeting", " world") == 11
+    assert r.getrange("greeting", 0, 4) == "hello"
+    assert r.strlen("greeting") == 11
+
+
+def test_multi_key_commands_span_shards(r):
+    data = {f"user:{i}": str(i) for i in range(50)}
+    assert r.mset(data) is True
+    assert r.mget(list(data)) == list(data.values())
+    assert r.exists(*data) == 50
+    assert r.delete(*list(data)[:10]) == 10
+    assert r.dbsize() == 40
+    assert sorted(r.keys("user:*")) == sorted(list(data)[10:])
+    assert sorted(r.scan_iter(match="user:*", count=7)) == sorted(list(data)[10:])
+    assert r.rename("user:10", "renamed") is True
+    assert r.get("renamed") == "10"
+
+
+def test_expiry(r):
+    r.set("session", "abc", ex=100)
+    assert 99 <= r.ttl("session") <= 100
+    assert r.persist("session") is True
+    assert r.ttl("session") == -1
+    r.set("short", "v", px=50)
+    import time
+    time.sleep(0.1)
+    assert r.get("short") is None
+
+
+def test_pipeline_keeps_order(r):
+    pipe = r.pipeline(transaction=False)
+    for i in range(200):
+        pipe.set(f"k{i}", i)
+        pipe.get(f"k{i}")
+    replies = pipe.execute()
+    assert replies[1::2] == [str(i) for i in range(200)]
+
+
+def test_server_commands(r):
+    r.client_setname("tester")
+    assert r.client_getname() == "tester"
+    assert r.ping() is True
+    assert "redis_version" in r.info("server")
+    assert r.config_get("proto-max-bulk-len") == {"proto-max-bulk-len": "536870912"}
+    assert r.config_set("hz", 20) is True
+    assert r.config_get("hz") == {"hz": "20"}
+    assert isinstance(r.time()[0], int)
+    assert any(c["name"] == "tester" for c in r.client_list())
+
+
+def test_errors_are_raised(r):
+    r.set("s", "notanumber")
+    with pytest.raises(redis.ResponseError, match="not an integer"):
+        r.incr("s")
+    with pytest.raises(redis.ResponseError, match="unknown command"):
+        r.execute_command("NOSUCHCOMMAND", "a")
+
+
+def test_concurrent_clients(kevy_port):
+    errors = []
+
+    def work(n):
+        c = redis.Redis(port=kevy_port)
+        try:
+            for i in range(200):
+                c.set(f"t{n}:{i}", i)
+                assert c.get(f"t{n}:{i}") == str(i).encode()
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_redis_cli(kevy_port):
+    def cli(*args):
+        return subprocess.run(["redis-cli", "-p", str(kevy_port), *args], capture_output=True, text=True).stdout
+    assert cli("SET", "cli-key", "v1").strip() == "OK"
+    assert cli("GET", "cli-key").strip() == "v1"
+    assert cli("--resp3", "HELLO", "3").count("proto") == 1
