@@ -9,10 +9,10 @@ pub mod errors;
 pub mod info;
 pub mod introspect;
 pub mod keys;
+pub mod keys_expire;
+pub mod keys_scan;
 pub mod server;
 pub mod string;
-
-use std::collections::HashMap;
 
 use crate::resp::{Args, ReplyWriter};
 use crate::shard::client::Client;
@@ -146,50 +146,86 @@ impl Command {
 pub fn container(_: &mut Ctx<'_>, _: Args<'_>) {}
 
 /// The union of every family's commands, looked up by name without case.
+///
+/// An open-addressing table keyed by a case-folding hash computed in one pass over the
+/// name: a lookup costs one short hash and usually one compare, no allocation.
 pub struct CommandTable {
-    by_name: HashMap<Vec<u8>, &'static Command, ahash::RandomState>,
+    slots: Vec<Option<&'static Command>>,
+    count: usize,
+}
+
+/// FNV-1a over the ASCII-lower-cased bytes.
+#[inline]
+fn fold_hash(name: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in name {
+        h = (h ^ b.to_ascii_lowercase() as u64).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 impl Default for CommandTable {
     fn default() -> Self {
-        let mut t = CommandTable { by_name: HashMap::default() };
-        for family in [
+        let families: &[&[Command]] = &[
             connection::COMMANDS,
             server::COMMANDS,
             info::COMMANDS,
             introspect::COMMANDS,
             string::COMMANDS,
             keys::COMMANDS,
-        ] {
-            for cmd in family {
-                t.by_name.insert(cmd.name.as_bytes().to_vec(), cmd);
-            }
+        ];
+        let all: Vec<&'static Command> = families.iter().flat_map(|f| f.iter()).collect();
+        let size = (all.len() * 4).next_power_of_two();
+        let mut t = CommandTable { slots: vec![None; size], count: 0 };
+        for cmd in all {
+            t.insert(cmd);
         }
         t
     }
 }
 
 impl CommandTable {
+    fn insert(&mut self, cmd: &'static Command) {
+        let mask = self.slots.len() - 1;
+        let mut i = fold_hash(cmd.name.as_bytes()) as usize & mask;
+        loop {
+            match self.slots[i] {
+                None => {
+                    self.slots[i] = Some(cmd);
+                    self.count += 1;
+                    return;
+                }
+                Some(c) if c.name == cmd.name => {
+                    self.slots[i] = Some(cmd);
+                    return;
+                }
+                Some(_) => i = (i + 1) & mask,
+            }
+        }
+    }
+
     /// Finds a command by name, ignoring ASCII case.
+    #[inline]
     pub fn lookup(&self, name: &[u8]) -> Option<&'static Command> {
-        let mut lower = [0u8; 32];
-        if name.len() > lower.len() {
-            return None;
+        let mask = self.slots.len() - 1;
+        let mut i = fold_hash(name) as usize & mask;
+        loop {
+            let c = self.slots[i]?;
+            if c.name.len() == name.len() && c.name.as_bytes().eq_ignore_ascii_case(name) {
+                return Some(c);
+            }
+            i = (i + 1) & mask;
         }
-        for (d, s) in lower.iter_mut().zip(name) {
-            *d = s.to_ascii_lowercase();
-        }
-        self.by_name.get(&lower[..name.len()]).copied()
     }
     pub fn len(&self) -> usize {
-        self.by_name.len()
+        self.count
     }
     pub fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
+        self.count == 0
     }
     /// Every top-level command, sorted by name.
     pub fn all(&self) -> Vec<&'static Command> {
-        let mut v: Vec<_> = self.by_name.values().copied().collect();
+        let mut v: Vec<_> = self.slots.iter().flatten().copied().collect();
         v.sort_by_key(|c| c.name);
         v
     }

@@ -47,14 +47,6 @@ pub fn parse(input: &[u8], limits: &Limits, spans: &mut ArgSpans, scratch: &mut 
     }
 }
 
-/// Finds the `\r` that ends the header line starting at `from` (as Redis does, the byte
-/// after it is taken to be `\n`). None until the line and its `\n` have arrived.
-#[inline]
-fn line_end(input: &[u8], from: usize) -> Option<usize> {
-    let cr = from + input[from..].iter().position(|&b| b == b'\r')?;
-    (cr + 1 < input.len()).then_some(cr)
-}
-
 /// Parses a decimal i64 the way Redis's `string2ll` does (no '+', no spaces, no leading
 /// zeros except "0").
 pub fn parse_i64(s: &[u8]) -> Option<i64> {
@@ -85,39 +77,74 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     }
 }
 
-fn parse_multibulk(input: &[u8], limits: &Limits, spans: &mut ArgSpans) -> Parsed {
-    let Some(end) = line_end(input, 1) else {
-        if input.len() > MAX_INLINE {
-            return Parsed::Error("ERR Protocol error: too big mbulk count string");
+/// A header number (`*N` or `$N`) read in one pass.
+enum Header {
+    /// The value and the index just past its `\r\n`.
+    Value(i64, usize),
+    /// The line has not fully arrived.
+    Partial,
+    /// Not a number as Redis's string2ll reads it.
+    Invalid,
+}
+
+/// Reads the decimal number starting at `from` up to its `\r` (the byte after the `\r`
+/// is taken to be `\n`, as Redis does). Same acceptance as [`parse_i64`].
+#[inline]
+fn header_number(input: &[u8], from: usize) -> Header {
+    let mut i = from;
+    let neg = input.get(i) == Some(&b'-');
+    if neg {
+        i += 1;
+    }
+    let digits_at = i;
+    let mut v: u64 = 0;
+    while let Some(&c) = input.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                if i - digits_at >= 19 {
+                    return Header::Invalid; // longer than any i64 we accept here
+                }
+                v = v * 10 + (c - b'0') as u64;
+                i += 1;
+            }
+            b'\r' => {
+                let n = i - digits_at;
+                if n == 0 || (input[digits_at] == b'0' && (n > 1 || neg)) {
+                    return Header::Invalid;
+                }
+                if i + 1 >= input.len() {
+                    return Header::Partial;
+                }
+                return Header::Value(if neg { -(v as i64) } else { v as i64 }, i + 2);
+            }
+            _ => return Header::Invalid,
         }
-        return Parsed::Incomplete { hint: 0 };
-    };
-    let count = match parse_i64(&input[1..end]) {
-        Some(n) if n <= limits.max_multibulk_len as i64 => n,
+    }
+    Header::Partial
+}
+
+fn parse_multibulk(input: &[u8], limits: &Limits, spans: &mut ArgSpans) -> Parsed {
+    let (count, mut pos) = match header_number(input, 1) {
+        Header::Value(n, next) if n <= limits.max_multibulk_len as i64 => (n, next),
+        Header::Partial if input.len() <= MAX_INLINE => return Parsed::Incomplete { hint: 0 },
+        Header::Partial => return Parsed::Error("ERR Protocol error: too big mbulk count string"),
         _ => return Parsed::Error("ERR Protocol error: invalid multibulk length"),
     };
-    let mut pos = end + 2;
     if count <= 0 {
-        return Parsed::Empty { consumed: pos.min(input.len()) };
+        return Parsed::Empty { consumed: pos };
     }
     for _ in 0..count {
-        if pos >= input.len() {
-            return Parsed::Incomplete { hint: 0 };
+        match input.get(pos) {
+            None => return Parsed::Incomplete { hint: 0 },
+            Some(b'$') => {}
+            Some(&other) => return Parsed::Error(expected_dollar(other)),
         }
-        if input[pos] != b'$' {
-            return Parsed::Error(expected_dollar(input[pos]));
-        }
-        let Some(end) = line_end(input, pos + 1) else {
-            if input.len() - pos > MAX_INLINE {
-                return Parsed::Error("ERR Protocol error: too big bulk count string");
-            }
-            return Parsed::Incomplete { hint: 0 };
-        };
-        let len = match parse_i64(&input[pos + 1..end]) {
-            Some(n) if n >= 0 && n as u64 <= limits.max_bulk_len => n as usize,
+        let (len, start) = match header_number(input, pos + 1) {
+            Header::Value(n, next) if n >= 0 && n as u64 <= limits.max_bulk_len => (n as usize, next),
+            Header::Partial if input.len() - pos <= MAX_INLINE => return Parsed::Incomplete { hint: 0 },
+            Header::Partial => return Parsed::Error("ERR Protocol error: too big bulk count string"),
             _ => return Parsed::Error("ERR Protocol error: invalid bulk length"),
         };
-        let start = end + 2;
         if input.len() < start + len + 2 {
             return Parsed::Incomplete { hint: start + len + 2 };
         }
@@ -304,5 +331,30 @@ mod tests {
         assert_eq!(parse_i64(b"01"), None);
         assert_eq!(parse_i64(b"+1"), None);
         assert_eq!(parse_i64(b"-0"), None);
+    }
+
+    #[test]
+    fn random_input_never_panics_and_progresses() {
+        let mut seed: u64 = 0x1234_5678;
+        let alphabet = b"*$\r\n0123456789-abc \"'\\x";
+        let mut spans = ArgSpans::default();
+        let mut scratch = Vec::new();
+        for _ in 0..20_000 {
+            let len = (seed % 40) as usize;
+            let input: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    alphabet[(seed % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            match parse(&input, &Limits::default(), &mut spans, &mut scratch) {
+                Parsed::Command { consumed, .. } | Parsed::Empty { consumed } => {
+                    assert!(consumed > 0 && consumed <= input.len())
+                }
+                Parsed::Incomplete { .. } | Parsed::Error(_) => {}
+            }
+        }
     }
 }
