@@ -3,6 +3,11 @@
 
 /// Does `text` match `pattern`? `nocase` folds ASCII case.
 pub fn matches(pattern: &[u8], text: &[u8], nocase: bool) -> bool {
+    if text.is_empty() {
+        // Redis's matcher never enters its loop for an empty string: only an empty
+        // pattern matches it (KEYS and SCAN treat a lone `*` as "everything" first).
+        return pattern.is_empty();
+    }
     let mut budget = 1_000_000u32; // guards against pathological backtracking
     match_from(pattern, text, nocase, &mut budget)
 }
@@ -138,5 +143,6 @@ mod tests {
         assert!(m("proto*", "proto-max-bulk-len"));
         assert!(!m("abc", "ab"));
         assert!(matches(b"HZ", b"hz", true));
+        assert!(!m("*", "") && !m("***", "") && m("", ""));
     }
 }

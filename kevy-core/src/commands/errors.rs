@@ -6,15 +6,25 @@ pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong
 pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 pub const NOT_FLOAT: &str = "ERR value is not a valid float";
 pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+pub const DECREMENT_OVERFLOW: &str = "ERR decrement would overflow";
 pub const NAN_OR_INF: &str = "ERR increment would produce NaN or Infinity";
 pub const NO_SUCH_KEY: &str = "ERR no such key";
 pub const DB_INDEX_RANGE: &str = "ERR DB index is out of range";
 pub const SELECT_UNSUPPORTED_DB: &str = "ERR DB index is out of range";
 pub const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 pub const OFFSET_RANGE: &str = "ERR offset is out of range";
+pub const LCS_NOT_STRINGS: &str = "ERR The specified keys must contain string values";
+pub const LCS_LEN_AND_IDX: &str = "ERR If you want both the length and indexes, please just use IDX.";
+pub const LCS_TOO_BIG: &str = "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
 pub const NOPROTO: &str = "NOPROTO unsupported protocol version";
 pub const CLIENT_NAME_SPACES: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
+pub const EXPIRE_NX_AND_OTHERS: &str = "ERR NX and XX, GT or LT options at the same time are not compatible";
+pub const EXPIRE_GT_AND_LT: &str = "ERR GT and LT options at the same time are not compatible";
+pub const INVALID_CURSOR: &str = "ERR invalid cursor";
+pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
+pub const INT_RANGE: &str = "ERR value is out of range, value must between -2147483648 and 2147483647";
+pub const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 
 /// `ERR wrong number of arguments for '<name>' command` (`name` is the full lower-case
 /// name, `config|get` for a subcommand).
@@ -25,6 +35,12 @@ pub fn wrong_arity(name: &str) -> String {
 /// `ERR invalid expire time in '<cmd>' command`.
 pub fn invalid_expire(cmd: &str) -> String {
     format!("ERR invalid expire time in '{cmd}' command")
+}
+
+/// `ERR Unsupported option <opt>` (the option is cut at a NUL byte, as C prints it).
+pub fn unsupported_option(opt: &[u8]) -> String {
+    let opt = opt.split(|&b| b == 0).next().unwrap_or_default();
+    format!("ERR Unsupported option {}", String::from_utf8_lossy(opt))
 }
 
 /// Redis's reply to an unknown command: the name and the first arguments, quoted.

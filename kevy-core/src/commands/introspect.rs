@@ -213,12 +213,13 @@ fn write_docs(out: &mut ReplyWriter<'_>, c: &Command) {
 fn command_getkeys(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let owned = crate::resp::OwnedArgs::from_slices(args.from(2));
     let inner = owned.args();
-    let Some(c) = ctx.shared.table.lookup(inner.get(0)) else {
-        return ctx.out.error("ERR Invalid command specified");
+    let c = match crate::shard::dispatch::resolve(&ctx.shared.table, inner) {
+        Ok(c) => c,
+        Err(e) if e.starts_with("ERR wrong number") => {
+            return ctx.out.error("ERR Invalid number of arguments specified for command")
+        }
+        Err(_) => return ctx.out.error("ERR Invalid command specified"),
     };
-    if !c.arity_ok(inner.len()) {
-        return ctx.out.error("ERR Invalid number of arguments specified for command");
-    }
     let keys: Vec<&[u8]> = c.keys.positions(inner.len()).map(|p| inner.get(p)).collect();
     if keys.is_empty() {
         return ctx.out.error("ERR The command has no key arguments");

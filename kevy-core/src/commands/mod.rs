@@ -11,8 +11,11 @@ pub mod introspect;
 pub mod keys;
 pub mod keys_expire;
 pub mod keys_scan;
+pub mod list;
 pub mod server;
 pub mod string;
+pub mod string_float;
+pub mod string_range;
 
 use crate::resp::{Args, ReplyWriter};
 use crate::shard::client::Client;
@@ -172,7 +175,12 @@ impl Default for CommandTable {
             info::COMMANDS,
             introspect::COMMANDS,
             string::COMMANDS,
+            string_range::COMMANDS,
+            string_float::COMMANDS,
             keys::COMMANDS,
+            keys_expire::COMMANDS,
+            keys_scan::COMMANDS,
+            list::COMMANDS,
         ];
         let all: Vec<&'static Command> = families.iter().flat_map(|f| f.iter()).collect();
         let size = (all.len() * 4).next_power_of_two();

@@ -245,18 +245,23 @@ impl Keyspace {
             .map(|k| (key_hash(k) >> 16, k))
             .filter(|(h, _)| *h >= from)
             .collect();
-        batch.sort_unstable_by_key(|(h, _)| *h);
         let count = count.max(1);
         if batch.len() <= count {
             return (batch.into_iter().map(|(_, k)| k.to_vec()).collect(), None);
         }
-        let mut end = count;
-        while end < batch.len() && batch[end].0 == batch[end - 1].0 {
-            end += 1;
+        // Linear selection, not a sort: the `count` lowest positions go first, the
+        // last of them being `edge`; keys sharing `edge` join them.
+        let edge = batch.select_nth_unstable_by_key(count - 1, |(h, _)| *h).1 .0;
+        let mut keys: Vec<Vec<u8>> = batch[..count].iter().map(|(_, k)| k.to_vec()).collect();
+        let mut next = None;
+        for &(h, k) in &batch[count..] {
+            if h == edge {
+                keys.push(k.to_vec());
+            } else {
+                next = Some(next.map_or(h, |n: u64| n.min(h)));
+            }
         }
-        let next = batch.get(end).map(|(h, _)| *h);
-        batch.truncate(end);
-        (batch.into_iter().map(|(_, k)| k.to_vec()).collect(), next)
+        (keys, next)
     }
 }
 

@@ -1,11 +1,15 @@
 //! The typed values a key can hold. Each data-type family adds its variant here and
 //! keeps its structure in `types/`.
 
+use std::collections::VecDeque;
+
 /// A value stored under a key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// A string (also what counters and bitmaps are).
     Str(Vec<u8>),
+    /// A list (LPUSH/RPUSH...), head first.
+    List(VecDeque<Vec<u8>>),
 }
 
 impl Value {
@@ -13,6 +17,7 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
         }
     }
 
@@ -28,6 +33,7 @@ impl Value {
                     "raw"
                 }
             }
+            Value::List(_) => "quicklist",
         }
     }
 }
