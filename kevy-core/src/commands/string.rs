@@ -81,11 +81,12 @@ pub struct SetOutcome {
 /// and nothing is written) and is returned; it replaces a value of any type otherwise.
 pub fn op_set(ks: &mut Keyspace, key: &[u8], value: &[u8], cond: SetCond, ttl: SetTtl, get: bool, now_ms: u64) -> Result<SetOutcome, &'static str> {
     let old = if get { op_get(ks, key, now_ms)?.map(<[u8]>::to_vec) } else { None };
-    let exists = if get { old.is_some() } else { ks.contains(key, now_ms) };
     let allowed = match cond {
         SetCond::Always => true,
-        SetCond::Missing => !exists,
-        SetCond::Exists => exists,
+        SetCond::Missing if get => old.is_none(),
+        SetCond::Exists if get => old.is_some(),
+        SetCond::Missing => !ks.contains(key, now_ms),
+        SetCond::Exists => ks.contains(key, now_ms),
     };
     if allowed {
         put(ks, key, Value::Str(value.to_vec()), ttl, now_ms);
@@ -93,24 +94,13 @@ pub fn op_set(ks: &mut Keyspace, key: &[u8], value: &[u8], cond: SetCond, ttl: S
     Ok(SetOutcome { written: allowed, old })
 }
 
-/// Stores `value` under `key` with the deadline `ttl` asks for; returns what was there.
-fn put(ks: &mut Keyspace, key: &[u8], value: Value, ttl: SetTtl, now_ms: u64) -> Option<Value> {
-    let Some(slot) = ks.get_mut(key, now_ms) else {
-        let at = if let SetTtl::At(at) = ttl { at } else { NO_EXPIRE };
-        ks.insert(key, value, at);
-        return None;
-    };
-    let old = std::mem::replace(slot, value);
+/// Stores `value` under `key` (replacing any type) with the deadline `ttl` asks for.
+fn put(ks: &mut Keyspace, key: &[u8], value: Value, ttl: SetTtl, now_ms: u64) {
     match ttl {
-        SetTtl::Keep => {}
-        SetTtl::Clear => {
-            ks.set_expire(key, NO_EXPIRE, now_ms);
-        }
-        SetTtl::At(at) => {
-            ks.set_expire(key, at, now_ms);
-        }
+        SetTtl::Clear => ks.insert(key, value, NO_EXPIRE),
+        SetTtl::At(at) => ks.insert(key, value, at),
+        SetTtl::Keep => ks.insert_keep_ttl(key, value, now_ms),
     }
-    Some(old)
 }
 
 /// Removes a string key and returns its value: Ok(None) when missing.

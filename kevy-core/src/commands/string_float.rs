@@ -52,7 +52,7 @@ pub fn incr_by_float(current: Option<&[u8]>, incr: &[u8]) -> Result<Vec<u8>, &'s
         Some(s) => LongDouble::parse(s).ok_or(errors::NOT_FLOAT)?,
     };
     let incr = LongDouble::parse(incr).ok_or(errors::NOT_FLOAT)?;
-    let sum = value.add(incr).ok_or(errors::NAN_OR_INF)?;
+    let sum = value.checked_add(incr).ok_or(errors::NAN_OR_INF)?;
     Ok(sum.to_fixed17())
 }
 
@@ -120,7 +120,7 @@ impl LongDouble {
     }
 
     /// The sum, rounded once to nearest-even. None when it is infinite (or NaN).
-    pub fn add(self, other: LongDouble) -> Option<LongDouble> {
+    pub fn checked_add(self, other: LongDouble) -> Option<LongDouble> {
         let (LongDouble::Finite { neg: na, mant: ma, exp: ea }, LongDouble::Finite { neg: nb, mant: mb, exp: eb }) = (self, other) else {
             return None;
         };

@@ -40,7 +40,18 @@ pub struct Keyspace {
     /// Keys that have a deadline, for the active reaper to walk.
     volatile: Vec<Box<[u8]>>,
     reap_cursor: usize,
+    /// Sorted snapshot that SCAN walks (see [`Keyspace::scan`]).
+    scan_index: Option<ScanIndex>,
     pub stats: KeyspaceStats,
+}
+
+/// How long a SCAN snapshot is reused before it is rebuilt or freed.
+const SCAN_INDEX_TTL_MS: u64 = 10_000;
+
+/// Keys of a shard sorted by SCAN position, as of `built_ms`.
+struct ScanIndex {
+    built_ms: u64,
+    entries: Vec<(u64, Box<[u8]>)>,
 }
 
 impl Keyspace {
@@ -185,11 +196,13 @@ impl Keyspace {
         self.map = HashMap::default();
         self.volatile = Vec::new();
         self.reap_cursor = 0;
+        self.scan_index = None;
     }
 
     /// Active expiry: checks up to `budget` keys that have a deadline, removing the due
     /// ones, resuming where the last call stopped. Returns how many were removed.
     pub fn reap(&mut self, now_ms: u64, budget: usize) -> usize {
+        self.drop_idle_scan_index(now_ms);
         let mut removed = 0;
         for _ in 0..budget.min(self.volatile.len()) {
             if self.reap_cursor >= self.volatile.len() {
@@ -237,31 +250,43 @@ impl Keyspace {
 
     /// One SCAN step over this shard: keys ordered by their 48-bit routing hash, from
     /// `from` on. Returns up to about `count` keys and the position to resume at (None
-    /// when the shard is done). Every key present for the whole walk is returned once;
-    /// keys sharing a hash prefix are returned together.
-    pub fn scan(&self, from: u64, count: usize, now_ms: u64) -> (Vec<Vec<u8>>, Option<u64>) {
-        let mut batch: Vec<(u64, &[u8])> = self
-            .live_keys(now_ms)
-            .map(|k| (key_hash(k) >> 16, k))
-            .filter(|(h, _)| *h >= from)
-            .collect();
+    /// when the shard is done). Keys sharing a hash position are returned together.
+    ///
+    /// The order comes from a sorted snapshot of (position, key), built once and reused
+    /// by later calls, so a step costs O(log n + count). Any snapshot taken during a walk
+    /// holds every key present for the whole walk, so reuse keeps SCAN's guarantee: such
+    /// keys are returned exactly once. Keys deleted since are skipped; keys added since
+    /// may be missed, which SCAN allows.
+    pub fn scan(&mut self, from: u64, count: usize, now_ms: u64) -> (Vec<Vec<u8>>, Option<u64>) {
+        let stale = self.scan_index.as_ref().is_none_or(|ix| now_ms.saturating_sub(ix.built_ms) > SCAN_INDEX_TTL_MS);
+        if stale || (from == 0 && self.scan_index.as_ref().is_some_and(|ix| ix.built_ms != now_ms)) {
+            let mut entries: Vec<(u64, Box<[u8]>)> =
+                self.live_keys(now_ms).map(|k| (key_hash(k) >> 16, Box::from(k))).collect();
+            entries.sort_unstable();
+            self.scan_index = Some(ScanIndex { built_ms: now_ms, entries });
+        }
+        let ix = self.scan_index.as_ref().expect("built above");
         let count = count.max(1);
-        if batch.len() <= count {
-            return (batch.into_iter().map(|(_, k)| k.to_vec()).collect(), None);
-        }
-        // Linear selection, not a sort: the `count` lowest positions go first, the
-        // last of them being `edge`; keys sharing `edge` join them.
-        let edge = batch.select_nth_unstable_by_key(count - 1, |(h, _)| *h).1 .0;
-        let mut keys: Vec<Vec<u8>> = batch[..count].iter().map(|(_, k)| k.to_vec()).collect();
-        let mut next = None;
-        for &(h, k) in &batch[count..] {
-            if h == edge {
-                keys.push(k.to_vec());
-            } else {
-                next = Some(next.map_or(h, |n: u64| n.min(h)));
+        let mut i = ix.entries.partition_point(|(h, _)| *h < from);
+        let mut keys = Vec::new();
+        while i < ix.entries.len() {
+            let (h, key) = &ix.entries[i];
+            if keys.len() >= count && ix.entries[i - 1].0 != *h {
+                return (keys, Some(*h));
             }
+            if matches!(self.map.get(&key[..]), Some(e) if e.expire_at == NO_EXPIRE || e.expire_at > now_ms) {
+                keys.push(key.to_vec());
+            }
+            i += 1;
         }
-        (keys, next)
+        (keys, None)
+    }
+
+    /// Frees the SCAN snapshot once no walk has used it for a while.
+    fn drop_idle_scan_index(&mut self, now_ms: u64) {
+        if self.scan_index.as_ref().is_some_and(|ix| now_ms.saturating_sub(ix.built_ms) > SCAN_INDEX_TTL_MS) {
+            self.scan_index = None;
+        }
     }
 }
 
@@ -321,5 +346,31 @@ mod tests {
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), 1000);
+    }
+
+    #[test]
+    fn scan_survives_changes_during_the_walk() {
+        let mut ks = Keyspace::new();
+        for i in 0..2000 {
+            ks.insert(format!("stay:{i}").as_bytes(), s("v"), NO_EXPIRE);
+            ks.insert(format!("gone:{i}").as_bytes(), s("v"), NO_EXPIRE);
+        }
+        let (mut seen, mut cur, mut step) = (Vec::new(), Some(0), 0);
+        while let Some(c) = cur {
+            let (keys, next) = ks.scan(c, 10, step);
+            seen.extend(keys);
+            cur = next;
+            // Churn between steps: delete some keys, add new ones, move the clock so the
+            // snapshot is rebuilt mid-walk.
+            ks.remove(format!("gone:{step}").as_bytes());
+            ks.insert(format!("new:{step}").as_bytes(), s("v"), NO_EXPIRE);
+            step += 997;
+        }
+        let stay: Vec<_> = seen.iter().filter(|k| k.starts_with(b"stay:")).collect();
+        let mut unique = stay.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 2000, "every key present throughout is returned");
+        assert_eq!(stay.len(), 2000, "and only once");
     }
 }
