@@ -105,4 +105,4 @@ def test_redis_cli(kevy_port):
         return subprocess.run(["redis-cli", "-p", str(kevy_port), *args], capture_output=True, text=True).stdout
     assert cli("SET", "cli-key", "v1").strip() == "OK"
     assert cli("GET", "cli-key").strip() == "v1"
-    assert cli("--resp3", "HELLO", "3").count("proto") == 1
+    assert cli("-3", "HELLO", "3").count("proto") == 1

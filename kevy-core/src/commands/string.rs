@@ -214,7 +214,7 @@ fn parse_set_args(args: Args<'_>, from: usize, for_set: bool) -> Result<SetArgs<
         } else if is(opt, "persist") && !for_set && o.expire.is_none() {
             o.persist = true;
         } else if let (Some(unit), Some(value)) = (unit, next) {
-            let same = o.expire.map_or(true, |(u, _)| u == unit);
+            let same = o.expire.is_none_or(|(u, _)| u == unit);
             if o.keepttl || o.persist || !same {
                 return Err(errors::SYNTAX);
             }
