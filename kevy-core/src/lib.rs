@@ -22,6 +22,8 @@
 //! shards: the connection waits for its earlier replies, then locks those shards'
 //! keyspaces in shard order and runs the handler over all of them, atomically.
 
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 pub mod commands;
 pub mod config;
 pub mod error;
