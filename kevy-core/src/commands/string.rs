@@ -89,18 +89,14 @@ pub fn op_set(ks: &mut Keyspace, key: &[u8], value: &[u8], cond: SetCond, ttl: S
         SetCond::Exists => ks.contains(key, now_ms),
     };
     if allowed {
-        put(ks, key, Value::Str(value.to_vec()), ttl, now_ms);
+        // Stores the string (replacing any type) with the deadline `ttl` asks for.
+        match ttl {
+            SetTtl::Clear => ks.set_string(key, value, NO_EXPIRE),
+            SetTtl::At(at) => ks.set_string(key, value, at),
+            SetTtl::Keep => ks.insert_keep_ttl(key, Value::Str(value.to_vec()), now_ms),
+        }
     }
     Ok(SetOutcome { written: allowed, old })
-}
-
-/// Stores `value` under `key` (replacing any type) with the deadline `ttl` asks for.
-fn put(ks: &mut Keyspace, key: &[u8], value: Value, ttl: SetTtl, now_ms: u64) {
-    match ttl {
-        SetTtl::Clear => ks.insert(key, value, NO_EXPIRE),
-        SetTtl::At(at) => ks.insert(key, value, at),
-        SetTtl::Keep => ks.insert_keep_ttl(key, value, now_ms),
-    }
 }
 
 /// Removes a string key and returns its value: Ok(None) when missing.
@@ -406,7 +402,7 @@ fn msetnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
 fn set_pairs(ctx: &mut Ctx<'_>, args: Args<'_>) {
     for i in (1..args.len()).step_by(2) {
         let (key, value) = (args.get(i), args.get(i + 1));
-        put(ctx.db.ks(key), key, Value::Str(value.to_vec()), SetTtl::Clear, ctx.now_ms);
+        ctx.db.ks(key).set_string(key, value, NO_EXPIRE);
     }
 }
 

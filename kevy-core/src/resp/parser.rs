@@ -91,6 +91,15 @@ enum Header {
 /// is taken to be `\n`, as Redis does). Same acceptance as [`parse_i64`].
 #[inline]
 fn header_number(input: &[u8], from: usize) -> Header {
+    // Fast path: one or two digits, what nearly every request header holds.
+    if let Some(&[a, b, c, _]) = input.get(from..from + 4) {
+        if b == b'\r' && a.is_ascii_digit() {
+            return Header::Value((a - b'0') as i64, from + 3);
+        }
+        if c == b'\r' && (b'1'..=b'9').contains(&a) && b.is_ascii_digit() {
+            return Header::Value(((a - b'0') * 10 + (b - b'0')) as i64, from + 4);
+        }
+    }
     let mut i = from;
     let neg = input.get(i) == Some(&b'-');
     if neg {

@@ -1,7 +1,8 @@
 //! One shard's keys: a hash map from key to value and deadline, with lazy expiry on
 //! access and a bounded active reaper over the keys that have a deadline.
 
-use std::collections::HashMap;
+use hashbrown::hash_map::EntryRef;
+use hashbrown::HashMap;
 
 use super::value::Value;
 use crate::shard::routing::key_hash;
@@ -109,23 +110,52 @@ impl Keyspace {
 
     /// Stores `value` under `key` with the given deadline, replacing what was there.
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64) {
-        if let Some(e) = self.map.get_mut(key) {
-            e.value = value;
-            let was = e.expire_at;
-            e.expire_at = expire_at;
-            if (was == NO_EXPIRE) != (expire_at == NO_EXPIRE) {
-                if expire_at == NO_EXPIRE {
-                    self.unlink_volatile(key);
-                } else {
+        match self.map.entry_ref(key) {
+            EntryRef::Occupied(mut o) => {
+                let e = o.get_mut();
+                e.value = value;
+                let was = std::mem::replace(&mut e.expire_at, expire_at);
+                self.relink(key, was, expire_at);
+            }
+            EntryRef::Vacant(v) => {
+                v.insert(Entry { value, expire_at, volatile_at: NOT_VOLATILE });
+                if expire_at != NO_EXPIRE {
                     self.link_volatile(key);
                 }
             }
-            return;
         }
-        self.map.insert(key.into(), Entry { value, expire_at: NO_EXPIRE, volatile_at: NOT_VOLATILE });
-        if expire_at != NO_EXPIRE {
-            self.map.get_mut(key).expect("just inserted").expire_at = expire_at;
+    }
+
+    /// Stores a string (SET), reusing the buffer of the string already there when it
+    /// fits, so overwriting a key allocates nothing.
+    pub fn set_string(&mut self, key: &[u8], bytes: &[u8], expire_at: u64) {
+        let was = match self.map.entry_ref(key) {
+            EntryRef::Occupied(mut o) => {
+                let e = o.get_mut();
+                match &mut e.value {
+                    // Reuse only a buffer of about the right size: a huge one would stay pinned.
+                    Value::Str(buf) if buf.capacity() >= bytes.len() && buf.capacity() <= 2 * bytes.len().max(32) => {
+                        buf.clear();
+                        buf.extend_from_slice(bytes);
+                    }
+                    other => *other = Value::Str(bytes.to_vec()),
+                }
+                std::mem::replace(&mut e.expire_at, expire_at)
+            }
+            EntryRef::Vacant(v) => {
+                v.insert(Entry { value: Value::Str(bytes.to_vec()), expire_at, volatile_at: NOT_VOLATILE });
+                NO_EXPIRE
+            }
+        };
+        self.relink(key, was, expire_at);
+    }
+
+    /// Keeps the volatile list in step after a key's deadline went from `was` to `now`.
+    fn relink(&mut self, key: &[u8], was: u64, now: u64) {
+        if was == NO_EXPIRE && now != NO_EXPIRE {
             self.link_volatile(key);
+        } else if was != NO_EXPIRE && now == NO_EXPIRE {
+            self.unlink_volatile(key);
         }
     }
 
@@ -161,13 +191,8 @@ impl Keyspace {
     pub fn set_expire(&mut self, key: &[u8], expire_at: u64, now_ms: u64) -> bool {
         self.expire_if_due(key, now_ms);
         let Some(e) = self.map.get_mut(key) else { return false };
-        let was = e.expire_at;
-        e.expire_at = expire_at;
-        if was == NO_EXPIRE && expire_at != NO_EXPIRE {
-            self.link_volatile(key);
-        } else if was != NO_EXPIRE && expire_at == NO_EXPIRE {
-            self.unlink_volatile(key);
-        }
+        let was = std::mem::replace(&mut e.expire_at, expire_at);
+        self.relink(key, was, expire_at);
         true
     }
 
@@ -372,5 +397,19 @@ mod tests {
         unique.dedup();
         assert_eq!(unique.len(), 2000, "every key present throughout is returned");
         assert_eq!(stay.len(), 2000, "and only once");
+    }
+
+    #[test]
+    fn set_string_overwrites_in_place_and_tracks_deadlines() {
+        let mut ks = Keyspace::new();
+        ks.set_string(b"k", b"first", 500);
+        assert_eq!(ks.volatile_len(), 1);
+        ks.set_string(b"k", b"second", NO_EXPIRE);
+        assert_eq!(ks.volatile_len(), 0);
+        assert_eq!(ks.get(b"k", 1000).map(|e| e.value.clone()), Some(s("second")));
+        ks.insert(b"l", Value::List(Default::default()), 700);
+        ks.set_string(b"l", b"now a string", 900);
+        assert_eq!(ks.expire_of(b"l", 0), Some(900));
+        assert_eq!(ks.volatile_len(), 1);
     }
 }
