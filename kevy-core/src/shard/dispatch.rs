@@ -174,6 +174,21 @@ pub fn run_pipeline(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32) {
     }
 }
 
+/// Runs `cmd` on this thread for `conn`, over `db`, replying into the connection.
+fn run_for_conn(turn: &Turn<'_>, conn: &mut Conn, db: Db<'_>, cmd: &'static Command, args: Args<'_>) {
+    let resp3 = conn.client.resp3;
+    let (buf, client) = conn.reply_parts();
+    let mut ctx = Ctx {
+        db,
+        out: ReplyWriter::new(buf, resp3),
+        now_ms: turn.now_ms,
+        client: Some(client),
+        shared: turn.shared,
+        shard: turn.me,
+    };
+    execute(cmd, args, &mut ctx);
+}
+
 fn run_one<'g>(
     turn: &mut Turn<'g>,
     conn: &mut Conn,
@@ -197,17 +212,7 @@ fn run_one<'g>(
     match target(cmd, args, shards, me) {
         Target::Local => {
             let ks = guard.get_or_insert_with(|| shared.lock(me));
-            let resp3 = conn.client.resp3;
-            let (buf, client) = conn.reply_parts();
-            let mut ctx = Ctx {
-                db: Db::one(me, ks, shards),
-                out: ReplyWriter::new(buf, resp3),
-                now_ms,
-                client: Some(client),
-                shared,
-                shard: me,
-            };
-            execute(cmd, args, &mut ctx);
+            run_for_conn(turn, conn, Db::one(me, ks, shards), cmd, args);
         }
         Target::Remote(to) => {
             let seq = conn.await_reply();
@@ -232,17 +237,7 @@ fn run_one<'g>(
             for (lock, &id) in locks.iter_mut().zip(&ids) {
                 locked[id] = Some(&mut **lock);
             }
-            let resp3 = conn.client.resp3;
-            let (buf, client) = conn.reply_parts();
-            let mut ctx = Ctx {
-                db: Db::many(locked),
-                out: ReplyWriter::new(buf, resp3),
-                now_ms,
-                client: Some(client),
-                shared,
-                shard: me,
-            };
-            execute(cmd, args, &mut ctx);
+            run_for_conn(turn, conn, Db::many(locked), cmd, args);
         }
     }
     turn.commands += 1;
