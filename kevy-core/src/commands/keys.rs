@@ -8,7 +8,7 @@ use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 use crate::shard::db::Db;
-use crate::store::{Keyspace, Value};
+use crate::store::{Keyspace, ValueRef};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: super::Handler, summary: &'static str) -> Command {
     Command { name, arity, flags, keys, route: Route::Keys, handler, group: "generic", summary, subcommands: &[] }
@@ -89,7 +89,7 @@ pub fn op_copy(db: &mut Db<'_>, src: &[u8], dst: &[u8], replace: bool, now_ms: u
         return false;
     }
     let Some(entry) = db.ks(src).get(src, now_ms) else { return false };
-    let (value, expire_at) = (entry.value.clone(), entry.expire_at());
+    let (value, expire_at) = (entry.value.to_owned(), entry.expire_at());
     db.ks(dst).insert(dst, value, expire_at);
     true
 }
@@ -136,9 +136,9 @@ fn next_seed(now_ms: u64) -> u64 {
 
 /// What OBJECT REFCOUNT reports: Redis shares the integers 0..10000 (refcount
 /// `INT_MAX`); every other value has one reference.
-pub fn refcount(value: &Value) -> i64 {
+pub fn refcount(value: &ValueRef<'_>) -> i64 {
     match value {
-        Value::Str(s) if value.encoding_name() == "int" => match parse_i64(s) {
+        ValueRef::Str(s) if value.encoding_name() == "int" => match parse_i64(s) {
             Some(n) if (0..10_000).contains(&n) => i32::MAX as i64,
             _ => 1,
         },
@@ -313,8 +313,8 @@ mod tests {
     use super::*;
     use crate::store::NO_EXPIRE;
 
-    fn s(v: &str) -> Value {
-        Value::Str(v.as_bytes().to_vec())
+    fn s(v: &str) -> crate::store::Value {
+        crate::store::Value::Str(v.as_bytes().to_vec())
     }
 
     #[test]
@@ -343,7 +343,7 @@ mod tests {
         assert_eq!(op_rename(&mut db, b"src", b"dst", false, 0), Ok(true));
         assert!(!db.ks(b"src").contains(b"src", 0));
         let e = db.ks(b"dst").get(b"dst", 0).unwrap();
-        assert_eq!((e.value.clone(), e.expire_at()), (s("v"), 5000));
+        assert_eq!((e.value.to_owned(), e.expire_at()), (s("v"), 5000));
         assert_eq!(ks.volatile_len(), 1);
     }
 
@@ -359,7 +359,7 @@ mod tests {
         assert!(!op_copy(&mut db, &dst, &src, false, 0));
         db.ks(&dst).insert(&dst, s("new"), NO_EXPIRE);
         assert!(op_copy(&mut db, &dst, &src, true, 0));
-        assert_eq!(db.ks(&src).get(&src, 0).map(|e| (e.value.clone(), e.expire_at())), Some((s("new"), NO_EXPIRE)));
+        assert_eq!(db.ks(&src).get(&src, 0).map(|e| (e.value.to_owned(), e.expire_at())), Some((s("new"), NO_EXPIRE)));
         assert!(!op_copy(&mut db, b"nosuch", &src, true, 0));
         assert_eq!(a.len() + b.len(), 2);
     }
@@ -405,9 +405,9 @@ mod tests {
 
     #[test]
     fn refcounts_follow_shared_integers() {
-        assert_eq!(refcount(&s("123")), i32::MAX as i64);
-        assert_eq!(refcount(&s("10000")), 1);
-        assert_eq!(refcount(&s("-1")), 1);
-        assert_eq!(refcount(&s("abc")), 1);
+        assert_eq!(refcount(&s("123").as_ref()), i32::MAX as i64);
+        assert_eq!(refcount(&s("10000").as_ref()), 1);
+        assert_eq!(refcount(&s("-1").as_ref()), 1);
+        assert_eq!(refcount(&s("abc").as_ref()), 1);
     }
 }

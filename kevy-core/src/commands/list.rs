@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use super::{errors, flags::*, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
-use crate::store::{Keyspace, Value, NO_EXPIRE};
+use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
     Command { name, arity, flags, keys: KeySpec::ONE, route: Route::Keys, handler, group: "list", summary, subcommands: &[] }
@@ -47,9 +47,9 @@ pub fn op_push<'a>(
 
 /// The list under `key`: Ok(None) when missing.
 fn list_of<'k>(ks: &'k mut Keyspace, key: &[u8], now_ms: u64) -> Result<Option<&'k VecDeque<Vec<u8>>>, &'static str> {
-    match ks.read(key, now_ms).map(|e| &e.value) {
+    match ks.read(key, now_ms).map(|e| e.value) {
         None => Ok(None),
-        Some(Value::List(l)) => Ok(Some(l)),
+        Some(ValueRef::List(l)) => Ok(Some(l)),
         Some(_) => Err(errors::WRONGTYPE),
     }
 }

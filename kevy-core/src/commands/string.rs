@@ -5,7 +5,7 @@
 use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
-use crate::store::{Keyspace, Value, NO_EXPIRE};
+use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: super::Handler, summary: &'static str) -> Command {
     Command { name, arity, flags, keys, route: Route::Keys, handler, group: "string", summary, subcommands: &[] }
@@ -41,9 +41,8 @@ pub const COMMANDS: &[Command] = &[
 pub fn op_get<'k>(ks: &'k mut Keyspace, key: &[u8], now_ms: u64) -> Result<Option<&'k [u8]>, &'static str> {
     match ks.read(key, now_ms) {
         None => Ok(None),
-        Some(e) => match &e.value {
-            Value::Str(s) => Ok(Some(s)),
-            #[allow(unreachable_patterns)]
+        Some(e) => match e.value {
+            ValueRef::Str(s) => Ok(Some(s)),
             _ => Err(errors::WRONGTYPE),
         },
     }

@@ -1,26 +1,30 @@
-//! One shard's keys: a hash map from key to value and deadline, with lazy expiry on
-//! access and a bounded active reaper over the keys that have a deadline.
+//! One shard's keys: a hash table of packed records (key, deadline, small string
+//! inline), an object table for the values that do not fit a record (lists, hashes,
+//! large strings), lazy expiry on access, and a bounded active reaper.
+//!
+//! Memory per small string key is one table slot (16 bytes, at most about twice that
+//! with the table's load factor) plus one allocation of about key + value + 2 bytes.
 
-use hashbrown::hash_map::EntryRef;
-use hashbrown::HashMap;
+use hashbrown::HashTable;
 
-use super::value::Value;
-use crate::shard::routing::key_hash;
+use super::record::{Deadline, Payload, Record};
+use super::value::{Value, ValueRef};
 
 /// "No deadline" in [`Entry::expire_at`].
 pub const NO_EXPIRE: u64 = 0;
-const NOT_VOLATILE: u32 = u32::MAX;
+/// Strings up to this length live inside the key's record; longer ones are objects,
+/// so that APPEND and SETRANGE grow them in place.
+const INLINE_MAX: usize = 64;
 
-/// What a key holds: its value and its deadline (unix ms, or [`NO_EXPIRE`]).
-#[derive(Debug)]
-pub struct Entry {
-    pub value: Value,
+/// A key's value and deadline, as reads see them.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    pub value: ValueRef<'a>,
     expire_at: u64,
-    /// Position of this key in `Keyspace::volatile` when it has a deadline.
-    volatile_at: u32,
 }
 
-impl Entry {
+impl Entry<'_> {
+    /// The deadline (unix ms), or [`NO_EXPIRE`].
     pub fn expire_at(&self) -> u64 {
         self.expire_at
     }
@@ -37,22 +41,27 @@ pub struct KeyspaceStats {
 /// The keys of one shard.
 #[derive(Default)]
 pub struct Keyspace {
-    map: HashMap<Box<[u8]>, Entry, ahash::RandomState>,
-    /// Keys that have a deadline, for the active reaper to walk.
+    pub(super) table: HashTable<Record>,
+    hasher: ahash::RandomState,
+    /// Values that do not live in their record; holes are reused through `free`.
+    objects: Vec<Option<Value>>,
+    free: Vec<u32>,
+    /// Keys that have a deadline, for the active reaper to walk. A record with a
+    /// deadline stores its position here.
     volatile: Vec<Box<[u8]>>,
     reap_cursor: usize,
-    /// Sorted snapshot that SCAN walks (see [`Keyspace::scan`]).
-    scan_index: Option<ScanIndex>,
+    pub(super) scan_index: Option<super::walk::ScanIndex>,
     pub stats: KeyspaceStats,
 }
 
-/// How long a SCAN snapshot is reused before it is rebuilt or freed.
-const SCAN_INDEX_TTL_MS: u64 = 10_000;
+fn deadline_at(r: &Record) -> u64 {
+    r.deadline().map_or(NO_EXPIRE, |d| d.at)
+}
 
-/// Keys of a shard sorted by SCAN position, as of `built_ms`.
-struct ScanIndex {
-    built_ms: u64,
-    entries: Vec<(u64, Box<[u8]>)>,
+/// Is a record with this deadline still alive at `now_ms`?
+pub(super) fn alive(r: &Record, now_ms: u64) -> bool {
+    let at = deadline_at(r);
+    at == NO_EXPIRE || at > now_ms
 }
 
 impl Keyspace {
@@ -60,126 +69,229 @@ impl Keyspace {
         Self::default()
     }
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.table.is_empty()
     }
     /// Number of keys with a deadline.
     pub fn volatile_len(&self) -> usize {
         self.volatile.len()
     }
 
+    #[inline]
+    fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn find(&self, key: &[u8]) -> Option<&Record> {
+        self.table.find(self.hash(key), |r| r.key() == key)
+    }
+
+    /// Looks `key` up once, removing it when its deadline has passed. Returns its hash
+    /// and whether a live record is there.
+    #[inline]
+    fn probe(&mut self, key: &[u8], now_ms: u64) -> (u64, bool) {
+        let h = self.hash(key);
+        match self.table.find(h, |r| r.key() == key) {
+            None => (h, false),
+            Some(r) if alive(r, now_ms) => (h, true),
+            Some(_) => {
+                self.discard_hashed(h, key);
+                self.stats.expired += 1;
+                (h, false)
+            }
+        }
+    }
+
+    fn find_mut(&mut self, key: &[u8]) -> Option<&mut Record> {
+        let h = self.hash(key);
+        self.table.find_mut(h, |r| r.key() == key)
+    }
+
+    fn view<'a>(objects: &'a [Option<Value>], r: &'a Record) -> Entry<'a> {
+        let value = match r.payload() {
+            Payload::Str(s) => ValueRef::Str(s),
+            Payload::Object(i) => objects[i as usize].as_ref().expect("live object").as_ref(),
+        };
+        Entry { value, expire_at: deadline_at(r) }
+    }
+
     /// Removes `key` if its deadline has passed. Returns true when it was removed.
     fn expire_if_due(&mut self, key: &[u8], now_ms: u64) -> bool {
-        let due = matches!(self.map.get(key), Some(e) if e.expire_at != NO_EXPIRE && e.expire_at <= now_ms);
-        if due {
-            self.remove(key);
-            self.stats.expired += 1;
-        }
-        due
+        let had = self.table.len();
+        self.probe(key, now_ms);
+        self.table.len() < had
     }
 
     /// The live entry under `key` (expired keys are removed on the way).
-    pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        self.expire_if_due(key, now_ms);
-        self.map.get(key)
+    pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<Entry<'_>> {
+        let (h, live) = self.probe(key, now_ms);
+        if !live {
+            return None;
+        }
+        let r = self.table.find(h, |r| r.key() == key)?;
+        Some(Self::view(&self.objects, r))
     }
 
     /// Like [`get`](Self::get), counting a hit or a miss (read commands use this).
-    pub fn read(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        self.expire_if_due(key, now_ms);
-        let found = self.map.get(key);
-        if found.is_some() {
-            self.stats.hits += 1;
-        } else {
+    pub fn read(&mut self, key: &[u8], now_ms: u64) -> Option<Entry<'_>> {
+        let (h, live) = self.probe(key, now_ms);
+        if !live {
             self.stats.misses += 1;
+            return None;
         }
-        found
-    }
-
-    /// The live value under `key`, for in-place changes. The deadline is kept.
-    pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Value> {
-        self.expire_if_due(key, now_ms);
-        self.map.get_mut(key).map(|e| &mut e.value)
+        self.stats.hits += 1;
+        let r = self.table.find(h, |r| r.key() == key)?;
+        Some(Self::view(&self.objects, r))
     }
 
     pub fn contains(&mut self, key: &[u8], now_ms: u64) -> bool {
         self.get(key, now_ms).is_some()
     }
 
-    /// Stores `value` under `key` with the given deadline, replacing what was there.
-    pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64) {
-        match self.map.entry_ref(key) {
-            EntryRef::Occupied(mut o) => {
-                let e = o.get_mut();
-                e.value = value;
-                let was = std::mem::replace(&mut e.expire_at, expire_at);
-                self.relink(key, was, expire_at);
+    /// The live value under `key`, for in-place changes; the deadline is kept. A string
+    /// stored inline moves to the object table first (so it can grow in place): prefer
+    /// [`set_string`](Self::set_string) to replace a string wholesale.
+    pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Value> {
+        self.expire_if_due(key, now_ms);
+        let r = self.find(key)?;
+        let idx = match r.payload() {
+            Payload::Object(i) => i,
+            Payload::Str(s) => {
+                let value = Value::Str(s.to_vec());
+                let deadline = r.deadline();
+                let i = self.alloc_object(value);
+                *self.find_mut(key).expect("found above") = Record::new(key, deadline, Payload::Object(i));
+                i
             }
-            EntryRef::Vacant(v) => {
-                v.insert(Entry { value, expire_at, volatile_at: NOT_VOLATILE });
-                if expire_at != NO_EXPIRE {
-                    self.link_volatile(key);
-                }
+        };
+        self.objects[idx as usize].as_mut()
+    }
+
+    fn alloc_object(&mut self, value: Value) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                self.objects[i as usize] = Some(value);
+                i
+            }
+            None => {
+                self.objects.push(Some(value));
+                (self.objects.len() - 1) as u32
             }
         }
     }
 
-    /// Stores a string (SET), reusing the buffer of the string already there when it
-    /// fits, so overwriting a key allocates nothing.
-    pub fn set_string(&mut self, key: &[u8], bytes: &[u8], expire_at: u64) {
-        let was = match self.map.entry_ref(key) {
-            EntryRef::Occupied(mut o) => {
-                let e = o.get_mut();
-                match &mut e.value {
-                    // Reuse only a buffer of about the right size: a huge one would stay pinned.
-                    Value::Str(buf) if buf.capacity() >= bytes.len() && buf.capacity() <= 2 * bytes.len().max(32) => {
-                        buf.clear();
-                        buf.extend_from_slice(bytes);
-                    }
-                    other => *other = Value::Str(bytes.to_vec()),
-                }
-                std::mem::replace(&mut e.expire_at, expire_at)
-            }
-            EntryRef::Vacant(v) => {
-                v.insert(Entry { value: Value::Str(bytes.to_vec()), expire_at, volatile_at: NOT_VOLATILE });
-                NO_EXPIRE
-            }
-        };
-        self.relink(key, was, expire_at);
+    fn free_object(&mut self, i: u32) -> Value {
+        let v = self.objects[i as usize].take().expect("live object");
+        self.free.push(i);
+        if self.free.len() == self.objects.len() {
+            self.objects.clear();
+            self.free.clear();
+        }
+        v
     }
 
-    /// Keeps the volatile list in step after a key's deadline went from `was` to `now`.
-    fn relink(&mut self, key: &[u8], was: u64, now: u64) {
-        if was == NO_EXPIRE && now != NO_EXPIRE {
-            self.link_volatile(key);
-        } else if was != NO_EXPIRE && now == NO_EXPIRE {
-            self.unlink_volatile(key);
+    /// Stores `value` under `key` with the given deadline, replacing what was there.
+    pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64) {
+        let h = self.hash(key);
+        self.insert_hashed(h, key, value, expire_at);
+    }
+
+    fn insert_hashed(&mut self, h: u64, key: &[u8], value: Value, expire_at: u64) {
+        self.discard_hashed(h, key);
+        let deadline = self.link_volatile(key, expire_at);
+        let record = match value {
+            Value::Str(s) if s.len() <= INLINE_MAX => Record::new(key, deadline, Payload::Str(&s)),
+            other => {
+                let i = self.alloc_object(other);
+                Record::new(key, deadline, Payload::Object(i))
+            }
+        };
+        let hasher = &self.hasher;
+        self.table.insert_unique(h, record, |r| hasher.hash_one(r.key()));
+    }
+
+    /// Stores a string (SET). Overwriting a string of the same size, or a large string
+    /// whose buffer fits, allocates nothing.
+    pub fn set_string(&mut self, key: &[u8], bytes: &[u8], expire_at: u64) {
+        let h = self.hash(key);
+        if let Some(r) = self.table.find_mut(h, |r| r.key() == key) {
+            if r.deadline().is_some() == (expire_at != NO_EXPIRE) {
+                let reused = match r.payload() {
+                    Payload::Str(_) => r.overwrite_str(bytes),
+                    // Reuse a large string's buffer only when of about the right size.
+                    Payload::Object(i) => match self.objects[i as usize].as_mut() {
+                        Some(Value::Str(buf)) if bytes.len() > INLINE_MAX && buf.capacity() <= 2 * bytes.len() => {
+                            buf.clear();
+                            buf.extend_from_slice(bytes);
+                            true
+                        }
+                        _ => false,
+                    },
+                };
+                if reused {
+                    if let Some(d) = r.deadline() {
+                        r.set_deadline(Deadline { at: expire_at, volatile_at: d.volatile_at });
+                    }
+                    return;
+                }
+            }
+        }
+        self.discard_hashed(h, key);
+        if bytes.len() <= INLINE_MAX {
+            let deadline = self.link_volatile(key, expire_at);
+            let hasher = &self.hasher;
+            self.table.insert_unique(h, Record::new(key, deadline, Payload::Str(bytes)), |r| hasher.hash_one(r.key()));
+        } else {
+            self.insert_hashed(h, key, Value::Str(bytes.to_vec()), expire_at);
         }
     }
 
     /// Stores `value` keeping the key's current deadline (or none for a new key).
     pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value, now_ms: u64) {
-        match self.get_mut(key, now_ms) {
-            Some(v) => *v = value,
-            None => self.insert(key, value, NO_EXPIRE),
+        let at = self.expire_of(key, now_ms).unwrap_or(NO_EXPIRE);
+        self.insert(key, value, at);
+    }
+
+    /// Removes `key` (expired or not) and returns its value and deadline.
+    pub fn remove(&mut self, key: &[u8]) -> Option<(Value, u64)> {
+        let h = self.hash(key);
+        self.remove_hashed(h, key)
+    }
+
+    fn remove_hashed(&mut self, h: u64, key: &[u8]) -> Option<(Value, u64)> {
+        let record = self.unlink_hashed(h, key)?;
+        let at = deadline_at(&record);
+        let value = match record.payload() {
+            Payload::Str(s) => Value::Str(s.to_vec()),
+            Payload::Object(i) => self.free_object(i),
+        };
+        Some((value, at))
+    }
+
+    /// Removes `key` without handing its value back (an overwrite).
+    fn discard_hashed(&mut self, h: u64, key: &[u8]) {
+        if let Some(record) = self.unlink_hashed(h, key) {
+            if let Payload::Object(i) = record.payload() {
+                self.free_object(i);
+            }
         }
     }
 
-    /// Removes `key` (expired or not) and returns what it held.
-    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let e = self.map.get(key)?;
-        if e.expire_at != NO_EXPIRE {
-            self.unlink_volatile(key);
+    /// Takes `key`'s record out of the table and the volatile list.
+    fn unlink_hashed(&mut self, h: u64, key: &[u8]) -> Option<Record> {
+        let (record, _) = self.table.find_entry(h, |r| r.key() == key).ok()?.remove();
+        if let Some(d) = record.deadline() {
+            self.unlink_volatile(d.volatile_at);
         }
-        self.map.remove(key)
+        Some(record)
     }
 
     /// Removes a live key and returns its value and deadline.
     pub fn take(&mut self, key: &[u8], now_ms: u64) -> Option<(Value, u64)> {
         self.expire_if_due(key, now_ms);
-        self.remove(key).map(|e| (e.value, e.expire_at))
+        self.remove(key)
     }
 
     /// The deadline of a live key: None when the key is missing.
@@ -190,38 +302,46 @@ impl Keyspace {
     /// Sets (or with [`NO_EXPIRE`], clears) the deadline of a live key. False if missing.
     pub fn set_expire(&mut self, key: &[u8], expire_at: u64, now_ms: u64) -> bool {
         self.expire_if_due(key, now_ms);
-        let Some(e) = self.map.get_mut(key) else { return false };
-        let was = std::mem::replace(&mut e.expire_at, expire_at);
-        self.relink(key, was, expire_at);
+        let Some(r) = self.find_mut(key) else { return false };
+        match (r.deadline(), expire_at) {
+            (Some(d), at) if at != NO_EXPIRE => {
+                r.set_deadline(Deadline { at, volatile_at: d.volatile_at });
+            }
+            (None, NO_EXPIRE) => {}
+            _ => {
+                // Adding or dropping the deadline changes the record's shape.
+                let (value, _) = self.remove(key).expect("found above");
+                self.insert(key, value, expire_at);
+            }
+        }
         true
     }
 
-    fn link_volatile(&mut self, key: &[u8]) {
-        let idx = self.volatile.len() as u32;
+    /// Adds `key` to the volatile list when it has a deadline.
+    fn link_volatile(&mut self, key: &[u8], expire_at: u64) -> Option<Deadline> {
+        if expire_at == NO_EXPIRE {
+            return None;
+        }
         self.volatile.push(key.into());
-        self.map.get_mut(key).expect("linked key exists").volatile_at = idx;
+        Some(Deadline { at: expire_at, volatile_at: (self.volatile.len() - 1) as u32 })
     }
 
-    fn unlink_volatile(&mut self, key: &[u8]) {
-        let Some(e) = self.map.get_mut(key) else { return };
-        let idx = std::mem::replace(&mut e.volatile_at, NOT_VOLATILE) as usize;
-        if idx == NOT_VOLATILE as usize {
-            return;
-        }
+    fn unlink_volatile(&mut self, idx: u32) {
+        let idx = idx as usize;
         self.volatile.swap_remove(idx);
-        if let Some(moved) = self.volatile.get(idx) {
-            if let Some(m) = self.map.get_mut(&moved[..]) {
-                m.volatile_at = idx as u32;
+        if let Some(moved) = self.volatile.get(idx).cloned() {
+            if let Some(r) = self.find_mut(&moved) {
+                if let Some(d) = r.deadline() {
+                    r.set_deadline(Deadline { at: d.at, volatile_at: idx as u32 });
+                }
             }
         }
     }
 
     /// Drops every key.
     pub fn clear(&mut self) {
-        self.map = HashMap::default();
-        self.volatile = Vec::new();
-        self.reap_cursor = 0;
-        self.scan_index = None;
+        let (hasher, stats) = (self.hasher.clone(), self.stats);
+        *self = Keyspace { hasher, stats, ..Keyspace::default() };
     }
 
     /// Active expiry: checks up to `budget` keys that have a deadline, removing the due
@@ -246,72 +366,14 @@ impl Keyspace {
         removed
     }
 
-    /// Live keys, in no particular order.
-    pub fn live_keys(&self, now_ms: u64) -> impl Iterator<Item = &[u8]> + '_ {
-        self.map
-            .iter()
-            .filter(move |(_, e)| e.expire_at == NO_EXPIRE || e.expire_at > now_ms)
-            .map(|(k, _)| &k[..])
+    /// Live keys with their values, in no particular order.
+    pub fn live_entries(&self, now_ms: u64) -> impl Iterator<Item = (&[u8], Entry<'_>)> + '_ {
+        self.table.iter().filter(move |r| alive(r, now_ms)).map(|r| (r.key(), Self::view(&self.objects, r)))
     }
 
-    /// Live keys with their values.
-    pub fn live_entries(&self, now_ms: u64) -> impl Iterator<Item = (&[u8], &Entry)> + '_ {
-        self.map
-            .iter()
-            .filter(move |(_, e)| e.expire_at == NO_EXPIRE || e.expire_at > now_ms)
-            .map(|(k, e)| (&k[..], e))
-    }
-
-    /// A live key picked at random (`seed` chooses it), or None when there are none.
-    pub fn random_key(&self, now_ms: u64, seed: u64) -> Option<Vec<u8>> {
-        let n = self.map.len();
-        if n == 0 {
-            return None;
-        }
-        let start = (seed % n as u64) as usize;
-        let pick = self.live_keys(now_ms).skip(start).chain(self.live_keys(now_ms)).next();
-        pick.map(|k| k.to_vec())
-    }
-
-    /// One SCAN step over this shard: keys ordered by their 48-bit routing hash, from
-    /// `from` on. Returns up to about `count` keys and the position to resume at (None
-    /// when the shard is done). Keys sharing a hash position are returned together.
-    ///
-    /// The order comes from a sorted snapshot of (position, key), built once and reused
-    /// by later calls, so a step costs O(log n + count). Any snapshot taken during a walk
-    /// holds every key present for the whole walk, so reuse keeps SCAN's guarantee: such
-    /// keys are returned exactly once. Keys deleted since are skipped; keys added since
-    /// may be missed, which SCAN allows.
-    pub fn scan(&mut self, from: u64, count: usize, now_ms: u64) -> (Vec<Vec<u8>>, Option<u64>) {
-        let stale = self.scan_index.as_ref().is_none_or(|ix| now_ms.saturating_sub(ix.built_ms) > SCAN_INDEX_TTL_MS);
-        if stale || (from == 0 && self.scan_index.as_ref().is_some_and(|ix| ix.built_ms != now_ms)) {
-            let mut entries: Vec<(u64, Box<[u8]>)> =
-                self.live_keys(now_ms).map(|k| (key_hash(k) >> 16, Box::from(k))).collect();
-            entries.sort_unstable();
-            self.scan_index = Some(ScanIndex { built_ms: now_ms, entries });
-        }
-        let ix = self.scan_index.as_ref().expect("built above");
-        let count = count.max(1);
-        let mut i = ix.entries.partition_point(|(h, _)| *h < from);
-        let mut keys = Vec::new();
-        while i < ix.entries.len() {
-            let (h, key) = &ix.entries[i];
-            if keys.len() >= count && ix.entries[i - 1].0 != *h {
-                return (keys, Some(*h));
-            }
-            if matches!(self.map.get(&key[..]), Some(e) if e.expire_at == NO_EXPIRE || e.expire_at > now_ms) {
-                keys.push(key.to_vec());
-            }
-            i += 1;
-        }
-        (keys, None)
-    }
-
-    /// Frees the SCAN snapshot once no walk has used it for a while.
-    fn drop_idle_scan_index(&mut self, now_ms: u64) {
-        if self.scan_index.as_ref().is_some_and(|ix| now_ms.saturating_sub(ix.built_ms) > SCAN_INDEX_TTL_MS) {
-            self.scan_index = None;
-        }
+    /// Is `key` present and alive (without removing it if expired)?
+    pub(super) fn is_live(&self, key: &[u8], now_ms: u64) -> bool {
+        self.find(key).is_some_and(|r| alive(r, now_ms))
     }
 }
 
@@ -406,10 +468,53 @@ mod tests {
         assert_eq!(ks.volatile_len(), 1);
         ks.set_string(b"k", b"second", NO_EXPIRE);
         assert_eq!(ks.volatile_len(), 0);
-        assert_eq!(ks.get(b"k", 1000).map(|e| e.value.clone()), Some(s("second")));
+        assert_eq!(ks.get(b"k", 1000).map(|e| e.value.to_owned()), Some(s("second")));
         ks.insert(b"l", Value::List(Default::default()), 700);
         ks.set_string(b"l", b"now a string", 900);
         assert_eq!(ks.expire_of(b"l", 0), Some(900));
         assert_eq!(ks.volatile_len(), 1);
+    }
+
+    #[test]
+    fn strings_move_between_record_and_object_table() {
+        let mut ks = Keyspace::new();
+        ks.set_string(b"k", b"small", 900);
+        // In-place growth moves the string to the object table, deadline kept.
+        if let Some(Value::Str(v)) = ks.get_mut(b"k", 0) {
+            v.extend_from_slice(&[b'x'; 100]);
+        }
+        assert_eq!(ks.expire_of(b"k", 0), Some(900));
+        assert_eq!(ks.get(b"k", 0).map(|e| e.value.to_owned().encoding_name()), Some("raw"));
+        // A large value overwritten by a small one goes back inline; objects are freed.
+        ks.set_string(b"k", b"tiny", NO_EXPIRE);
+        assert_eq!(ks.get(b"k", 0).map(|e| e.value), Some(ValueRef::Str(b"tiny")));
+        assert!(ks.objects.iter().all(Option::is_none));
+        let big = vec![b'b'; 1000];
+        ks.set_string(b"big", &big, NO_EXPIRE);
+        ks.set_string(b"big", &big[..900], NO_EXPIRE);
+        assert_eq!(ks.take(b"big", 0), Some((Value::Str(big[..900].to_vec()), NO_EXPIRE)));
+        assert_eq!(ks.len(), 1);
+    }
+
+    #[test]
+    fn deadlines_follow_keys_through_every_path() {
+        let mut ks = Keyspace::new();
+        for i in 0..50u64 {
+            ks.set_string(format!("k{i}").as_bytes(), b"v", 1000 + i);
+        }
+        ks.insert(b"list", Value::List(Default::default()), 5000);
+        for i in (0..50u64).step_by(3) {
+            ks.set_expire(format!("k{i}").as_bytes(), NO_EXPIRE, 0);
+        }
+        ks.remove(b"k1");
+        // Every volatile entry points at a record whose stored position is its own.
+        for (pos, key) in ks.volatile.clone().iter().enumerate() {
+            let d = ks.find(key).and_then(|r| r.deadline()).expect("volatile key has a deadline");
+            assert_eq!(d.volatile_at as usize, pos);
+        }
+        // 50 strings + 1 list had deadlines; 17 were persisted and k1 removed.
+        assert_eq!(ks.volatile_len(), 33);
+        assert_eq!(ks.reap(1_000_000, 1000), 33);
+        assert_eq!(ks.len(), 17);
     }
 }

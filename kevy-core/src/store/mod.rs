@@ -1,7 +1,9 @@
 //! Storage: a shard's keyspace and the values it holds.
 
 pub mod keyspace;
+pub mod record;
 pub mod value;
+pub mod walk;
 
 pub use keyspace::{Entry, Keyspace, NO_EXPIRE};
-pub use value::Value;
+pub use value::{Value, ValueRef};

@@ -1,5 +1,5 @@
-//! The typed values a key can hold. Each data-type family adds its variant here and
-//! keeps its structure in `types/`.
+//! The typed values a key can hold. Each data-type family adds its variant here (owned
+//! in [`Value`], borrowed in [`ValueRef`]) and keeps its structure in `types/`.
 
 use std::collections::VecDeque;
 
@@ -12,19 +12,45 @@ pub enum Value {
     List(VecDeque<Vec<u8>>),
 }
 
+/// A borrowed view of a stored value. Small strings live packed in the key's record,
+/// so reads hand out this view rather than `&Value`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValueRef<'a> {
+    Str(&'a [u8]),
+    List(&'a VecDeque<Vec<u8>>),
+}
+
 impl Value {
+    /// The borrowed view of this value.
+    pub fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::Str(s) => ValueRef::Str(s),
+            Value::List(l) => ValueRef::List(l),
+        }
+    }
+    /// The name `TYPE` reports.
+    pub fn type_name(&self) -> &'static str {
+        self.as_ref().type_name()
+    }
+    /// The name `OBJECT ENCODING` reports.
+    pub fn encoding_name(&self) -> &'static str {
+        self.as_ref().encoding_name()
+    }
+}
+
+impl ValueRef<'_> {
     /// The name `TYPE` reports.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Value::Str(_) => "string",
-            Value::List(_) => "list",
+            ValueRef::Str(_) => "string",
+            ValueRef::List(_) => "list",
         }
     }
 
     /// The name `OBJECT ENCODING` reports, following Redis's choices by size and content.
     pub fn encoding_name(&self) -> &'static str {
         match self {
-            Value::Str(s) => {
+            ValueRef::Str(s) => {
                 if s.len() <= 20 && crate::resp::parser::parse_i64(s).is_some() {
                     "int"
                 } else if s.len() <= 44 {
@@ -33,7 +59,15 @@ impl Value {
                     "raw"
                 }
             }
-            Value::List(_) => "quicklist",
+            ValueRef::List(_) => "quicklist",
+        }
+    }
+
+    /// An owned copy (COPY, RENAME across shards).
+    pub fn to_owned(&self) -> Value {
+        match self {
+            ValueRef::Str(s) => Value::Str(s.to_vec()),
+            ValueRef::List(l) => Value::List((*l).clone()),
         }
     }
 }
