@@ -21,6 +21,10 @@ impl ArgSpans {
     pub fn iter(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         self.0.iter().map(|&(s, l)| (s as usize, l as usize))
     }
+    /// `count` spans from index `first` (one command's arguments within a batch).
+    pub fn range(&self, first: usize, count: usize) -> &[(u32, u32)] {
+        &self.0[first..first + count]
+    }
 }
 
 /// A command's arguments, `args[0]` being the command name.
@@ -33,6 +37,10 @@ pub struct Args<'a> {
 impl<'a> Args<'a> {
     pub fn new(base: &'a [u8], spans: &'a ArgSpans) -> Self {
         Args { base, spans: &spans.0 }
+    }
+    /// Arguments described by a slice of spans over `base`.
+    pub fn from_spans(base: &'a [u8], spans: &'a [(u32, u32)]) -> Self {
+        Args { base, spans }
     }
     #[inline]
     pub fn len(&self) -> usize {

@@ -147,9 +147,13 @@ impl Conn {
     }
 
     /// Fills awaited reply `seq` and moves every leading ready reply into `wbuf`.
-    pub fn deliver(&mut self, seq: u64, bytes: Vec<u8>) {
-        if let Some(slot) = self.pending.iter_mut().find(|s| matches!(s, Slot::Waiting(q) if *q == seq)) {
-            *slot = Slot::Ready(bytes);
+    pub fn deliver(&mut self, seq: u64, bytes: &[u8]) {
+        if matches!(self.pending.front(), Some(Slot::Waiting(q)) if *q == seq) {
+            // The common case: the oldest awaited reply, straight to the output.
+            self.pending.pop_front();
+            self.wbuf.extend_from_slice(bytes);
+        } else if let Some(slot) = self.pending.iter_mut().find(|s| matches!(s, Slot::Waiting(q) if *q == seq)) {
+            *slot = Slot::Ready(bytes.to_vec());
         }
         while let Some(Slot::Ready(_)) = self.pending.front() {
             if let Some(Slot::Ready(b)) = self.pending.pop_front() {

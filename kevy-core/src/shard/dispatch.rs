@@ -7,7 +7,7 @@ use std::sync::MutexGuard;
 
 use super::conn::Conn;
 use super::db::Db;
-use super::mailbox::{ConnRef, Msg, Outbox};
+use super::mailbox::{ConnRef, Outbox, ReplyBatch, RequestBatch};
 use super::routing::{shard_of, ShardId};
 use super::Shared;
 use crate::commands::{errors, Command, CommandTable, Ctx, Route};
@@ -98,27 +98,22 @@ pub fn execute(cmd: &'static Command, args: Args<'_>, ctx: &mut Ctx<'_>) {
     }
 }
 
-/// Runs a command another shard sent here; returns the encoded reply.
-pub fn run_request(
-    shared: &Shared,
-    me: ShardId,
-    now_ms: u64,
-    ks: &mut Keyspace,
-    cmd: &'static Command,
-    args: Args<'_>,
-    resp3: bool,
-) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let mut ctx = Ctx {
-        db: Db::one(me, ks, shared.shard_count()),
-        out: ReplyWriter::new(&mut bytes, resp3),
-        now_ms,
-        client: None,
-        shared,
-        shard: me,
-    };
-    execute(cmd, args, &mut ctx);
-    bytes
+/// Runs a batch of commands another shard sent here; returns their encoded replies.
+pub fn run_requests(shared: &Shared, me: ShardId, now_ms: u64, ks: &mut Keyspace, batch: &RequestBatch) -> ReplyBatch {
+    let mut replies = ReplyBatch::default();
+    for r in &batch.requests {
+        let mut ctx = Ctx {
+            db: Db::one(me, ks, shared.shard_count()),
+            out: ReplyWriter::new(&mut replies.bytes, r.resp3),
+            now_ms,
+            client: None,
+            shared,
+            shard: me,
+        };
+        execute(r.cmd, batch.args(r), &mut ctx);
+        replies.close(r.conn, r.seq);
+    }
+    replies
 }
 
 /// Did one command finish, or must the pipeline wait for earlier replies first?
@@ -216,15 +211,8 @@ fn run_one<'g>(
         }
         Target::Remote(to) => {
             let seq = conn.await_reply();
-            let msg = Msg::Request {
-                from: me,
-                conn: ConnRef { slot, generation: conn.generation },
-                seq,
-                resp3: conn.client.resp3,
-                cmd,
-                args: args.to_owned(),
-            };
-            turn.outbox.send(&shared.rings, to, msg);
+            let cref = ConnRef { slot, generation: conn.generation };
+            turn.outbox.request(to, cref, seq, conn.client.resp3, cmd, args);
         }
         Target::Multi(ids) => {
             if !conn.pending.is_empty() {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::client::Client;
 use super::conn::{Conn, ReadOutcome};
-use super::dispatch::{run_pipeline, run_request, Turn};
+use super::dispatch::{run_pipeline, run_requests, Turn};
 use super::mailbox::{Msg, Outbox};
 use super::routing::ShardId;
 use super::{unix_ms, Shared};
@@ -254,17 +254,19 @@ impl ShardLoop {
                 for _ in 0..INBOX_BATCH {
                     let Some(msg) = shared.rings.pop(from, self.id) else { break };
                     match msg {
-                        Msg::Request { from, conn, seq, resp3, cmd, args } => {
+                        Msg::Requests(batch) => {
                             let ks = guard.get_or_insert_with(|| shared.lock(self.id));
-                            let bytes = run_request(&shared, self.id, self.now_ms, ks, cmd, args.args(), resp3);
-                            self.outbox.send(&shared.rings, from, Msg::Reply { conn, seq, bytes });
-                            served += 1;
+                            let replies = run_requests(&shared, self.id, self.now_ms, ks, &batch);
+                            served += batch.requests.len() as u64;
+                            self.outbox.send(&shared.rings, batch.from, Msg::Replies(replies));
                         }
-                        Msg::Reply { conn: cref, seq, bytes } => {
-                            if let Some(Some(conn)) = self.conns.get_mut(cref.slot as usize) {
-                                if conn.generation == cref.generation {
-                                    conn.deliver(seq, bytes);
-                                    touched.push(cref.slot);
+                        Msg::Replies(batch) => {
+                            for (cref, seq, bytes) in batch.iter() {
+                                if let Some(Some(conn)) = self.conns.get_mut(cref.slot as usize) {
+                                    if conn.generation == cref.generation {
+                                        conn.deliver(seq, bytes);
+                                        touched.push(cref.slot);
+                                    }
                                 }
                             }
                         }

@@ -10,7 +10,7 @@ use crossbeam_queue::ArrayQueue;
 use super::routing::ShardId;
 use crate::commands::Command;
 use crate::reactor::sys::EventFd;
-use crate::resp::OwnedArgs;
+use crate::resp::{ArgSpans, Args};
 
 /// Capacity of each ring; past it messages wait in the sender's backlog.
 const RING_CAPACITY: usize = 4096;
@@ -23,12 +23,77 @@ pub struct ConnRef {
     pub generation: u32,
 }
 
-/// A message between shards.
+/// A message between shards. Requests and replies travel in batches: everything one
+/// shard has for another in one event-loop turn is one message, so a pipeline costs a
+/// few allocations and one ring operation, not a few per command.
 pub enum Msg {
-    /// Run `cmd` on the receiving shard (which owns its keys) and send back the reply.
-    Request { from: ShardId, conn: ConnRef, seq: u64, resp3: bool, cmd: &'static Command, args: OwnedArgs },
-    /// The encoded reply to request `seq` of connection `conn`.
-    Reply { conn: ConnRef, seq: u64, bytes: Vec<u8> },
+    Requests(RequestBatch),
+    Replies(ReplyBatch),
+}
+
+/// One request of a batch: run `cmd` on the receiving shard (which owns its keys) and
+/// send back the reply. Its arguments are `spans[first..first + argc]` of the batch.
+pub struct Request {
+    pub conn: ConnRef,
+    pub seq: u64,
+    pub resp3: bool,
+    pub cmd: &'static Command,
+    first: u32,
+    argc: u32,
+}
+
+/// Requests from shard `from`, with all their argument bytes in one buffer.
+pub struct RequestBatch {
+    pub from: ShardId,
+    data: Vec<u8>,
+    spans: ArgSpans,
+    pub requests: Vec<Request>,
+}
+
+impl RequestBatch {
+    fn new(from: ShardId) -> Self {
+        RequestBatch { from, data: Vec::new(), spans: ArgSpans::default(), requests: Vec::new() }
+    }
+
+    /// Appends a request, copying its arguments.
+    pub fn push(&mut self, conn: ConnRef, seq: u64, resp3: bool, cmd: &'static Command, args: Args<'_>) {
+        let first = self.spans.len() as u32;
+        for a in args.iter() {
+            self.spans.push(self.data.len(), a.len());
+            self.data.extend_from_slice(a);
+        }
+        self.requests.push(Request { conn, seq, resp3, cmd, first, argc: args.len() as u32 });
+    }
+
+    /// The arguments of one of this batch's requests.
+    pub fn args(&self, r: &Request) -> Args<'_> {
+        Args::from_spans(&self.data, self.spans.range(r.first as usize, r.argc as usize))
+    }
+}
+
+/// Encoded replies for connections of the receiving shard: reply i is
+/// `bytes[ends[i-1]..ends[i]]`.
+#[derive(Default)]
+pub struct ReplyBatch {
+    pub bytes: Vec<u8>,
+    pub replies: Vec<(ConnRef, u64, usize)>,
+}
+
+impl ReplyBatch {
+    /// Marks the bytes written since the previous reply as the reply to (conn, seq).
+    pub fn close(&mut self, conn: ConnRef, seq: u64) {
+        self.replies.push((conn, seq, self.bytes.len()));
+    }
+
+    /// (conn, seq, reply bytes) in order.
+    pub fn iter(&self) -> impl Iterator<Item = (ConnRef, u64, &[u8])> + '_ {
+        let mut start = 0;
+        self.replies.iter().map(move |&(c, s, end)| {
+            let r = (c, s, &self.bytes[start..end]);
+            start = end;
+            r
+        })
+    }
 }
 
 /// Wakes a shard thread that parked in its reactor.
@@ -91,16 +156,29 @@ impl Rings {
     }
 }
 
-/// A shard's sending side: what did not fit in a ring yet, and who needs waking.
+/// A shard's sending side: the request batches being filled this turn, what did not
+/// fit in a ring yet, and who needs waking.
 pub struct Outbox {
     me: ShardId,
+    filling: Vec<Option<RequestBatch>>,
     backlog: Vec<VecDeque<Msg>>,
     touched: Vec<bool>,
 }
 
 impl Outbox {
     pub fn new(me: ShardId, shards: usize) -> Self {
-        Outbox { me, backlog: (0..shards).map(|_| VecDeque::new()).collect(), touched: vec![false; shards] }
+        Outbox {
+            me,
+            filling: (0..shards).map(|_| None).collect(),
+            backlog: (0..shards).map(|_| VecDeque::new()).collect(),
+            touched: vec![false; shards],
+        }
+    }
+
+    /// Adds a request for shard `to` to this turn's batch; sent by [`flush`](Self::flush).
+    pub fn request(&mut self, to: ShardId, conn: ConnRef, seq: u64, resp3: bool, cmd: &'static Command, args: Args<'_>) {
+        let me = self.me;
+        self.filling[to].get_or_insert_with(|| RequestBatch::new(me)).push(conn, seq, resp3, cmd, args);
     }
 
     /// Queues `msg` for shard `to`, keeping per-destination FIFO order.
@@ -115,8 +193,14 @@ impl Outbox {
         }
     }
 
-    /// Moves backlog into rings where room appeared and wakes the shards sent to.
+    /// Sends this turn's request batches, moves backlog into rings where room appeared,
+    /// and wakes the shards sent to.
     pub fn flush(&mut self, rings: &Rings, wake: impl Fn(ShardId)) {
+        for to in 0..self.filling.len() {
+            if let Some(batch) = self.filling[to].take() {
+                self.send(rings, to, Msg::Requests(batch));
+            }
+        }
         for to in 0..self.backlog.len() {
             let ring = rings.ring(self.me, to);
             while let Some(msg) = self.backlog[to].pop_front() {
