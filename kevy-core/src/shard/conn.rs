@@ -11,10 +11,14 @@ use crate::resp::ArgSpans;
 /// Read granularity; the buffer grows past it only for large commands.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// A reply position in the pipeline: computed elsewhere and awaited, or ready.
+/// A reply position in the pipeline, while an earlier reply is still awaited.
 pub enum Slot {
+    /// Computed on another shard; not here yet.
     Waiting(u64),
-    Ready(Vec<u8>),
+    /// Ready: `held[start..end]`.
+    Ready(usize, usize),
+    /// Local replies being written now: `held[start..]` (only ever the last slot).
+    Open(usize),
 }
 
 pub struct Conn {
@@ -31,6 +35,8 @@ pub struct Conn {
     /// Replies not yet in `wbuf`, oldest first. Empty in the common case, where every
     /// reply is written straight into `wbuf`.
     pub pending: VecDeque<Slot>,
+    /// Bytes of replies that are ready but wait behind an awaited one.
+    held: Vec<u8>,
     pub next_seq: u64,
     /// A command spanning shards waits until every earlier reply is back.
     pub barrier: bool,
@@ -61,6 +67,7 @@ impl Conn {
             wbuf: Vec::new(),
             wpos: 0,
             pending: VecDeque::new(),
+            held: Vec::new(),
             next_seq: 0,
             barrier: false,
             closing: false,
@@ -123,23 +130,29 @@ impl Conn {
         }
     }
 
-    /// The buffer the next local reply goes to (`wbuf` when nothing is awaited, else a
-    /// ready slot at the back of the queue), together with the session state.
+    /// The buffer the next local reply goes to (`wbuf` when nothing is awaited, else the
+    /// held buffer behind the awaited replies), together with the session state.
     pub fn reply_parts(&mut self) -> (&mut Vec<u8>, &mut Client) {
         if self.pending.is_empty() {
             return (&mut self.wbuf, &mut self.client);
         }
-        if !matches!(self.pending.back(), Some(Slot::Ready(_))) {
-            self.pending.push_back(Slot::Ready(Vec::new()));
+        if !matches!(self.pending.back(), Some(Slot::Open(_))) {
+            self.pending.push_back(Slot::Open(self.held.len()));
         }
-        match self.pending.back_mut() {
-            Some(Slot::Ready(v)) => (v, &mut self.client),
-            _ => unreachable!("a ready slot was just ensured"),
+        (&mut self.held, &mut self.client)
+    }
+
+    /// Ends the open slot at the back, if any, so other bytes can follow in `held`.
+    fn close_open(&mut self) {
+        if let Some(Slot::Open(start)) = self.pending.back() {
+            let start = *start;
+            *self.pending.back_mut().expect("back exists") = Slot::Ready(start, self.held.len());
         }
     }
 
     /// Reserves the next position in the pipeline for a reply computed elsewhere.
     pub fn await_reply(&mut self) -> u64 {
+        self.close_open();
         let seq = self.next_seq;
         self.next_seq += 1;
         self.pending.push_back(Slot::Waiting(seq));
@@ -152,13 +165,22 @@ impl Conn {
             // The common case: the oldest awaited reply, straight to the output.
             self.pending.pop_front();
             self.wbuf.extend_from_slice(bytes);
-        } else if let Some(slot) = self.pending.iter_mut().find(|s| matches!(s, Slot::Waiting(q) if *q == seq)) {
-            *slot = Slot::Ready(bytes.to_vec());
+        } else if let Some(at) = self.pending.iter().position(|s| matches!(s, Slot::Waiting(q) if *q == seq)) {
+            self.close_open();
+            let start = self.held.len();
+            self.held.extend_from_slice(bytes);
+            self.pending[at] = Slot::Ready(start, self.held.len());
         }
-        while let Some(Slot::Ready(_)) = self.pending.front() {
-            if let Some(Slot::Ready(b)) = self.pending.pop_front() {
-                self.wbuf.extend_from_slice(&b);
+        loop {
+            match self.pending.front() {
+                Some(&Slot::Ready(start, end)) => self.wbuf.extend_from_slice(&self.held[start..end]),
+                Some(&Slot::Open(start)) => self.wbuf.extend_from_slice(&self.held[start..]),
+                _ => break,
             }
+            self.pending.pop_front();
+        }
+        if self.pending.is_empty() {
+            self.held.clear();
         }
     }
 
@@ -184,5 +206,40 @@ impl Conn {
     /// Nothing left to send or await.
     pub fn idle_output(&self) -> bool {
         self.wbuf.len() == self.wpos && self.pending.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn() -> Conn {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        Conn::new(stream, 1, Client::default())
+    }
+
+    fn local(c: &mut Conn, text: &str) {
+        c.reply_parts().0.extend_from_slice(text.as_bytes());
+    }
+
+    #[test]
+    fn replies_leave_in_request_order() {
+        let mut c = conn();
+        local(&mut c, "A");
+        let s0 = c.await_reply();
+        local(&mut c, "B");
+        let s1 = c.await_reply();
+        local(&mut c, "C");
+        let s2 = c.await_reply();
+        c.deliver(s1, b"y");
+        assert_eq!(c.wbuf, b"A");
+        c.deliver(s0, b"x");
+        assert_eq!(c.wbuf, b"AxByC");
+        assert!(!c.idle_output() && c.pending.len() == 1);
+        local(&mut c, "D");
+        c.deliver(s2, b"z");
+        assert_eq!(c.wbuf, b"AxByCzD");
+        assert!(c.pending.is_empty() && c.held.is_empty());
     }
 }

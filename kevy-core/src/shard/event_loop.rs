@@ -114,7 +114,9 @@ impl ShardLoop {
             return 0;
         }
         if ev.token == WAKER_TOKEN {
-            return 0; // the inbox is drained at the top of every turn
+            // The inbox itself is drained at the top of every turn.
+            self.shared.shards[self.id].waker.reset();
+            return 0;
         }
         let slot = ev.token as u32;
         let generation = (ev.token >> 32) as u32;

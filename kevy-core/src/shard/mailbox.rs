@@ -118,6 +118,9 @@ impl Waker {
     /// Called by the owner after waking.
     pub fn unpark(&self) {
         self.parked.store(false, Ordering::Relaxed);
+    }
+    /// Called by the owner when the reactor reports the eventfd readable.
+    pub fn reset(&self) {
         self.eventfd.drain();
     }
     /// Called by a producer after pushing: writes the eventfd only if the owner parked.
