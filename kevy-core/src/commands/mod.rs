@@ -157,12 +157,13 @@ pub struct CommandTable {
     count: usize,
 }
 
-/// FNV-1a over the ASCII-lower-cased bytes.
+/// FNV-1a over the bytes with bit 5 set, which folds ASCII letter case. (Other bytes
+/// may collide, e.g. '@' and '`'; the lookup compares names exactly anyway.)
 #[inline]
 fn fold_hash(name: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in name {
-        h = (h ^ b.to_ascii_lowercase() as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        h = (h ^ (b | 0x20) as u64).wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
 }

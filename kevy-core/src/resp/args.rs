@@ -6,6 +6,9 @@
 pub struct ArgSpans(Vec<(u32, u32)>);
 
 impl ArgSpans {
+    pub fn with_capacity(n: usize) -> Self {
+        ArgSpans(Vec::with_capacity(n))
+    }
     pub fn clear(&mut self) {
         self.0.clear();
     }

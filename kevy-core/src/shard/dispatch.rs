@@ -100,7 +100,7 @@ pub fn execute(cmd: &'static Command, args: Args<'_>, ctx: &mut Ctx<'_>) {
 
 /// Runs a batch of commands another shard sent here; returns their encoded replies.
 pub fn run_requests(shared: &Shared, me: ShardId, now_ms: u64, ks: &mut Keyspace, batch: &RequestBatch) -> ReplyBatch {
-    let mut replies = ReplyBatch::default();
+    let mut replies = ReplyBatch::with_capacity(batch.requests.len());
     for r in &batch.requests {
         let mut ctx = Ctx {
             db: Db::one(me, ks, shared.shard_count()),

@@ -34,6 +34,8 @@ pub struct ShardLoop {
     outbox: Outbox,
     now_ms: u64,
     next_reap_ms: u64,
+    /// Connections that got replies this turn (kept to reuse its allocation).
+    touched: Vec<u32>,
 }
 
 fn conn_token(slot: u32, generation: u32) -> u64 {
@@ -59,6 +61,7 @@ impl ShardLoop {
             outbox: Outbox::new(id, shards),
             now_ms: unix_ms(),
             next_reap_ms: 0,
+            touched: Vec::new(),
         })
     }
 
@@ -249,7 +252,7 @@ impl ShardLoop {
     fn drain_inbox(&mut self) -> u64 {
         let shared = Arc::clone(&self.shared);
         let mut served = 0;
-        let mut touched: Vec<u32> = Vec::new();
+        let mut touched = std::mem::take(&mut self.touched);
         {
             let mut guard = None;
             for from in 0..shared.shard_count() {
@@ -278,7 +281,7 @@ impl ShardLoop {
         }
         touched.sort_unstable();
         touched.dedup();
-        for slot in touched {
+        for &slot in &touched {
             let resume = matches!(&self.conns[slot as usize], Some(c) if c.barrier && c.pending.is_empty());
             if resume {
                 if let Some(c) = self.conns[slot as usize].as_mut() {
@@ -288,6 +291,8 @@ impl ShardLoop {
             }
             self.flush_conn(slot);
         }
+        touched.clear();
+        self.touched = touched;
         served
     }
 

@@ -52,7 +52,13 @@ pub struct RequestBatch {
 
 impl RequestBatch {
     fn new(from: ShardId) -> Self {
-        RequestBatch { from, data: Vec::new(), spans: ArgSpans::default(), requests: Vec::new() }
+        // Sized for a typical pipeline so filling it rarely reallocates.
+        RequestBatch {
+            from,
+            data: Vec::with_capacity(512),
+            spans: ArgSpans::with_capacity(48),
+            requests: Vec::with_capacity(16),
+        }
     }
 
     /// Appends a request, copying its arguments.
@@ -73,13 +79,17 @@ impl RequestBatch {
 
 /// Encoded replies for connections of the receiving shard: reply i is
 /// `bytes[ends[i-1]..ends[i]]`.
-#[derive(Default)]
 pub struct ReplyBatch {
     pub bytes: Vec<u8>,
     pub replies: Vec<(ConnRef, u64, usize)>,
 }
 
 impl ReplyBatch {
+    /// Room for `n` replies of a typical size.
+    pub fn with_capacity(n: usize) -> Self {
+        ReplyBatch { bytes: Vec::with_capacity(n * 16), replies: Vec::with_capacity(n) }
+    }
+
     /// Marks the bytes written since the previous reply as the reply to (conn, seq).
     pub fn close(&mut self, conn: ConnRef, seq: u64) {
         self.replies.push((conn, seq, self.bytes.len()));
