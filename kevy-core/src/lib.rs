@@ -8,6 +8,7 @@
 //!   between shards, key routing.
 //! - [`commands`]: the command table and one file per command family.
 //! - [`store`]: a shard's keyspace and the values it holds.
+//! - [`types`]: the data structures behind lists, hashes, sets, sorted sets.
 //! - [`reactor`]: epoll and the raw syscalls (the only `unsafe` of the runtime).
 //! - [`glob`]: Redis glob patterns.
 //!
@@ -33,6 +34,7 @@ pub mod resp;
 pub mod server;
 pub mod shard;
 pub mod store;
+pub mod types;
 
 pub use config::Config;
 pub use error::Error;

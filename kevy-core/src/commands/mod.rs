@@ -6,6 +6,7 @@
 
 pub mod connection;
 pub mod errors;
+pub mod hash;
 pub mod info;
 pub mod introspect;
 pub mod keys;
@@ -13,9 +14,11 @@ pub mod keys_expire;
 pub mod keys_scan;
 pub mod list;
 pub mod server;
+pub mod set;
 pub mod string;
 pub mod string_float;
 pub mod string_range;
+pub mod zset;
 
 use crate::resp::{Args, ReplyWriter};
 use crate::shard::client::Client;
@@ -108,6 +111,21 @@ pub enum Route {
     AllShards,
     /// A command-specific choice of one shard (SCAN reads it from the cursor).
     Pick(fn(Args<'_>, usize) -> ShardId),
+    /// Keys whose positions depend on the arguments (a `numkeys` count, as in
+    /// ZUNIONSTORE or LMPOP): the function lists them. It returns None for malformed
+    /// arguments; the command then runs locally and its handler reports the error.
+    /// `keys` still holds what COMMAND INFO shows for first/last/step.
+    KeyPositions(fn(Args<'_>) -> Option<Vec<usize>>),
+}
+
+/// Positions of keys given as `numkeys key [key ...]` with the count at `at`.
+/// None when the count is not a positive integer or exceeds the arguments.
+pub fn numkeys_positions(args: Args<'_>, at: usize) -> Option<Vec<usize>> {
+    let n = crate::resp::parser::parse_i64(args.opt(at)?)?;
+    if n <= 0 || at + n as usize >= args.len() {
+        return None;
+    }
+    Some((at + 1..=at + n as usize).collect())
 }
 
 /// One entry of the command table.
@@ -182,6 +200,9 @@ impl Default for CommandTable {
             keys_expire::COMMANDS,
             keys_scan::COMMANDS,
             list::COMMANDS,
+            hash::COMMANDS,
+            set::COMMANDS,
+            zset::COMMANDS,
         ];
         let all: Vec<&'static Command> = families.iter().flat_map(|f| f.iter()).collect();
         let size = (all.len() * 4).next_power_of_two();

@@ -65,25 +65,32 @@ pub fn target(cmd: &Command, args: Args<'_>, shards: usize, me: ShardId) -> Targ
     match cmd.route {
         Route::AllShards => Target::Multi((0..shards).collect()),
         Route::Pick(pick) => one(pick(args, shards)),
-        Route::Keys => {
-            let mut positions = cmd.keys.positions(args.len());
-            let Some(first) = positions.next() else { return Target::Local };
-            let home = shard_of(args.get(first), shards);
-            let mut spread: Option<Vec<ShardId>> = None;
-            for p in positions {
-                let s = shard_of(args.get(p), shards);
-                if s != home {
-                    spread.get_or_insert_with(|| vec![home]).push(s);
-                }
-            }
-            match spread {
-                None => one(home),
-                Some(mut ids) => {
-                    ids.sort_unstable();
-                    ids.dedup();
-                    Target::Multi(ids)
-                }
-            }
+        Route::KeyPositions(list) => match list(args) {
+            Some(positions) => by_keys(positions.into_iter(), args, shards, me),
+            None => Target::Local,
+        },
+        Route::Keys => by_keys(cmd.keys.positions(args.len()), args, shards, me),
+    }
+}
+
+/// Where a command runs given the positions of its keys.
+fn by_keys(mut positions: impl Iterator<Item = usize>, args: Args<'_>, shards: usize, me: ShardId) -> Target {
+    let Some(first) = positions.next() else { return Target::Local };
+    let home = shard_of(args.get(first), shards);
+    let mut spread: Option<Vec<ShardId>> = None;
+    for p in positions {
+        let s = shard_of(args.get(p), shards);
+        if s != home {
+            spread.get_or_insert_with(|| vec![home]).push(s);
+        }
+    }
+    match spread {
+        None if home == me => Target::Local,
+        None => Target::Remote(home),
+        Some(mut ids) => {
+            ids.sort_unstable();
+            ids.dedup();
+            Target::Multi(ids)
         }
     }
 }

@@ -3,6 +3,8 @@
 
 use std::collections::VecDeque;
 
+use crate::types::{hash::Hash, set::Set, zset::ZSet};
+
 /// A value stored under a key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -10,6 +12,9 @@ pub enum Value {
     Str(Vec<u8>),
     /// A list (LPUSH/RPUSH...), head first.
     List(VecDeque<Vec<u8>>),
+    Hash(Hash),
+    Set(Set),
+    ZSet(ZSet),
 }
 
 /// A borrowed view of a stored value. Small strings live packed in the key's record,
@@ -18,6 +23,9 @@ pub enum Value {
 pub enum ValueRef<'a> {
     Str(&'a [u8]),
     List(&'a VecDeque<Vec<u8>>),
+    Hash(&'a Hash),
+    Set(&'a Set),
+    ZSet(&'a ZSet),
 }
 
 impl Value {
@@ -26,6 +34,9 @@ impl Value {
         match self {
             Value::Str(s) => ValueRef::Str(s),
             Value::List(l) => ValueRef::List(l),
+            Value::Hash(h) => ValueRef::Hash(h),
+            Value::Set(s) => ValueRef::Set(s),
+            Value::ZSet(z) => ValueRef::ZSet(z),
         }
     }
     /// The name `TYPE` reports.
@@ -44,6 +55,9 @@ impl ValueRef<'_> {
         match self {
             ValueRef::Str(_) => "string",
             ValueRef::List(_) => "list",
+            ValueRef::Hash(_) => "hash",
+            ValueRef::Set(_) => "set",
+            ValueRef::ZSet(_) => "zset",
         }
     }
 
@@ -60,6 +74,9 @@ impl ValueRef<'_> {
                 }
             }
             ValueRef::List(_) => "quicklist",
+            ValueRef::Hash(h) => h.encoding_name(),
+            ValueRef::Set(s) => s.encoding_name(),
+            ValueRef::ZSet(z) => z.encoding_name(),
         }
     }
 
@@ -68,6 +85,9 @@ impl ValueRef<'_> {
         match self {
             ValueRef::Str(s) => Value::Str(s.to_vec()),
             ValueRef::List(l) => Value::List((*l).clone()),
+            ValueRef::Hash(h) => Value::Hash((*h).clone()),
+            ValueRef::Set(s) => Value::Set((*s).clone()),
+            ValueRef::ZSet(z) => Value::ZSet((*z).clone()),
         }
     }
 }

@@ -1,0 +1,5 @@
+//! hash commands (being implemented).
+
+use super::Command;
+
+pub const COMMANDS: &[Command] = &[];

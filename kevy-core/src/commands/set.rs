@@ -1,0 +1,5 @@
+//! set commands (being implemented).
+
+use super::Command;
+
+pub const COMMANDS: &[Command] = &[];

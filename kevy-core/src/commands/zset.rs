@@ -1,0 +1,5 @@
+//! zset commands (being implemented).
+
+use super::Command;
+
+pub const COMMANDS: &[Command] = &[];

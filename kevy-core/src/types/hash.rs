@@ -1,0 +1,19 @@
+//! The hash data structure (placeholder: being implemented with the hash commands).
+
+/// A hash value.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Hash {}
+
+impl Hash {
+    /// The name OBJECT ENCODING reports for this value.
+    pub fn encoding_name(&self) -> &'static str {
+        "hashtable"
+    }
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,6 @@
+//! Data structures behind the non-string values, one file each. They know nothing of
+//! keys, commands or the protocol.
+
+pub mod hash;
+pub mod set;
+pub mod zset;
