@@ -54,6 +54,7 @@ impl Server {
             connected_clients: AtomicU64::new(0),
             total_connections: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
+            blocked_clients: AtomicU64::new(0),
         });
         let mut server = Server { shared: Arc::clone(&shared), threads: Vec::new() };
         for (id, ls) in listeners.into_iter().enumerate() {

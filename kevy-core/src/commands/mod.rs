@@ -276,9 +276,32 @@ pub struct Ctx<'a> {
     pub shared: &'a Shared,
     /// The shard running the command.
     pub shard: ShardId,
+    /// Set when a blocked command is re-run to serve it: the key whose new data serves
+    /// it. Its handler must only consider this key.
+    pub serving: Option<&'a [u8]>,
+    /// Set by a blocking command's handler that found nothing: block instead of
+    /// replying (see `shard::blocking`).
+    pub block: Option<crate::shard::blocking::BlockRequest>,
 }
 
 impl<'a> Ctx<'a> {
+    /// A context for a command on this thread's keyspaces (no blocking state).
+    pub fn new(
+        db: Db<'a>,
+        out: ReplyWriter<'a>,
+        now_ms: u64,
+        client: Option<&'a mut Client>,
+        shared: &'a Shared,
+        shard: ShardId,
+    ) -> Self {
+        Ctx { db, out, now_ms, client, shared, shard, serving: None, block: None }
+    }
+
+    /// Asks to block: the handler found nothing to serve and writes no reply.
+    pub fn block_on(&mut self, req: crate::shard::blocking::BlockRequest) {
+        self.block = Some(req);
+    }
+
     /// The calling connection. Only keyless commands call this; they always run on the
     /// connection's own shard, where it is present.
     pub fn client(&mut self) -> &mut Client {

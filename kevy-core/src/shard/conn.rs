@@ -5,11 +5,23 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 
+use std::sync::Arc;
+
+use super::blocking::Ticket;
 use super::client::Client;
+use crate::commands::Command;
 use crate::resp::ArgSpans;
 
 /// Read granularity; the buffer grows past it only for large commands.
 const READ_CHUNK: usize = 16 * 1024;
+
+/// The blocking command a connection waits on.
+pub struct BlockedOn {
+    pub ticket: Arc<Ticket>,
+    /// Its reply slot.
+    pub seq: u64,
+    pub cmd: &'static Command,
+}
 
 /// A reply position in the pipeline, while an earlier reply is still awaited.
 pub enum Slot {
@@ -40,6 +52,8 @@ pub struct Conn {
     pub next_seq: u64,
     /// A command spanning shards waits until every earlier reply is back.
     pub barrier: bool,
+    /// Set while a blocking command waits for data.
+    pub blocked: Option<BlockedOn>,
     /// Close once everything queued is written (QUIT, protocol error).
     pub closing: bool,
     /// Is write readiness registered with the reactor?
@@ -70,6 +84,7 @@ impl Conn {
             held: Vec::new(),
             next_seq: 0,
             barrier: false,
+            blocked: None,
             closing: false,
             watching_writable: false,
             spans: ArgSpans::default(),

@@ -28,6 +28,15 @@ impl<'a> Db<'a> {
         let shards = locked.len();
         Db { parts: Parts::Many(locked), shards }
     }
+    /// The same keyspaces, borrowed again for a shorter time (to run a nested command).
+    pub fn reborrow(&mut self) -> Db<'_> {
+        let parts = match &mut self.parts {
+            Parts::One(id, ks) => Parts::One(*id, &mut **ks),
+            Parts::Many(v) => Parts::Many(v.iter_mut().map(|k| k.as_deref_mut()).collect()),
+        };
+        Db { parts, shards: self.shards }
+    }
+
     /// Number of shards in the server.
     pub fn shards(&self) -> usize {
         self.shards

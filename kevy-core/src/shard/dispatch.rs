@@ -3,14 +3,16 @@
 //! across several shards locked in shard order.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::MutexGuard;
+use std::sync::{Arc, MutexGuard};
 
 use super::conn::Conn;
 use super::db::Db;
+use super::blocking::{self, Home, Ticket};
+use super::conn::BlockedOn;
 use super::mailbox::{ConnRef, Outbox, ReplyBatch, RequestBatch};
 use super::routing::{shard_of, ShardId};
 use super::Shared;
-use crate::commands::{errors, Command, CommandTable, Ctx, Route};
+use crate::commands::{errors, flags, Command, CommandTable, Ctx, Route};
 use crate::resp::{parse, Args, Limits, Parsed, ReplyWriter};
 use crate::store::Keyspace;
 
@@ -106,21 +108,49 @@ pub fn execute(cmd: &'static Command, args: Args<'_>, ctx: &mut Ctx<'_>) {
 }
 
 /// Runs a batch of commands another shard sent here; returns their encoded replies.
-pub fn run_requests(shared: &Shared, me: ShardId, now_ms: u64, ks: &mut Keyspace, batch: &RequestBatch) -> ReplyBatch {
+/// A blocking command that has to wait sends no reply now: it is queued, and served
+/// later from whichever shard gets its data.
+pub fn run_requests(
+    shared: &Shared,
+    me: ShardId,
+    now_ms: u64,
+    ks: &mut Keyspace,
+    batch: &RequestBatch,
+    outbox: &mut Outbox,
+) -> ReplyBatch {
     let mut replies = ReplyBatch::with_capacity(batch.requests.len());
     for r in &batch.requests {
-        let mut ctx = Ctx {
-            db: Db::one(me, ks, shared.shard_count()),
-            out: ReplyWriter::new(&mut replies.bytes, r.resp3),
+        let args = batch.args(r);
+        let mut ctx = Ctx::new(
+            Db::one(me, ks, shared.shard_count()),
+            ReplyWriter::new(&mut replies.bytes, r.resp3),
             now_ms,
-            client: None,
+            None,
             shared,
-            shard: me,
-        };
-        execute(r.cmd, batch.args(r), &mut ctx);
-        replies.close(r.conn, r.seq);
+            me,
+        );
+        execute(r.cmd, args, &mut ctx);
+        match (ctx.block.take(), &r.ticket) {
+            (Some(req), Some(ticket)) => {
+                let home = Home { shard: batch.from, conn: r.conn, seq: r.seq, resp3: r.resp3 };
+                blocking::register(&mut ctx.db, &req, ticket, home, r.cmd, args);
+                // The home shard owns the timeout: let it see the deadline now.
+                shared.shards[batch.from].waker.wake_if_parked();
+            }
+            _ => {
+                after_write(&mut ctx.db, r.cmd, args, shared, me, now_ms, outbox);
+                replies.close(r.conn, r.seq);
+            }
+        }
     }
     replies
+}
+
+/// After a write, serves clients blocked on the keys it touched.
+fn after_write(db: &mut Db<'_>, cmd: &'static Command, args: Args<'_>, shared: &Shared, me: ShardId, now_ms: u64, outbox: &mut Outbox) {
+    if cmd.has(flags::WRITE) && blocking::any_waiters(db) {
+        blocking::serve_ready(db, blocking::touched_keys(cmd, args), shared, me, now_ms, outbox);
+    }
 }
 
 /// Did one command finish, or must the pipeline wait for earlier replies first?
@@ -177,18 +207,40 @@ pub fn run_pipeline(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32) {
 }
 
 /// Runs `cmd` on this thread for `conn`, over `db`, replying into the connection.
-fn run_for_conn(turn: &Turn<'_>, conn: &mut Conn, db: Db<'_>, cmd: &'static Command, args: Args<'_>) {
+fn run_for_conn(turn: &mut Turn<'_>, conn: &mut Conn, db: Db<'_>, cmd: &'static Command, args: Args<'_>) {
     let resp3 = conn.client.resp3;
     let (buf, client) = conn.reply_parts();
-    let mut ctx = Ctx {
-        db,
-        out: ReplyWriter::new(buf, resp3),
-        now_ms: turn.now_ms,
-        client: Some(client),
-        shared: turn.shared,
-        shard: turn.me,
-    };
+    let mut ctx = Ctx::new(db, ReplyWriter::new(buf, resp3), turn.now_ms, Some(client), turn.shared, turn.me);
     execute(cmd, args, &mut ctx);
+    after_write(&mut ctx.db, cmd, args, turn.shared, turn.me, turn.now_ms, turn.outbox);
+}
+
+/// Runs a blocking command on this thread: it replies now, or blocks the connection
+/// with an awaited reply slot and queues it under its keys.
+fn run_blocking_here(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32, mut db: Db<'_>, cmd: &'static Command, args: Args<'_>) {
+    let resp3 = conn.client.resp3;
+    let mut bytes = Vec::new();
+    let mut ctx = Ctx::new(db.reborrow(), ReplyWriter::new(&mut bytes, resp3), turn.now_ms, None, turn.shared, turn.me);
+    execute(cmd, args, &mut ctx);
+    let block = ctx.block.take();
+    after_write(&mut ctx.db, cmd, args, turn.shared, turn.me, turn.now_ms, turn.outbox);
+    drop(ctx);
+    let Some(req) = block else {
+        conn.reply_parts().0.extend_from_slice(&bytes);
+        return;
+    };
+    let seq = conn.await_reply();
+    let ticket = Arc::new(Ticket::default());
+    let home = Home { shard: turn.me, conn: ConnRef { slot, generation: conn.generation }, seq, resp3 };
+    blocking::register(&mut db, &req, &ticket, home, cmd, args);
+    block_conn(turn.shared, conn, ticket, seq, cmd);
+}
+
+/// Marks the connection blocked: its pipeline waits for the awaited reply.
+fn block_conn(shared: &Shared, conn: &mut Conn, ticket: Arc<Ticket>, seq: u64, cmd: &'static Command) {
+    conn.blocked = Some(BlockedOn { ticket, seq, cmd });
+    conn.barrier = true;
+    shared.blocked_clients.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 fn run_one<'g>(
@@ -214,12 +266,22 @@ fn run_one<'g>(
     match target(cmd, args, shards, me) {
         Target::Local => {
             let ks = guard.get_or_insert_with(|| shared.lock(me));
-            run_for_conn(turn, conn, Db::one(me, ks, shards), cmd, args);
+            let db = Db::one(me, ks, shards);
+            if cmd.has(flags::BLOCKING) {
+                run_blocking_here(turn, conn, slot, db, cmd, args);
+            } else {
+                run_for_conn(turn, conn, db, cmd, args);
+            }
         }
         Target::Remote(to) => {
             let seq = conn.await_reply();
             let cref = ConnRef { slot, generation: conn.generation };
-            turn.outbox.request(to, cref, seq, conn.client.resp3, cmd, args);
+            let ticket = cmd.has(flags::BLOCKING).then(|| Arc::new(Ticket::default()));
+            turn.outbox.request(to, cref, seq, conn.client.resp3, cmd, args, ticket.clone());
+            if let Some(ticket) = ticket {
+                // It may block over there: hold the pipeline until its reply is back.
+                block_conn(shared, conn, ticket, seq, cmd);
+            }
         }
         Target::Multi(ids) => {
             if !conn.pending.is_empty() {
@@ -232,7 +294,11 @@ fn run_one<'g>(
             for (lock, &id) in locks.iter_mut().zip(&ids) {
                 locked[id] = Some(&mut **lock);
             }
-            run_for_conn(turn, conn, Db::many(locked), cmd, args);
+            if cmd.has(flags::BLOCKING) {
+                run_blocking_here(turn, conn, slot, Db::many(locked), cmd, args);
+            } else {
+                run_for_conn(turn, conn, Db::many(locked), cmd, args);
+            }
         }
     }
     turn.commands += 1;

@@ -36,6 +36,12 @@ pub struct ShardLoop {
     next_reap_ms: u64,
     /// Connections that got replies this turn (kept to reuse its allocation).
     touched: Vec<u32>,
+    /// Connections that may be waiting in a blocking command (timeouts are ours).
+    blocked_slots: Vec<u32>,
+    /// Earliest timeout among them (unix ms), for the reactor's sleep.
+    next_timeout_ms: u64,
+    /// Our keyspace has waiters whose serving needs other shards locked.
+    deferred: bool,
 }
 
 fn conn_token(slot: u32, generation: u32) -> u64 {
@@ -62,6 +68,9 @@ impl ShardLoop {
             now_ms: unix_ms(),
             next_reap_ms: 0,
             touched: Vec::new(),
+            blocked_slots: Vec::new(),
+            next_timeout_ms: u64::MAX,
+            deferred: false,
         })
     }
 
@@ -88,7 +97,11 @@ impl ShardLoop {
                 commands += self.on_event(ev);
             }
             self.reap_if_due();
+            self.expire_blocked();
             self.publish_stats(std::mem::take(&mut commands));
+            if self.deferred {
+                self.serve_deferred();
+            }
         }
         self.shutdown();
     }
@@ -96,14 +109,24 @@ impl ShardLoop {
     /// How long the reactor may sleep: forever when idle, until the next reaper tick when
     /// keys have deadlines, briefly when messages wait for ring space.
     fn park_timeout(&self) -> i32 {
+        if self.deferred {
+            return 0;
+        }
         if self.outbox.has_backlog() {
             return 1;
         }
-        let volatile = self.shared.shards[self.id].stats.expires.load(Ordering::Relaxed) > 0;
-        if volatile {
-            return self.next_reap_ms.saturating_sub(self.now_ms).min(1000) as i32;
+        let mut wake_at = self.next_timeout_ms;
+        if self.shared.shards[self.id].stats.expires.load(Ordering::Relaxed) > 0 {
+            wake_at = wake_at.min(self.next_reap_ms);
         }
-        -1
+        if !self.blocked_slots.is_empty() {
+            // A remote shard may set a deadline while we sleep: it wakes us then.
+            wake_at = wake_at.min(self.now_ms + 1000);
+        }
+        if wake_at == u64::MAX {
+            return -1;
+        }
+        wake_at.saturating_sub(self.now_ms).min(1000) as i32
     }
 
     fn flush_outbox(&mut self) {
@@ -213,6 +236,9 @@ impl ShardLoop {
         let mut turn =
             Turn { shared: &self.shared, me: self.id, now_ms: self.now_ms, outbox: &mut self.outbox, commands: 0 };
         run_pipeline(&mut turn, conn, slot);
+        if conn.blocked.is_some() && !self.blocked_slots.contains(&slot) {
+            self.blocked_slots.push(slot);
+        }
         turn.commands
     }
 
@@ -243,6 +269,11 @@ impl ShardLoop {
     fn close(&mut self, slot: u32) {
         let Some(conn) = self.conns[slot as usize].take() else { return };
         let _ = self.epoll.delete(conn.stream.as_raw_fd());
+        if let Some(b) = conn.blocked {
+            // Its registrations are skipped from now on, wherever they are.
+            b.ticket.cancel();
+            self.shared.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+        }
         self.shared.shards[self.id].clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&conn.client.id);
         self.shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
         self.free_slots.push(slot);
@@ -261,7 +292,7 @@ impl ShardLoop {
                     match msg {
                         Msg::Requests(batch) => {
                             let ks = guard.get_or_insert_with(|| shared.lock(self.id));
-                            let replies = run_requests(&shared, self.id, self.now_ms, ks, &batch);
+                            let replies = run_requests(&shared, self.id, self.now_ms, ks, &batch, &mut self.outbox);
                             served += batch.requests.len() as u64;
                             self.outbox.send(&shared.rings, batch.from, Msg::Replies(replies));
                         }
@@ -270,6 +301,10 @@ impl ShardLoop {
                                 if let Some(Some(conn)) = self.conns.get_mut(cref.slot as usize) {
                                     if conn.generation == cref.generation {
                                         conn.deliver(seq, bytes);
+                                        if conn.blocked.as_ref().is_some_and(|b| b.seq == seq) {
+                                            conn.blocked = None;
+                                            shared.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+                                        }
                                         touched.push(cref.slot);
                                     }
                                 }
@@ -304,6 +339,9 @@ impl ShardLoop {
         let hz = self.shared.config.hz.load(Ordering::Relaxed).clamp(1, 500);
         self.next_reap_ms = self.now_ms + 1000 / hz;
         let mut ks = self.shared.lock(self.id);
+        if ks.blocked.keys() > 0 {
+            ks.blocked.sweep();
+        }
         for _ in 0..REAP_ROUNDS {
             // Keep going while more than a quarter of the sample had expired.
             if ks.reap(self.now_ms, REAP_BATCH) <= REAP_BATCH / 4 {
@@ -312,7 +350,7 @@ impl ShardLoop {
         }
     }
 
-    fn publish_stats(&self, commands: u64) {
+    fn publish_stats(&mut self, commands: u64) {
         let stats = &self.shared.shards[self.id].stats;
         if commands > 0 {
             stats.commands.fetch_add(commands, Ordering::Relaxed);
@@ -321,7 +359,72 @@ impl ShardLoop {
         if let Ok(ks) = self.shared.shards[self.id].keyspace.try_lock() {
             stats.keys.store(ks.len() as u64, Ordering::Relaxed);
             stats.expires.store(ks.volatile_len() as u64, Ordering::Relaxed);
+            self.deferred = !ks.blocked.deferred.is_empty();
         }
+    }
+
+    /// Times out blocked connections whose deadline passed (they get a nil reply) and
+    /// forgets the ones that were served.
+    fn expire_blocked(&mut self) {
+        if self.blocked_slots.is_empty() {
+            return;
+        }
+        let mut next = u64::MAX;
+        let mut resume = Vec::new();
+        let mut slots = std::mem::take(&mut self.blocked_slots);
+        slots.retain(|&slot| {
+            let Some(conn) = self.conns[slot as usize].as_mut() else { return false };
+            let Some(b) = conn.blocked.as_ref() else { return false };
+            let deadline = b.ticket.deadline();
+            if deadline > self.now_ms {
+                next = next.min(deadline);
+                return true;
+            }
+            if !b.ticket.cancel() {
+                return true; // being served right now: its reply is on the way
+            }
+            let seq = b.seq;
+            conn.blocked = None;
+            self.shared.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+            let nil: &[u8] = if conn.client.resp3 { b"_\r\n" } else { b"*-1\r\n" };
+            conn.deliver(seq, nil);
+            resume.push(slot);
+            false
+        });
+        self.blocked_slots = slots;
+        self.next_timeout_ms = next;
+        for slot in resume {
+            let resumable = matches!(&self.conns[slot as usize], Some(c) if c.barrier && c.pending.is_empty());
+            if resumable {
+                if let Some(c) = self.conns[slot as usize].as_mut() {
+                    c.barrier = false;
+                }
+                self.run_conn(slot);
+            }
+            self.flush_conn(slot);
+        }
+    }
+
+    /// Serves waiters of our keys that also need other shards (BLMOVE to a list on
+    /// another shard): with no lock held, lock all the shards involved in order.
+    fn serve_deferred(&mut self) {
+        let shared = Arc::clone(&self.shared);
+        let keys = std::mem::take(&mut shared.lock(self.id).blocked.deferred);
+        let n = shared.shard_count();
+        for key in keys {
+            let Some(mut ids) = shared.lock(self.id).blocked.shards_to_serve(&key, n) else { continue };
+            ids.push(self.id);
+            ids.sort_unstable();
+            ids.dedup();
+            let mut locks = shared.lock_shards(&ids);
+            let mut locked: Vec<Option<&mut crate::store::Keyspace>> = (0..n).map(|_| None).collect();
+            for (lock, &id) in locks.iter_mut().zip(&ids) {
+                locked[id] = Some(&mut **lock);
+            }
+            let mut db = super::db::Db::many(locked);
+            super::blocking::serve_ready(&mut db, vec![key], &shared, self.id, self.now_ms, &mut self.outbox);
+        }
+        self.deferred = false;
     }
 
     fn shutdown(&mut self) {

@@ -4,9 +4,11 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crossbeam_queue::ArrayQueue;
 
+use super::blocking::Ticket;
 use super::routing::ShardId;
 use crate::commands::Command;
 use crate::reactor::sys::EventFd;
@@ -38,6 +40,8 @@ pub struct Request {
     pub seq: u64,
     pub resp3: bool,
     pub cmd: &'static Command,
+    /// For a blocking command: the ticket its waiters share.
+    pub ticket: Option<Arc<Ticket>>,
     first: u32,
     argc: u32,
 }
@@ -62,13 +66,13 @@ impl RequestBatch {
     }
 
     /// Appends a request, copying its arguments.
-    pub fn push(&mut self, conn: ConnRef, seq: u64, resp3: bool, cmd: &'static Command, args: Args<'_>) {
+    pub fn push(&mut self, conn: ConnRef, seq: u64, resp3: bool, cmd: &'static Command, args: Args<'_>, ticket: Option<Arc<Ticket>>) {
         let first = self.spans.len() as u32;
         for a in args.iter() {
             self.spans.push(self.data.len(), a.len());
             self.data.extend_from_slice(a);
         }
-        self.requests.push(Request { conn, seq, resp3, cmd, first, argc: args.len() as u32 });
+        self.requests.push(Request { conn, seq, resp3, cmd, ticket, first, argc: args.len() as u32 });
     }
 
     /// The arguments of one of this batch's requests.
@@ -189,9 +193,19 @@ impl Outbox {
     }
 
     /// Adds a request for shard `to` to this turn's batch; sent by [`flush`](Self::flush).
-    pub fn request(&mut self, to: ShardId, conn: ConnRef, seq: u64, resp3: bool, cmd: &'static Command, args: Args<'_>) {
+    #[allow(clippy::too_many_arguments)]
+    pub fn request(
+        &mut self,
+        to: ShardId,
+        conn: ConnRef,
+        seq: u64,
+        resp3: bool,
+        cmd: &'static Command,
+        args: Args<'_>,
+        ticket: Option<Arc<Ticket>>,
+    ) {
         let me = self.me;
-        self.filling[to].get_or_insert_with(|| RequestBatch::new(me)).push(conn, seq, resp3, cmd, args);
+        self.filling[to].get_or_insert_with(|| RequestBatch::new(me)).push(conn, seq, resp3, cmd, args, ticket);
     }
 
     /// Queues `msg` for shard `to`, keeping per-destination FIFO order.

@@ -7,6 +7,7 @@
 //! - `routing`: `shard_of(key)`.
 //! - `db`: the keyspace view a handler works on.
 
+pub mod blocking;
 pub mod client;
 pub mod conn;
 pub mod db;
@@ -59,6 +60,8 @@ pub struct Shared {
     pub connected_clients: AtomicU64,
     pub total_connections: AtomicU64,
     pub rejected_connections: AtomicU64,
+    /// Connections waiting in a blocking command.
+    pub blocked_clients: AtomicU64,
 }
 
 impl Shared {

@@ -52,6 +52,8 @@ pub struct Keyspace {
     reap_cursor: usize,
     pub(super) scan_index: Option<super::walk::ScanIndex>,
     pub stats: KeyspaceStats,
+    /// Clients blocked on keys of this keyspace (BLPOP...), by key.
+    pub blocked: crate::shard::blocking::BlockedKeys,
 }
 
 fn deadline_at(r: &Record) -> u64 {
@@ -341,7 +343,8 @@ impl Keyspace {
     /// Drops every key.
     pub fn clear(&mut self) {
         let (hasher, stats) = (self.hasher.clone(), self.stats);
-        *self = Keyspace { hasher, stats, ..Keyspace::default() };
+        let blocked = std::mem::take(&mut self.blocked); // blocked clients stay blocked
+        *self = Keyspace { hasher, stats, blocked, ..Keyspace::default() };
     }
 
     /// Active expiry: checks up to `budget` keys that have a deadline, removing the due
