@@ -67,9 +67,10 @@ fn server(ctx: &Ctx<'_>, t: &mut String) {
 fn clients(ctx: &Ctx<'_>, t: &mut String) {
     let _ = write!(
         t,
-        "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\n",
+        "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n",
         ctx.shared.connected_clients.load(Relaxed),
         ctx.shared.config.maxclients.load(Relaxed),
+        ctx.shared.blocked_clients.load(Relaxed),
     );
 }
 

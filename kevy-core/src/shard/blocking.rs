@@ -267,8 +267,8 @@ pub fn touched_keys(cmd: &Command, args: Args<'_>) -> Vec<Vec<u8>> {
 }
 
 /// Does any keyspace of `db` have waiters on one of `cmd`'s keys?
-pub fn any_waiters(db: &mut Db<'_>) -> bool {
-    db.all().iter().any(|(_, ks)| !ks.blocked.is_empty())
+pub fn any_waiters(db: &Db<'_>) -> bool {
+    db.any(|ks| !ks.blocked.is_empty())
 }
 
 /// Parses a blocking timeout in seconds (fractions allowed) into a deadline, as Redis:

@@ -63,6 +63,16 @@ impl<'a> Db<'a> {
         }
     }
 
+    /// Does any keyspace this command holds satisfy `f`? (No allocation: this runs
+    /// after every write.)
+    #[inline]
+    pub fn any(&self, f: impl Fn(&Keyspace) -> bool) -> bool {
+        match &self.parts {
+            Parts::One(_, ks) => f(ks),
+            Parts::Many(v) => v.iter().flatten().any(|ks| f(ks)),
+        }
+    }
+
     /// Every keyspace this command holds, with its shard id, in shard order.
     pub fn all(&mut self) -> Vec<(ShardId, &mut Keyspace)> {
         match &mut self.parts {
