@@ -25,6 +25,41 @@ pub const INVALID_CURSOR: &str = "ERR invalid cursor";
 pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 pub const INT_RANGE: &str = "ERR value is out of range, value must between -2147483648 and 2147483647";
 pub const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+// Sorted sets.
+pub const ZADD_XX_AND_NX: &str = "ERR XX and NX options at the same time are not compatible";
+pub const ZADD_GT_LT_NX: &str = "ERR GT, LT, and/or NX options at the same time are not compatible";
+pub const ZADD_INCR_PAIRS: &str = "ERR INCR option supports a single increment-element pair";
+pub const ZSCORE_NAN: &str = "ERR resulting score is not a number (NaN)";
+pub const ZRANGE_NOT_FLOAT: &str = "ERR min or max is not a float";
+pub const ZRANGE_NOT_LEX: &str = "ERR min or max not valid string range item";
+pub const ZRANGE_LIMIT_NEEDS_BY: &str = "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX";
+pub const ZRANGE_WITHSCORES_BYLEX: &str = "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
+pub const ZWEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
+pub const ZLIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+pub const ZNUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const ZCOUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
+pub const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
+pub const OUT_OF_RANGE: &str = "ERR value is out of range";
+pub const LONG_RANGE: &str = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+// Lists.
+pub const LINDEX_RANGE: &str = "ERR index out of range";
+pub const LPOS_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list";
+pub const LPOS_COUNT_NEGATIVE: &str = "ERR COUNT can't be negative";
+pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
+pub const LNUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const LCOUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
+// Sets.
+pub const SNUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const SNUMKEYS_TOO_MANY: &str = "ERR Number of keys can't be greater than number of args";
+pub const SLIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+/// kevy only: SRANDMEMBER's repetition count is bounded (Redis would exhaust memory).
+pub const SRANDMEMBER_TOO_MANY: &str = "ERR value is out of range, value must between -2147483647 and 9223372036854775807";
+// Hashes.
+pub const HASH_NOT_INTEGER: &str = "ERR hash value is not an integer";
+pub const HASH_NOT_FLOAT: &str = "ERR hash value is not a float";
+pub const NAN_OR_INFINITY: &str = "ERR value is NaN or Infinity";
+/// kevy only: HRANDFIELD's repetition count is bounded (Redis would exhaust memory).
+pub const HRANDFIELD_TOO_MANY: &str = "ERR value is out of range, value must between -2147483647 and 9223372036854775807";
 
 /// `ERR wrong number of arguments for '<name>' command` (`name` is the full lower-case
 /// name, `config|get` for a subcommand).

@@ -7,18 +7,26 @@
 pub mod connection;
 pub mod errors;
 pub mod hash;
+pub mod hash_scan;
 pub mod info;
 pub mod introspect;
 pub mod keys;
 pub mod keys_expire;
 pub mod keys_scan;
 pub mod list;
+pub mod list_blocking;
+pub mod list_move;
 pub mod server;
 pub mod set;
+pub mod set_ops;
 pub mod string;
 pub mod string_float;
 pub mod string_range;
 pub mod zset;
+pub mod zset_blocking;
+pub mod zset_ops;
+pub mod zset_parse;
+pub mod zset_range;
 
 use crate::resp::{Args, ReplyWriter};
 use crate::shard::client::Client;
@@ -200,9 +208,16 @@ impl Default for CommandTable {
             keys_expire::COMMANDS,
             keys_scan::COMMANDS,
             list::COMMANDS,
+            list_move::COMMANDS,
+            list_blocking::COMMANDS,
             hash::COMMANDS,
+            hash_scan::COMMANDS,
             set::COMMANDS,
+            set_ops::COMMANDS,
             zset::COMMANDS,
+            zset_range::COMMANDS,
+            zset_ops::COMMANDS,
+            zset_blocking::COMMANDS,
         ];
         let all: Vec<&'static Command> = families.iter().flat_map(|f| f.iter()).collect();
         let size = (all.len() * 4).next_power_of_two();

@@ -81,6 +81,11 @@ impl ShardLoop {
         while !self.shared.stop.load(Ordering::Acquire) {
             self.now_ms = unix_ms();
             commands += self.drain_inbox();
+            // Requests served just now may have deferred waiters on our keys.
+            self.deferred = !self.shared.lock(self.id).blocked.deferred.is_empty();
+            if self.deferred {
+                self.serve_deferred();
+            }
             self.flush_outbox();
             let timeout = self.park_timeout();
             let waker = &self.shared.shards[self.id].waker;

@@ -2,5 +2,6 @@
 //! keys, commands or the protocol.
 
 pub mod hash;
+pub mod list;
 pub mod set;
 pub mod zset;

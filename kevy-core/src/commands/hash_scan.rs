@@ -1,0 +1,271 @@
+//! The hash commands that sample or walk a hash: HRANDFIELD and HSCAN.
+
+use std::cell::Cell;
+use std::collections::HashSet;
+
+use super::hash::{cmd, hash_of};
+use super::keys_scan::parse_cursor;
+use super::{errors, flags::*, is, Command, Ctx};
+use crate::resp::parser::parse_i64;
+use crate::resp::{Args, ReplyWriter};
+use crate::types::hash::{Hash, Positions};
+
+pub const COMMANDS: &[Command] = &[
+    cmd("hrandfield", -2, READONLY, hrandfield, "Get one or multiple random fields from a hash"),
+    cmd("hscan", -3, READONLY, hscan, "Incrementally iterate hash fields and associated values"),
+];
+
+/// kevy's bound on HRANDFIELD's repetition count (a negative count): Redis has none
+/// and runs out of memory building the reply.
+const MAX_REPEATED: i64 = i32::MAX as i64;
+
+// ---------------------------------------------------------------------------------
+// Random picks
+
+/// A pseudo-random number from this thread's generator (splitmix64, seeded once per
+/// thread from the process's random hash keys).
+fn random_u64() -> u64 {
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            use std::hash::{BuildHasher, Hasher};
+            std::collections::hash_map::RandomState::new().build_hasher().finish()
+        });
+    }
+    let x = STATE.with(|s| {
+        let x = s.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+        s.set(x);
+        x
+    });
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A random number in `0..n` (n > 0).
+fn random_below(n: usize) -> usize {
+    (random_u64() % n as u64) as usize
+}
+
+/// The `count` (> 0) distinct positions HRANDFIELD picks among `len` (> 0) entries:
+/// all of them, in order, when `count >= len`.
+pub fn pick_distinct(len: usize, count: usize, mut random: impl FnMut(usize) -> usize) -> Vec<usize> {
+    if count >= len {
+        return (0..len).collect();
+    }
+    if count * 3 > len {
+        // Many of them: shuffle the first `count` places into a random selection.
+        let mut all: Vec<usize> = (0..len).collect();
+        for i in 0..count {
+            let j = i + random(len - i);
+            all.swap(i, j);
+        }
+        all.truncate(count);
+        return all;
+    }
+    let mut seen = HashSet::with_capacity(count);
+    let mut picks = Vec::with_capacity(count);
+    while picks.len() < count {
+        let p = random(len);
+        if seen.insert(p) {
+            picks.push(p);
+        }
+    }
+    picks
+}
+
+/// Writes the `n` entries at `picks`: fields, or with values (field/value pairs, flat
+/// in RESP2 and one two-element array each in RESP3, as Redis 7.0).
+fn reply_picks(out: &mut ReplyWriter<'_>, entries: &Positions<'_>, n: usize, picks: impl Iterator<Item = usize>, with_values: bool) {
+    let nested = with_values && out.is_resp3();
+    out.array(if with_values && !nested { n * 2 } else { n });
+    for i in picks {
+        let (field, value) = entries.at(i);
+        if nested {
+            out.array(2);
+        }
+        out.bulk(field);
+        if with_values {
+            out.bulk(value);
+        }
+    }
+}
+
+/// Checks HRANDFIELD's `count [WITHVALUES]` in Redis's order: the count, then the
+/// option, then the bounds of a count with values. Returns (count, with values).
+fn parse_count(args: Args<'_>) -> Result<(i64, bool), &'static str> {
+    let count = parse_i64(args.get(2)).ok_or(errors::NOT_INTEGER)?;
+    if count == i64::MIN {
+        return Err(errors::LONG_RANGE);
+    }
+    let with_values = match args.opt(3) {
+        None => false,
+        Some(opt) if args.len() == 4 && is(opt, "withvalues") => true,
+        Some(_) => return Err(errors::SYNTAX),
+    };
+    if with_values && !(-i64::MAX / 2..=i64::MAX / 2).contains(&count) {
+        return Err(errors::OUT_OF_RANGE);
+    }
+    if count < -MAX_REPEATED {
+        return Err(errors::HRANDFIELD_TOO_MANY);
+    }
+    Ok((count, with_values))
+}
+
+/// HRANDFIELD key [count [WITHVALUES]]
+fn hrandfield(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    if args.len() == 2 {
+        return match hash_of(ctx.db.ks(key), key, ctx.now_ms) {
+            Ok(Some(h)) => {
+                let entries = h.positions();
+                ctx.out.bulk(entries.at(random_below(entries.len())).0);
+            }
+            Ok(None) => ctx.out.null(),
+            Err(e) => ctx.out.error(e),
+        };
+    }
+    let (count, with_values) = match parse_count(args) {
+        Ok(parsed) => parsed,
+        Err(e) => return ctx.out.error(e),
+    };
+    let hash = match hash_of(ctx.db.ks(key), key, ctx.now_ms) {
+        Ok(Some(h)) if count != 0 => h,
+        Ok(_) => return ctx.out.array(0),
+        Err(e) => return ctx.out.error(e),
+    };
+    let entries = hash.positions();
+    let len = entries.len();
+    if count < 0 {
+        // Repetitions allowed: each pick drawn as the reply is written.
+        let n = count.unsigned_abs() as usize;
+        reply_picks(&mut ctx.out, &entries, n, (0..n).map(|_| random_below(len)), with_values);
+    } else {
+        let picks = pick_distinct(len, count as usize, random_below);
+        reply_picks(&mut ctx.out, &entries, picks.len(), picks.into_iter(), with_values);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// HSCAN
+
+/// HSCAN's options: `[MATCH pattern] [COUNT count]`, read in order, the last of a
+/// repeated option winning. Returns (pattern, count); `*` means no pattern.
+fn parse_scan_options(args: Args<'_>) -> Result<(Option<&[u8]>, usize), &'static str> {
+    let (mut pattern, mut count) = (None, 10usize);
+    let mut i = 3;
+    while i < args.len() {
+        let (opt, value) = (args.get(i), args.opt(i + 1).ok_or(errors::SYNTAX)?);
+        if is(opt, "count") {
+            let n = parse_i64(value).ok_or(errors::NOT_INTEGER)?;
+            if n < 1 {
+                return Err(errors::SYNTAX);
+            }
+            count = usize::try_from(n).unwrap_or(usize::MAX);
+        } else if is(opt, "match") {
+            pattern = (value != b"*").then_some(value);
+        } else {
+            return Err(errors::SYNTAX);
+        }
+        i += 2;
+    }
+    Ok((pattern, count))
+}
+
+/// A field and its value, borrowed from a hash.
+pub type Pair<'h> = (&'h [u8], &'h [u8]);
+
+/// One HSCAN step: the (field, value) pairs visited from `cursor` whose field matches
+/// `pattern`, and the next cursor.
+pub fn op_hscan<'h>(hash: &'h Hash, cursor: u64, pattern: Option<&[u8]>, count: usize) -> (Vec<Pair<'h>>, u64) {
+    let mut found = Vec::new();
+    let next = hash.scan(cursor, count, |f, v| found.push((f, v)));
+    if let Some(p) = pattern {
+        found.retain(|(f, _)| crate::glob::matches(p, f, false));
+    }
+    (found, next)
+}
+
+/// HSCAN key cursor [MATCH pattern] [COUNT count]
+fn hscan(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let Some(cursor) = parse_cursor(args.get(2)) else {
+        return ctx.out.error(errors::INVALID_CURSOR);
+    };
+    let key = args.get(1);
+    let hash = match hash_of(ctx.db.ks(key), key, ctx.now_ms) {
+        Ok(Some(h)) => h,
+        Ok(None) => {
+            ctx.out.array(2);
+            ctx.out.bulk(b"0");
+            return ctx.out.array(0);
+        }
+        Err(e) => return ctx.out.error(e),
+    };
+    let (pattern, count) = match parse_scan_options(args) {
+        Ok(o) => o,
+        Err(e) => return ctx.out.error(e),
+    };
+    let (found, next) = op_hscan(hash, cursor, pattern, count);
+    ctx.out.array(2);
+    ctx.out.bulk(next.to_string().as_bytes());
+    ctx.out.array(found.len() * 2);
+    for (f, v) in found {
+        ctx.out.bulk(f);
+        ctx.out.bulk(v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distinct_picks() {
+        let mut r = 0usize;
+        let mut rng = |n: usize| {
+            r = r.wrapping_mul(31).wrapping_add(7);
+            r % n
+        };
+        assert_eq!(pick_distinct(3, 5, &mut rng), [0, 1, 2]);
+        assert_eq!(pick_distinct(3, 3, &mut rng), [0, 1, 2]);
+        for (len, count) in [(10, 9), (10, 4), (1000, 5), (1000, 900)] {
+            let mut picks = pick_distinct(len, count, &mut rng);
+            assert_eq!(picks.len(), count);
+            picks.sort();
+            picks.dedup();
+            assert_eq!(picks.len(), count, "distinct");
+            assert!(picks.iter().all(|&p| p < len));
+        }
+    }
+
+    #[test]
+    fn random_is_in_range_and_varies() {
+        let picks: HashSet<usize> = (0..200).map(|_| random_below(10)).collect();
+        assert!(picks.len() > 5 && picks.iter().all(|&p| p < 10));
+    }
+
+    #[test]
+    fn hscan_filters_by_field() {
+        let mut h = Hash::new();
+        for (f, v) in [("apple", "1"), ("banana", "2"), ("avocado", "3")] {
+            h.insert(f.as_bytes(), v.as_bytes());
+        }
+        let (found, next) = op_hscan(&h, 0, Some(b"a*"), 1);
+        assert_eq!(next, 0);
+        assert_eq!(found, [(&b"apple"[..], &b"1"[..]), (&b"avocado"[..], &b"3"[..])]);
+        for i in 0..600 {
+            h.insert(format!("f{i}").as_bytes(), b"v");
+        }
+        assert_eq!(h.encoding_name(), "hashtable");
+        let (mut cursor, mut total) = (0, 0);
+        loop {
+            let (found, next) = op_hscan(&h, cursor, Some(b"f1*"), 20);
+            total += found.len();
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(total, 111); // f1, f10..f19, f100..f199
+    }
+}
