@@ -108,11 +108,18 @@ fn categories(c: &Command) -> Vec<String> {
         match c.group {
             "generic" => "@keyspace",
             "string" => "@string",
+            "list" => "@list",
+            "hash" => "@hash",
+            "set" => "@set",
+            "sorted-set" => "@sortedset",
             "connection" => "@connection",
             _ => "@server",
         }
         .to_string(),
     );
+    if c.has(flags::BLOCKING) {
+        v.push("@blocking".to_string());
+    }
     v
 }
 
@@ -122,7 +129,10 @@ fn write_info(out: &mut ReplyWriter<'_>, c: &Command) {
     out.array(10);
     out.bulk(c.name.as_bytes());
     out.int(c.arity as i64);
-    let names: Vec<&str> = flags::NAMES.iter().filter(|(bit, _)| c.has(*bit)).map(|(_, n)| *n).collect();
+    let mut names: Vec<&str> = flags::NAMES.iter().filter(|(bit, _)| c.has(*bit)).map(|(_, n)| *n).collect();
+    if matches!(c.route, super::Route::KeyPositions(_)) {
+        names.push("movablekeys");
+    }
     out.set(names.len());
     for n in names {
         out.simple(n);

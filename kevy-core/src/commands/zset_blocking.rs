@@ -23,9 +23,12 @@ fn bzmpop_keys(args: Args<'_>) -> Option<Vec<usize>> {
     numkeys_positions(args, 2)
 }
 
+/// Members popped, with their scores.
+type Popped = Vec<(Vec<u8>, f64)>;
+
 /// Tries `keys` in order (only the ready one when serving): the index of the key
 /// popped from and what came out, or Ok(None) when all are empty.
-fn pop_first(ctx: &mut Ctx<'_>, keys: &[&[u8]], max: bool, count: usize) -> Result<Option<(usize, Vec<(Vec<u8>, f64)>)>, &'static str> {
+fn pop_first(ctx: &mut Ctx<'_>, keys: &[&[u8]], max: bool, count: usize) -> Result<Option<(usize, Popped)>, &'static str> {
     let serving = ctx.serving.map(<[u8]>::to_vec);
     for (i, &key) in keys.iter().enumerate() {
         if serving.as_deref().is_some_and(|s| s != key) {

@@ -31,7 +31,7 @@ impl<'a> Db<'a> {
     /// The same keyspaces, borrowed again for a shorter time (to run a nested command).
     pub fn reborrow(&mut self) -> Db<'_> {
         let parts = match &mut self.parts {
-            Parts::One(id, ks) => Parts::One(*id, &mut **ks),
+            Parts::One(id, ks) => Parts::One(*id, ks),
             Parts::Many(v) => Parts::Many(v.iter_mut().map(|k| k.as_deref_mut()).collect()),
         };
         Db { parts, shards: self.shards }
