@@ -106,3 +106,29 @@ def test_redis_cli(kevy_port):
     assert cli("SET", "cli-key", "v1").strip() == "OK"
     assert cli("GET", "cli-key").strip() == "v1"
     assert cli("-3", "HELLO", "3").count("proto") == 1
+
+
+def test_data_types(r):
+    assert r.hset("user:1", mapping={"name": "ada", "age": "36"}) == 2
+    assert r.hgetall("user:1") == {"name": "ada", "age": "36"}
+    assert r.rpush("queue", "a", "b", "c") == 3
+    assert r.lrange("queue", 0, -1) == ["a", "b", "c"]
+    assert r.sadd("tags", "x", "y") == 2
+    assert r.smembers("tags") == {"x", "y"}
+    r.zadd("board", {"ann": 10, "bob": 20, "cid": 15})
+    top = [tuple(pair) for pair in r.zrevrange("board", 0, 1, withscores=True)]
+    assert top == [("bob", 20.0), ("cid", 15.0)]
+    assert r.zrank("board", "cid") == 1
+    r.sadd("tags2", "y", "z")
+    assert r.sinter("tags", "tags2") == {"y"}
+
+
+def test_blocking_pop_with_a_thread_pushing(kevy_port):
+    waiter = redis.Redis(port=kevy_port, decode_responses=True)
+    pusher = redis.Redis(port=kevy_port, decode_responses=True)
+    waiter.delete("jobs")
+    t = threading.Timer(0.2, lambda: pusher.rpush("jobs", "job-1"))
+    t.start()
+    assert waiter.blpop(["nothing", "jobs"], timeout=5) == ("jobs", "job-1")
+    t.join()
+    assert waiter.blpop("nothing", timeout=0.1) is None
