@@ -3,7 +3,7 @@
 //! serve (`ctx.serving`) it looks only at the key that got data.
 
 use super::list::op_pop;
-use super::list_move::op_move;
+use super::list_move::{op_move, parse_side as side};
 use super::{errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
@@ -77,17 +77,6 @@ fn blpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
 /// BRPOP key [key ...] timeout
 fn brpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
     pop_one(ctx, args, false);
-}
-
-/// LEFT or RIGHT: Some(true) for LEFT.
-fn side(arg: &[u8]) -> Option<bool> {
-    if is(arg, "LEFT") {
-        Some(true)
-    } else if is(arg, "RIGHT") {
-        Some(false)
-    } else {
-        None
-    }
 }
 
 fn move_one(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from_left: bool, to_left: bool, timeout: &[u8]) {
