@@ -11,6 +11,7 @@
 //! - [`types`]: the data structures behind lists, hashes, sets, sorted sets.
 //! - [`reactor`]: epoll and the raw syscalls (the only `unsafe` of the runtime).
 //! - [`glob`]: Redis glob patterns.
+//! - [`random`]: the generator and distinct picks of the random commands.
 //!
 //! # The life of a command
 //! A shard thread's reactor reports a readable socket; the connection reads into its
@@ -29,6 +30,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod glob;
+pub mod random;
 pub mod reactor;
 pub mod resp;
 pub mod server;

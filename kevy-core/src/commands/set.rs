@@ -2,7 +2,6 @@
 //! SSCAN. The multi-key algebra (SINTER SUNION SDIFF, their STORE forms, SINTERCARD)
 //! lives in `set_ops.rs`.
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::keys_scan::parse_cursor;
@@ -147,25 +146,7 @@ pub fn op_move<K: Keyspaces>(db: &mut K, src: &[u8], dst: &[u8], member: &[u8], 
 
 /// `count` distinct positions below `len` (`count < len`), in random order.
 pub fn random_distinct(len: usize, count: usize, rng: &mut Rng) -> Vec<usize> {
-    if count.saturating_mul(3) > len {
-        // Many of them: a partial shuffle of every position.
-        let mut all: Vec<usize> = (0..len).collect();
-        for i in 0..count {
-            let j = i + rng.below(len - i);
-            all.swap(i, j);
-        }
-        all.truncate(count);
-        return all;
-    }
-    let mut seen = HashSet::with_capacity(count);
-    let mut picked = Vec::with_capacity(count);
-    while picked.len() < count {
-        let i = rng.below(len);
-        if seen.insert(i) {
-            picked.push(i);
-        }
-    }
-    picked
+    crate::random::pick_distinct(len, count, |n| rng.below(n))
 }
 
 /// A small pseudo-random stream (splitmix64), seeded per command.
@@ -393,6 +374,7 @@ fn sscan(ctx: &mut Ctx<'_>, args: Args<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     fn items<'a>(v: &'a [&'static str]) -> impl Iterator<Item = &'static [u8]> + 'a {
         v.iter().map(|s| s.as_bytes())

@@ -2,11 +2,11 @@
 //! and ZSCAN. Ranges are in `zset_range.rs`, the multi-set operations (ZUNION...) in
 //! `zset_ops.rs`, argument parsing in `zset_parse.rs`; the structure in `types/zset.rs`.
 
-use std::cell::Cell;
 
 use super::keys_scan::parse_cursor;
 use super::zset_parse::parse_score;
 use super::{errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
+use crate::random::{pick_distinct, random_below};
 use crate::resp::parser::parse_i64;
 use crate::resp::{Args, ReplyWriter};
 use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
@@ -446,28 +446,6 @@ fn zmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 // ---------------------------------------------------------------- ZRANDMEMBER
 
-/// A fast per-thread random generator (xorshift64*), seeded from the clock.
-fn random_u64() -> u64 {
-    thread_local! {
-        static STATE: Cell<u64> = Cell::new({
-            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
-            t | 1
-        });
-    }
-    STATE.with(|s| {
-        let mut x = s.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        s.set(x);
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    })
-}
-
-fn random_below(n: usize) -> usize {
-    (random_u64() % n as u64) as usize
-}
-
 /// Repeated picks past this many are refused (`ERR value is out of range`) rather
 /// than building a reply that could exhaust memory; Redis would try to send them.
 const RANDOM_REPEATS_MAX: u64 = 1 << 26;
@@ -478,25 +456,7 @@ pub fn random_ranks(len: usize, count: usize) -> Vec<usize> {
     if count >= len {
         return (0..len).rev().collect();
     }
-    if count * 3 > len {
-        // Close to the whole set: shuffle a prefix of all ranks.
-        let mut all: Vec<usize> = (0..len).collect();
-        for i in 0..count {
-            let j = i + random_below(len - i);
-            all.swap(i, j);
-        }
-        all.truncate(count);
-        return all;
-    }
-    let mut seen = std::collections::HashSet::with_capacity(count);
-    let mut picked = Vec::with_capacity(count);
-    while picked.len() < count {
-        let r = random_below(len);
-        if seen.insert(r) {
-            picked.push(r);
-        }
-    }
-    picked
+    pick_distinct(len, count, random_below)
 }
 
 /// ZRANDMEMBER key [count [WITHSCORES]]
