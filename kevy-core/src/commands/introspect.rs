@@ -230,11 +230,7 @@ fn command_getkeys(ctx: &mut Ctx<'_>, args: Args<'_>) {
         }
         Err(_) => return ctx.out.error("ERR Invalid command specified"),
     };
-    let positions: Vec<usize> = match c.route {
-        super::Route::KeyPositions(list) => list(inner).unwrap_or_default(),
-        _ => c.keys.positions(inner.len()).collect(),
-    };
-    let keys: Vec<&[u8]> = positions.into_iter().map(|p| inner.get(p)).collect();
+    let keys: Vec<&[u8]> = c.key_positions(inner).into_iter().map(|p| inner.get(p)).collect();
     if keys.is_empty() {
         return ctx.out.error("ERR The command has no key arguments");
     }

@@ -165,6 +165,13 @@ impl Command {
     pub fn has(&self, flag: u32) -> bool {
         self.flags & flag != 0
     }
+    /// Positions of this command's keys in `args` (empty for malformed `numkeys`).
+    pub fn key_positions(&self, args: Args<'_>) -> Vec<usize> {
+        match self.route {
+            Route::KeyPositions(list) => list(args).unwrap_or_default(),
+            _ => self.keys.positions(args.len()).collect(),
+        }
+    }
     /// The name after the `|` of a subcommand.
     pub fn short_name(&self) -> &'static str {
         self.name.rsplit('|').next().unwrap_or(self.name)

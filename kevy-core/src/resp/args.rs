@@ -70,19 +70,9 @@ impl<'a> Args<'a> {
     pub fn from(&self, from: usize) -> impl Iterator<Item = &'a [u8]> + '_ {
         (from..self.len()).map(move |i| self.get(i))
     }
-    /// Copies the arguments into an owned form that can cross to another shard.
-    pub fn to_owned(&self) -> OwnedArgs {
-        let total: usize = self.spans.iter().map(|&(_, l)| l as usize).sum();
-        let mut owned = OwnedArgs { data: Vec::with_capacity(total), spans: ArgSpans::default() };
-        for a in self.iter() {
-            owned.spans.push(owned.data.len(), a.len());
-            owned.data.extend_from_slice(a);
-        }
-        owned
-    }
 }
 
-/// Arguments that own their bytes (a request travelling between shards).
+/// Arguments that own their bytes (a blocked command kept for when it is served).
 #[derive(Debug, Clone, Default)]
 pub struct OwnedArgs {
     data: Vec<u8>,

@@ -25,7 +25,7 @@ use super::mailbox::{ConnRef, Msg, Outbox, ReplyBatch};
 use super::routing::{shard_of, ShardId};
 use super::Shared;
 use crate::commands::{Command, Ctx};
-use crate::resp::{ArgSpans, Args, ReplyWriter};
+use crate::resp::{Args, OwnedArgs, ReplyWriter};
 
 const WAITING: u8 = 0;
 const CLAIMED: u8 = 1;
@@ -95,15 +95,8 @@ pub struct Waiter {
     pub seq: u64,
     pub resp3: bool,
     pub cmd: &'static Command,
-    data: Vec<u8>,
-    spans: ArgSpans,
+    args: OwnedArgs,
     extra: Vec<Vec<u8>>,
-}
-
-impl Waiter {
-    fn args(&self) -> Args<'_> {
-        Args::new(&self.data, &self.spans)
-    }
 }
 
 /// The waiters of one keyspace, by key.
@@ -171,12 +164,6 @@ pub struct Home {
 /// Queues the blocked command under every watched key (in the keyspaces `db` holds).
 pub fn register(db: &mut Db<'_>, req: &BlockRequest, ticket: &Arc<Ticket>, home: Home, cmd: &'static Command, args: Args<'_>) {
     ticket.set_deadline(req.deadline_ms);
-    let mut data = Vec::new();
-    let mut spans = ArgSpans::default();
-    for a in args.iter() {
-        spans.push(data.len(), a.len());
-        data.extend_from_slice(a);
-    }
     let waiter = Arc::new(Waiter {
         ticket: Arc::clone(ticket),
         home: home.shard,
@@ -184,8 +171,7 @@ pub fn register(db: &mut Db<'_>, req: &BlockRequest, ticket: &Arc<Ticket>, home:
         seq: home.seq,
         resp3: home.resp3,
         cmd,
-        data,
-        spans,
+        args: OwnedArgs::from_slices(args.iter()),
         extra: req.extra.clone(),
     });
     for key in &req.watch {
@@ -244,7 +230,7 @@ pub fn serve_ready(db: &mut Db<'_>, keys: Vec<Vec<u8>>, shared: &Shared, me: Sha
                 serving: Some(&key),
                 block: None,
             };
-            crate::shard::dispatch::execute(w.cmd, w.args(), &mut ctx);
+            crate::shard::dispatch::execute(w.cmd, w.args.args(), &mut ctx);
             if ctx.block.is_some() {
                 w.ticket.release(); // nothing to pop after all: keep waiting
                 break;
@@ -259,11 +245,7 @@ pub fn serve_ready(db: &mut Db<'_>, keys: Vec<Vec<u8>>, shared: &Shared, me: Sha
 
 /// Keys that a write command may have given data to: all its keys.
 pub fn touched_keys(cmd: &Command, args: Args<'_>) -> Vec<Vec<u8>> {
-    let positions: Vec<usize> = match cmd.route {
-        crate::commands::Route::KeyPositions(list) => list(args).unwrap_or_default(),
-        _ => cmd.keys.positions(args.len()).collect(),
-    };
-    positions.into_iter().map(|p| args.get(p).to_vec()).collect()
+    cmd.key_positions(args).into_iter().map(|p| args.get(p).to_vec()).collect()
 }
 
 /// Does any keyspace of `db` have waiters on one of `cmd`'s keys?

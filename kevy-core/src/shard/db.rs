@@ -37,6 +37,15 @@ impl<'a> Db<'a> {
         Db { parts, shards: self.shards }
     }
 
+    /// A command spanning shards: `guards` are the locks of shards `ids` (in order).
+    pub fn locked(guards: &'a mut [std::sync::MutexGuard<'_, Keyspace>], ids: &[ShardId], shards: usize) -> Self {
+        let mut locked: Vec<Option<&mut Keyspace>> = (0..shards).map(|_| None).collect();
+        for (guard, &id) in guards.iter_mut().zip(ids) {
+            locked[id] = Some(&mut **guard);
+        }
+        Db::many(locked)
+    }
+
     /// Number of shards in the server.
     pub fn shards(&self) -> usize {
         self.shards

@@ -290,14 +290,11 @@ fn run_one<'g>(
             // Our own lock is released first: every thread takes locks in shard order.
             drop(guard.take());
             let mut locks = shared.lock_shards(&ids);
-            let mut locked: Vec<Option<&mut Keyspace>> = (0..shards).map(|_| None).collect();
-            for (lock, &id) in locks.iter_mut().zip(&ids) {
-                locked[id] = Some(&mut **lock);
-            }
+            let db = Db::locked(&mut locks, &ids, shards);
             if cmd.has(flags::BLOCKING) {
-                run_blocking_here(turn, conn, slot, Db::many(locked), cmd, args);
+                run_blocking_here(turn, conn, slot, db, cmd, args);
             } else {
-                run_for_conn(turn, conn, Db::many(locked), cmd, args);
+                run_for_conn(turn, conn, db, cmd, args);
             }
         }
     }

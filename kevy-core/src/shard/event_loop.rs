@@ -422,11 +422,7 @@ impl ShardLoop {
             ids.sort_unstable();
             ids.dedup();
             let mut locks = shared.lock_shards(&ids);
-            let mut locked: Vec<Option<&mut crate::store::Keyspace>> = (0..n).map(|_| None).collect();
-            for (lock, &id) in locks.iter_mut().zip(&ids) {
-                locked[id] = Some(&mut **lock);
-            }
-            let mut db = super::db::Db::many(locked);
+            let mut db = super::db::Db::locked(&mut locks, &ids, n);
             super::blocking::serve_ready(&mut db, vec![key], &shared, self.id, self.now_ms, &mut self.outbox);
         }
         self.deferred = false;
