@@ -81,7 +81,8 @@ impl ShardLoop {
         while !self.shared.stop.load(Ordering::Acquire) {
             self.now_ms = unix_ms();
             commands += self.drain_inbox();
-            // Requests served just now may have deferred waiters on our keys.
+            // Writes since the last check (ours, or other shards' under our lock) may
+            // have deferred waiters on our keys.
             self.deferred = !self.shared.lock(self.id).blocked.deferred.is_empty();
             if self.deferred {
                 self.serve_deferred();
@@ -104,9 +105,6 @@ impl ShardLoop {
             self.reap_if_due();
             self.expire_blocked();
             self.publish_stats(std::mem::take(&mut commands));
-            if self.deferred {
-                self.serve_deferred();
-            }
         }
         self.shutdown();
     }
@@ -355,7 +353,7 @@ impl ShardLoop {
         }
     }
 
-    fn publish_stats(&mut self, commands: u64) {
+    fn publish_stats(&self, commands: u64) {
         let stats = &self.shared.shards[self.id].stats;
         if commands > 0 {
             stats.commands.fetch_add(commands, Ordering::Relaxed);
@@ -364,7 +362,6 @@ impl ShardLoop {
         if let Ok(ks) = self.shared.shards[self.id].keyspace.try_lock() {
             stats.keys.store(ks.len() as u64, Ordering::Relaxed);
             stats.expires.store(ks.volatile_len() as u64, Ordering::Relaxed);
-            self.deferred = !ks.blocked.deferred.is_empty();
         }
     }
 
@@ -425,7 +422,8 @@ impl ShardLoop {
             let mut db = super::db::Db::locked(&mut locks, &ids, n);
             super::blocking::serve_ready(&mut db, vec![key], &shared, self.id, self.now_ms, &mut self.outbox);
         }
-        self.deferred = false;
+        // Serving can defer the next waiter of a key (it may need other shards).
+        self.deferred = !shared.lock(self.id).blocked.deferred.is_empty();
     }
 
     fn shutdown(&mut self) {
