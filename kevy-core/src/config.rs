@@ -18,6 +18,8 @@ enum Kind {
     Text,
     /// A listen address list (one or more space-separated addresses).
     Addresses,
+    /// One of a fixed set of words.
+    Choice(&'static [&'static str]),
 }
 
 /// One configuration parameter.
@@ -51,6 +53,9 @@ const PARAMS: &[Param] = &[
         mutable: true,
     },
     Param { name: "dir", default: ".", kind: Kind::Text, mutable: true },
+    // kevy's own: `manual` freezes the server's clock until the host advances it
+    // (Server::advance), so TTLs and blocking timeouts are tested without sleeping.
+    Param { name: "clock", default: "system", kind: Kind::Choice(&["system", "manual"]), mutable: false },
 ];
 
 fn param(name: &str) -> Option<&'static Param> {
@@ -111,6 +116,11 @@ fn validate(p: &Param, value: &str) -> Result<String, String> {
             None => Err("argument must be a memory value".into()),
         },
         Kind::Text => Ok(value.to_string()),
+        Kind::Choice(words) => words
+            .iter()
+            .find(|w| w.eq_ignore_ascii_case(value))
+            .map(|w| w.to_string())
+            .ok_or_else(|| format!("argument must be one of: {}", words.join(", "))),
         Kind::Addresses => {
             let addrs: Vec<&str> = value.split_whitespace().collect();
             if addrs.is_empty() || addrs.iter().any(|a| a.parse::<std::net::IpAddr>().is_err()) {
@@ -170,6 +180,10 @@ impl Config {
     }
     pub fn tcp_backlog(&self) -> i32 {
         self.int("tcp-backlog") as i32
+    }
+    /// Does the server's clock only move when the host advances it?
+    pub fn manual_clock(&self) -> bool {
+        self.get("clock") == Some("manual")
     }
 
     /// Reads `--name value [value...]` pairs, as redis-server takes them. A first

@@ -1,7 +1,10 @@
 //! kevy-core: a Redis-compatible, thread-per-core key-value server you can embed.
 //!
 //! # Modules
-//! - [`server`]: the public entry point ([`Server::start`], port, stop).
+//! - [`server`]: the public entry point ([`Server::start`], port, in-process
+//!   [`Server::call`], custom commands, stop).
+//! - [`clock`]: wall time or the host's manual clock.
+//! - [`log`]: log lines to stderr or the host's hook.
 //! - [`config`]: one table of parameters under Redis's names.
 //! - [`resp`]: request parser (multibulk + inline) and RESP2/RESP3 reply writer.
 //! - [`shard`]: the thread per shard: event loop, connections, dispatch, mailbox rings
@@ -26,10 +29,12 @@
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod error;
 pub mod glob;
+pub mod log;
 pub mod random;
 pub mod reactor;
 pub mod resp;
@@ -40,7 +45,11 @@ pub mod types;
 
 pub use config::Config;
 pub use error::Error;
+pub use commands::custom::{parse_flags, CommandCtx, CustomHandler, CustomSpec, RegisterError};
+pub use commands::KeySpec;
+pub use resp::Reply;
 pub use server::Server;
+pub use shard::host::Snapshot;
 
 /// The kevy version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -6,9 +6,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use crate::clock::Clock;
+use crate::commands::custom::{CustomHandler, CustomSpec, RegisterError};
 use crate::commands::CommandTable;
 use crate::config::{Config, LiveConfig};
 use crate::error::Error;
+use crate::resp::{OwnedArgs, Reply};
+use crate::shard::host::Snapshot;
 use crate::reactor::sys::reuseport_listener;
 use crate::shard::event_loop::ShardLoop;
 use crate::shard::mailbox::{Rings, Waker};
@@ -43,6 +47,7 @@ impl Server {
             })
             .collect::<std::io::Result<Vec<_>>>()?;
         let shared = Arc::new(Shared {
+            clock: if config.manual_clock() { Clock::manual() } else { Clock::system() },
             config: LiveConfig::new(config),
             table: CommandTable::default(),
             shards: handles,
@@ -80,6 +85,46 @@ impl Server {
         self.shared.stop.load(Ordering::Acquire)
     }
 
+    /// Runs one command in-process, from any thread, without a socket: routed to the
+    /// shards owning its keys (locked in shard order, so atomic as other clients see
+    /// it) and run on the calling thread. Returns the reply decoded from RESP3; error
+    /// replies are [`Reply::Error`]. A blocking command that finds nothing returns nil
+    /// at once. Must not be called from inside a custom command's callback (it returns
+    /// an error there: use the callback context's `call`).
+    pub fn call<A: AsRef<[u8]>>(&self, argv: &[A]) -> Reply {
+        crate::shard::host::call(&self.shared, &OwnedArgs::from_slices(argv.iter().map(AsRef::as_ref)))
+    }
+
+    /// Registers (or replaces) a custom command, usable at once by every client and by
+    /// [`call`](Self::call). The handler runs on the thread running the command (the
+    /// shard thread owning its first key, or the caller of `call`), with that key's
+    /// shard locked, so it must not block for long.
+    pub fn register_command(&self, spec: &CustomSpec, handler: Arc<CustomHandler>) -> Result<(), RegisterError> {
+        self.shared.table.register(spec, handler)
+    }
+
+    /// Moves a manual clock (`clock manual`) forward and lets the shards act on it
+    /// (expire keys, time out blocked clients). False with the system clock.
+    pub fn advance(&self, ms: u64) -> bool {
+        if !self.shared.clock.advance(ms) {
+            return false;
+        }
+        for s in &self.shared.shards {
+            s.waker.wake();
+        }
+        true
+    }
+
+    /// Copies every key (values and deadlines) at one consistent instant.
+    pub fn snapshot(&self) -> Snapshot {
+        crate::shard::host::snapshot(&self.shared)
+    }
+
+    /// Replaces the whole dataset with a snapshot's.
+    pub fn restore(&self, snap: &Snapshot) {
+        crate::shard::host::restore(&self.shared, snap)
+    }
+
     /// Stops every shard thread and waits for them. Connections are closed.
     pub fn stop(mut self) {
         self.stop_and_join();
@@ -93,6 +138,8 @@ impl Server {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+        // Host closures (and the host data they own) go now, not when the last Arc does.
+        self.shared.table.custom.clear();
     }
 }
 

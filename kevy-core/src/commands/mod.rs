@@ -5,6 +5,7 @@
 //! and wrong arity and routes by the key spec, so handlers never re-check either.
 
 pub mod connection;
+pub mod custom;
 pub mod errors;
 pub mod hash;
 pub mod hash_scan;
@@ -188,6 +189,8 @@ pub fn container(_: &mut Ctx<'_>, _: Args<'_>) {}
 pub struct CommandTable {
     slots: Vec<Option<&'static Command>>,
     count: usize,
+    /// Commands the host registered; consulted only for names that are not built-ins.
+    pub custom: custom::Registry,
 }
 
 /// FNV-1a over the bytes with bit 5 set, which folds ASCII letter case. (Other bytes
@@ -228,7 +231,7 @@ impl Default for CommandTable {
         ];
         let all: Vec<&'static Command> = families.iter().flat_map(|f| f.iter()).collect();
         let size = (all.len() * 4).next_power_of_two();
-        let mut t = CommandTable { slots: vec![None; size], count: 0 };
+        let mut t = CommandTable { slots: vec![None; size], count: 0, custom: custom::Registry::default() };
         for cmd in all {
             t.insert(cmd);
         }
@@ -262,7 +265,7 @@ impl CommandTable {
         let mask = self.slots.len() - 1;
         let mut i = fold_hash(name) as usize & mask;
         loop {
-            let c = self.slots[i]?;
+            let Some(c) = self.slots[i] else { return self.custom.lookup(name) };
             if c.name.len() == name.len() && c.name.as_bytes().eq_ignore_ascii_case(name) {
                 return Some(c);
             }
@@ -270,14 +273,28 @@ impl CommandTable {
         }
     }
     pub fn len(&self) -> usize {
-        self.count
+        self.count + self.custom.all().len()
     }
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
-    /// Every top-level command, sorted by name.
+    /// Is `name` a built-in command (ignoring case)?
+    pub fn is_builtin(&self, name: &[u8]) -> bool {
+        self.lookup(name).is_some_and(|c| c.group != "module")
+    }
+
+    /// Registers a host command. Built-in names are refused.
+    pub fn register(&self, spec: &custom::CustomSpec, handler: std::sync::Arc<custom::CustomHandler>) -> Result<(), custom::RegisterError> {
+        if self.is_builtin(spec.name.as_bytes()) {
+            return Err(custom::RegisterError::Builtin(spec.name.clone()));
+        }
+        self.custom.register(spec, handler)
+    }
+
+    /// Every top-level command, custom ones included, sorted by name.
     pub fn all(&self) -> Vec<&'static Command> {
         let mut v: Vec<_> = self.slots.iter().flatten().copied().collect();
+        v.extend(self.custom.all());
         v.sort_by_key(|c| c.name);
         v
     }

@@ -3,8 +3,10 @@
 pub mod args;
 pub mod float;
 pub mod parser;
+pub mod reply;
 pub mod writer;
 
 pub use args::{ArgSpans, Args, OwnedArgs};
 pub use parser::{parse, Limits, Parsed};
+pub use reply::Reply;
 pub use writer::ReplyWriter;

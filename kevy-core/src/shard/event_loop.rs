@@ -11,7 +11,7 @@ use super::conn::{Conn, ReadOutcome};
 use super::dispatch::{run_pipeline, run_requests, Turn};
 use super::mailbox::{Msg, Outbox};
 use super::routing::ShardId;
-use super::{unix_ms, Shared};
+use super::Shared;
 use crate::reactor::{Epoll, Event, READABLE, WRITABLE};
 
 const LISTENER_TOKEN: u64 = 1 << 63;
@@ -56,6 +56,7 @@ impl ShardLoop {
         }
         epoll.add(shared.shards[id].waker.fd(), READABLE, WAKER_TOKEN)?;
         let shards = shared.shard_count();
+        let now_ms = shared.clock.now_ms();
         Ok(ShardLoop {
             id,
             shared,
@@ -65,7 +66,7 @@ impl ShardLoop {
             free_slots: Vec::new(),
             generations: Vec::new(),
             outbox: Outbox::new(id, shards),
-            now_ms: unix_ms(),
+            now_ms,
             next_reap_ms: 0,
             touched: Vec::new(),
             blocked_slots: Vec::new(),
@@ -79,7 +80,7 @@ impl ShardLoop {
         let mut events = Vec::with_capacity(256);
         let mut commands = 0u64;
         while !self.shared.stop.load(Ordering::Acquire) {
-            self.now_ms = unix_ms();
+            self.now_ms = self.shared.clock.now_ms();
             commands += self.drain_inbox();
             // Writes since the last check (ours, or other shards' under our lock) may
             // have deferred waiters on our keys.
@@ -95,10 +96,10 @@ impl ShardLoop {
             let polled = self.epoll.wait(timeout, &mut events);
             waker.unpark();
             if let Err(e) = polled {
-                eprintln!("kevy: shard {} reactor failed: {e}", self.id);
+                crate::log_warning!("shard {} reactor failed: {e}", self.id);
                 break;
             }
-            self.now_ms = unix_ms();
+            self.now_ms = self.shared.clock.now_ms();
             for ev in events.drain(..) {
                 commands += self.on_event(ev);
             }
@@ -170,7 +171,7 @@ impl ShardLoop {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     // Out of fds and the like: stop accepting this turn, keep serving.
-                    eprintln!("kevy: accept failed: {e}");
+                    crate::log_warning!("accept failed: {e}");
                     return;
                 }
             };
@@ -224,7 +225,7 @@ impl ShardLoop {
         }
         let limit = self.shared.config.client_query_buffer_limit.load(Ordering::Relaxed);
         if conn.unparsed() as u64 > limit {
-            eprintln!("kevy: closing client {}: query buffer over client-query-buffer-limit", conn.client.id);
+            crate::log_warning!("closing client {}: query buffer over client-query-buffer-limit", conn.client.id);
             self.close(slot);
             return 0;
         }
@@ -292,29 +293,12 @@ impl ShardLoop {
             for from in 0..shared.shard_count() {
                 for _ in 0..INBOX_BATCH {
                     let Some(msg) = shared.rings.pop(from, self.id) else { break };
-                    match msg {
-                        Msg::Requests(batch) => {
-                            let ks = guard.get_or_insert_with(|| shared.lock(self.id));
-                            let replies = run_requests(&shared, self.id, self.now_ms, ks, &batch, &mut self.outbox);
-                            served += batch.requests.len() as u64;
-                            self.outbox.send(&shared.rings, batch.from, Msg::Replies(replies));
-                        }
-                        Msg::Replies(batch) => {
-                            for (cref, seq, bytes) in batch.iter() {
-                                if let Some(Some(conn)) = self.conns.get_mut(cref.slot as usize) {
-                                    if conn.generation == cref.generation {
-                                        conn.deliver(seq, bytes);
-                                        if conn.blocked.as_ref().is_some_and(|b| b.seq == seq) {
-                                            conn.blocked = None;
-                                            shared.blocked_clients.fetch_sub(1, Ordering::Relaxed);
-                                        }
-                                        touched.push(cref.slot);
-                                    }
-                                }
-                            }
-                        }
-                    }
+                    served += self.on_msg(&shared, msg, &mut guard, &mut touched);
                 }
+            }
+            for _ in 0..INBOX_BATCH {
+                let Some(msg) = shared.rings.pop_host(self.id) else { break };
+                served += self.on_msg(&shared, msg, &mut guard, &mut touched);
             }
         }
         touched.sort_unstable();
@@ -332,6 +316,40 @@ impl ShardLoop {
         touched.clear();
         self.touched = touched;
         served
+    }
+
+    /// Handles one inbound message: runs a request batch (replying to its sender) or
+    /// hands replies to our connections. Returns the number of commands run.
+    fn on_msg<'s>(
+        &mut self,
+        shared: &'s Shared,
+        msg: Msg,
+        guard: &mut Option<std::sync::MutexGuard<'s, crate::store::Keyspace>>,
+        touched: &mut Vec<u32>,
+    ) -> u64 {
+        match msg {
+            Msg::Requests(batch) => {
+                let ks = guard.get_or_insert_with(|| shared.lock(self.id));
+                let replies = run_requests(shared, self.id, self.now_ms, ks, &batch, &mut self.outbox);
+                self.outbox.send(&shared.rings, batch.from, Msg::Replies(replies));
+                batch.requests.len() as u64
+            }
+            Msg::Replies(batch) => {
+                for (cref, seq, bytes) in batch.iter() {
+                    if let Some(Some(conn)) = self.conns.get_mut(cref.slot as usize) {
+                        if conn.generation == cref.generation {
+                            conn.deliver(seq, bytes);
+                            if conn.blocked.as_ref().is_some_and(|b| b.seq == seq) {
+                                conn.blocked = None;
+                                shared.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+                            }
+                            touched.push(cref.slot);
+                        }
+                    }
+                }
+                0
+            }
+        }
     }
 
     /// Active expiry: a bounded amount of work per tick (`hz` ticks per second).

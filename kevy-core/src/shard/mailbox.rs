@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crossbeam_queue::ArrayQueue;
+use crossbeam_queue::{ArrayQueue, SegQueue};
 
 use super::blocking::Ticket;
 use super::routing::ShardId;
@@ -150,15 +150,29 @@ impl Waker {
     }
 }
 
-/// All rings of a server: `rings[from * n + to]`.
+/// The `me` of an [`Outbox`] used by a host thread (an in-process call).
+const HOST: ShardId = usize::MAX;
+
+/// All rings of a server: `rings[from * n + to]`, plus one unbounded MPSC inbox per
+/// shard for messages from host threads (replies to blocked clients served by an
+/// in-process write), which are not single producers.
 pub struct Rings {
     shards: usize,
     rings: Vec<ArrayQueue<Msg>>,
+    host: Vec<SegQueue<Msg>>,
 }
 
 impl Rings {
     pub fn new(shards: usize) -> Self {
-        Rings { shards, rings: (0..shards * shards).map(|_| ArrayQueue::new(RING_CAPACITY)).collect() }
+        Rings {
+            shards,
+            rings: (0..shards * shards).map(|_| ArrayQueue::new(RING_CAPACITY)).collect(),
+            host: (0..shards).map(|_| SegQueue::new()).collect(),
+        }
+    }
+    /// Takes the next message host threads sent to `to`.
+    pub fn pop_host(&self, to: ShardId) -> Option<Msg> {
+        self.host[to].pop()
     }
     fn ring(&self, from: ShardId, to: ShardId) -> &ArrayQueue<Msg> {
         &self.rings[from * self.shards + to]
@@ -169,7 +183,7 @@ impl Rings {
     }
     /// Is anything waiting for shard `to`?
     pub fn has_inbound(&self, to: ShardId) -> bool {
-        (0..self.shards).any(|from| !self.ring(from, to).is_empty())
+        !self.host[to].is_empty() || (0..self.shards).any(|from| !self.ring(from, to).is_empty())
     }
 }
 
@@ -208,9 +222,18 @@ impl Outbox {
         self.filling[to].get_or_insert_with(|| RequestBatch::new(me)).push(conn, seq, resp3, cmd, args, ticket);
     }
 
+    /// The sending side of a host thread: messages go to the shards' host inboxes.
+    pub fn for_host(shards: usize) -> Self {
+        Outbox::new(HOST, shards)
+    }
+
     /// Queues `msg` for shard `to`, keeping per-destination FIFO order.
     pub fn send(&mut self, rings: &Rings, to: ShardId, msg: Msg) {
         self.touched[to] = true;
+        if self.me == HOST {
+            rings.host[to].push(msg);
+            return;
+        }
         if self.backlog[to].is_empty() {
             if let Err(msg) = rings.ring(self.me, to).push(msg) {
                 self.backlog[to].push_back(msg);
@@ -229,9 +252,9 @@ impl Outbox {
             }
         }
         for to in 0..self.backlog.len() {
-            let ring = rings.ring(self.me, to);
             while let Some(msg) = self.backlog[to].pop_front() {
-                if let Err(msg) = ring.push(msg) {
+                // (A host outbox never has backlog: its inboxes are unbounded.)
+                if let Err(msg) = rings.ring(self.me, to).push(msg) {
                     self.backlog[to].push_front(msg);
                     break;
                 }

@@ -6,6 +6,7 @@
 //! - `mailbox`: SPSC rings between shards, backlog, waker.
 //! - `routing`: `shard_of(key)`.
 //! - `db`: the keyspace view a handler works on.
+//! - `host`: in-process calls, snapshots and restores from host threads.
 
 pub mod blocking;
 pub mod client;
@@ -13,6 +14,7 @@ pub mod conn;
 pub mod db;
 pub mod dispatch;
 pub mod event_loop;
+pub mod host;
 pub mod mailbox;
 pub mod routing;
 
@@ -50,6 +52,8 @@ pub struct ShardHandle {
 /// Server-wide state, shared by all shard threads.
 pub struct Shared {
     pub config: LiveConfig,
+    /// The clock shards read once per turn (wall time, or the host's manual clock).
+    pub clock: crate::clock::Clock,
     pub table: CommandTable,
     pub shards: Vec<ShardHandle>,
     pub rings: Rings,
@@ -99,7 +103,4 @@ impl Shared {
     }
 }
 
-/// Wall-clock time in unix milliseconds.
-pub fn unix_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
+pub use crate::clock::wall_ms as unix_ms;

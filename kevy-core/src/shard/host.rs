@@ -1,0 +1,106 @@
+//! In-process access from host threads (the C ABI's `kevy_call`, Python's
+//! `Server.call`): run a command without a socket, take and restore snapshots.
+//!
+//! A host call does not hop to the shard thread: it locks the keyspaces of the shards
+//! that own the command's keys, in shard order like any multi-shard command, and runs
+//! the same handler on the calling thread. That is atomic with respect to every other
+//! client, costs no thread switch, and needs no reply channel. Clients blocked on the
+//! keys it writes are served right away; their replies reach their shards through the
+//! shards' host inboxes.
+
+use super::client::Client;
+use super::db::Db;
+use super::dispatch::{after_write, execute, resolve, target, Target};
+use super::mailbox::Outbox;
+use super::routing::{shard_of, ShardId};
+use super::Shared;
+use crate::commands::{custom, Ctx};
+use crate::resp::{OwnedArgs, Reply, ReplyWriter};
+use crate::store::Value;
+
+/// Runs one command from a host thread and returns its reply (decoded from RESP3).
+/// A blocking command that finds nothing returns nil at once, as inside MULTI.
+pub fn call(shared: &Shared, argv: &OwnedArgs) -> Reply {
+    let args = argv.args();
+    if args.is_empty() {
+        return Reply::Error(b"ERR empty command".to_vec());
+    }
+    if custom::in_callback() {
+        return Reply::Error(
+            b"ERR in-process call from inside a custom command's callback: use the callback context's call".to_vec(),
+        );
+    }
+    let cmd = match resolve(&shared.table, args) {
+        Ok(c) => c,
+        Err(msg) => return Reply::Error(msg.into_bytes()),
+    };
+    let n = shared.shard_count();
+    let ids = match target(cmd, args, n, 0) {
+        Target::Local => vec![0],
+        Target::Remote(s) => vec![s],
+        Target::Multi(ids) => ids,
+    };
+    let home: ShardId = ids[0];
+    let now_ms = shared.clock.now_ms();
+    let mut bytes = Vec::new();
+    let mut client = Client { resp3: true, ..Client::default() };
+    let mut outbox = Outbox::for_host(n);
+    {
+        let mut locks = shared.lock_shards(&ids);
+        let db = Db::locked(&mut locks, &ids, n);
+        let mut ctx = Ctx::new(db, ReplyWriter::new(&mut bytes, true), now_ms, Some(&mut client), shared, home);
+        execute(cmd, args, &mut ctx);
+        if ctx.block.take().is_some() {
+            ctx.out.null();
+        }
+        after_write(&mut ctx.db, cmd, args, shared, home, now_ms, &mut outbox);
+    }
+    shared.shards[home].stats.commands.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // Wake the shards we sent replies to, and the ones whose keys we wrote (a write may
+    // have left them deferred waiters to serve).
+    outbox.flush(&shared.rings, |to| shared.shards[to].waker.wake_if_parked());
+    if cmd.has(crate::commands::flags::WRITE) {
+        ids.iter().for_each(|&s| shared.shards[s].waker.wake_if_parked());
+    }
+    Reply::decode(&bytes).map_or_else(|| Reply::Error(b"ERR internal error: unreadable reply".to_vec()), |r| r.0)
+}
+
+/// Every key of a server, copied: (key, value, deadline in unix ms or 0).
+#[derive(Clone, Default)]
+pub struct Snapshot {
+    entries: Vec<(Vec<u8>, Value, u64)>,
+}
+
+impl Snapshot {
+    /// Number of keys held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Copies every live key of every shard, all shards locked at once (a consistent cut).
+pub fn snapshot(shared: &Shared) -> Snapshot {
+    let ids: Vec<ShardId> = (0..shared.shard_count()).collect();
+    let now_ms = shared.clock.now_ms();
+    let locks = shared.lock_shards(&ids);
+    let entries = locks
+        .iter()
+        .flat_map(|ks| ks.live_entries(now_ms).map(|(k, e)| (k.to_vec(), e.value.to_owned(), e.expire_at())))
+        .collect();
+    Snapshot { entries }
+}
+
+/// Replaces every shard's keys with the snapshot's (keys re-homed to the current shard
+/// count). Clients blocked on keys stay blocked; they are served by the next write.
+pub fn restore(shared: &Shared, snap: &Snapshot) {
+    let n = shared.shard_count();
+    let ids: Vec<ShardId> = (0..n).collect();
+    let mut locks = shared.lock_shards(&ids);
+    locks.iter_mut().for_each(|ks| ks.clear());
+    for (key, value, expire_at) in &snap.entries {
+        locks[shard_of(key, n)].insert(key, value.clone(), *expire_at);
+    }
+}
