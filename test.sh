@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # kevy's test command: build the server, run the Rust tests, then compare
 # kevy-server with redis-server byte for byte (tests/compat) with 1 and with
-# 3 shards, and run redis-py/redis-cli against it.  Needs cargo, python3 (with
-# pytest and redis-py) and redis-server on PATH; .ci/run installs them.
+# 3 shards, run redis-py/redis-cli against it, the C ABI's tests (tests/c) and the
+# Python package's tests (bindings/python).  Needs cargo, python3 (with pytest,
+# redis-py and maturin), redis-server, valgrind and pkg-config on PATH; .ci/run
+# installs them.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -17,4 +19,17 @@ for shards in 1 3; do
   echo "== compat: kevy-server --shards $shards vs redis-server"
   python3 tests/compat/run.py --kevy target/debug/kevy-server --shards "$shards" || status=1
 done
+
+# The C ABI: examples and C tests built against include/kevy.h and libkevy, run
+# under valgrind.
+if [ -x tests/c/run.sh ]; then
+  echo "== C ABI tests"
+  tests/c/run.sh || status=1
+fi
+
+# The Python package: built with maturin into a scratch virtualenv, tested with pytest.
+if [ -x bindings/python/test.sh ]; then
+  echo "== Python package tests"
+  bindings/python/test.sh || status=1
+fi
 exit "$status"
