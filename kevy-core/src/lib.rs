@@ -35,6 +35,7 @@ pub mod config;
 pub mod error;
 pub mod glob;
 pub mod log;
+pub mod persist;
 pub mod random;
 pub mod reactor;
 pub mod resp;
