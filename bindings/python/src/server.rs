@@ -1,0 +1,323 @@
+//! `kevy.Server`: a kevy-core server running in this process, and `kevy.Snapshot`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+
+use kevy_core::commands::custom::in_callback;
+use kevy_core::{Config, CustomSpec, KeySpec};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyString, PyTuple};
+
+use crate::context;
+use crate::convert::{args_to_argv, reply_to_py};
+use crate::errors;
+
+type Slot = Arc<RwLock<Option<kevy_core::Server>>>;
+
+/// Every server this process started, so interpreter exit can stop those still running
+/// before Python tears itself down (a shard thread must not wait for a GIL that will
+/// never come back).
+static LIVE: Mutex<Vec<Weak<RwLock<Option<kevy_core::Server>>>>> = Mutex::new(Vec::new());
+
+/// A kevy server running in this process: shard threads, a real TCP port, and
+/// in-process calls that skip the socket.
+#[pyclass(module = "kevy", name = "Server", frozen, weakref)]
+pub struct Server {
+    slot: Slot,
+    host: String,
+    port: u16,
+    shards: usize,
+    manual_clock: bool,
+}
+
+/// A copy of every key of a server (values and TTLs), held in memory.
+#[pyclass(module = "kevy", name = "Snapshot", frozen)]
+pub struct Snapshot {
+    inner: kevy_core::Snapshot,
+}
+
+#[pymethods]
+impl Snapshot {
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<kevy.Snapshot of {} keys>", self.inner.len())
+    }
+}
+
+/// A config value as the text the config table takes: bools as yes/no.
+fn config_text(v: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(b) = v.downcast::<PyBool>() {
+        return Ok(if b.is_true() { "yes" } else { "no" }.to_string());
+    }
+    if let Ok(s) = v.downcast::<PyString>() {
+        return Ok(s.to_cow()?.to_string());
+    }
+    if let Ok(b) = v.downcast::<PyBytes>() {
+        return Ok(String::from_utf8_lossy(b.as_bytes()).into_owned());
+    }
+    if let Ok(p) = v.extract::<PathBuf>() {
+        return Ok(p.to_string_lossy().into_owned());
+    }
+    Ok(v.str()?.to_cow()?.to_string())
+}
+
+fn set(cfg: &mut Config, name: &str, value: &str) -> PyResult<()> {
+    cfg.set(name, value).map(|_| ()).map_err(|e| errors::config_error(name, e))
+}
+
+/// Flags given as "write fast" or ["write", "fast"].
+fn flag_bits(flags: &Bound<'_, PyAny>) -> PyResult<u32> {
+    let text = if let Ok(s) = flags.downcast::<PyString>() {
+        s.to_cow()?.to_string()
+    } else {
+        let words: Vec<String> = flags
+            .try_iter()
+            .map_err(|_| PyTypeError::new_err("flags must be a string or an iterable of strings"))?
+            .map(|w| w?.extract::<String>())
+            .collect::<PyResult<_>>()?;
+        words.join(" ")
+    };
+    kevy_core::parse_flags(&text).map_err(errors::register_error)
+}
+
+impl Server {
+    /// Runs `f` on the running server with the GIL released.
+    fn with_server<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&kevy_core::Server) -> T + Send) -> PyResult<T> {
+        let slot = &self.slot;
+        py.allow_threads(|| {
+            let guard = slot.read().unwrap_or_else(|e| e.into_inner());
+            guard.as_ref().map(f)
+        })
+        .ok_or_else(errors::stopped)
+    }
+
+    /// Refuses methods that wait for every shard when called from inside a callback,
+    /// which holds a shard: they would wait for themselves.
+    fn not_in_callback(what: &str) -> PyResult<()> {
+        if in_callback() {
+            return Err(errors::usage(&format!(
+                "Server.{what}() cannot run inside a custom command's callback (it holds a shard); \
+                 use the context's call() there"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Stops the server in `slot`, if it runs, with the GIL released.
+fn stop_slot(py: Python<'_>, slot: &Slot) {
+    py.allow_threads(|| {
+        let server = slot.write().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(s) = server {
+            s.stop();
+        }
+    });
+}
+
+#[pymethods]
+impl Server {
+    /// Starts a server. `port=0` lets the kernel pick a free port (see `.port`).
+    /// `data_dir` sets the `dir` parameter; `config` sets any other parameter by its
+    /// Redis name, applied after the keyword arguments (so it wins over them).
+    #[new]
+    #[pyo3(signature = (port=0, shards=2, data_dir=None, config=None, clock="system", bind="127.0.0.1"))]
+    fn new(
+        py: Python<'_>,
+        port: u16,
+        shards: usize,
+        data_dir: Option<PathBuf>,
+        config: Option<&Bound<'_, PyAny>>,
+        clock: &str,
+        bind: &str,
+    ) -> PyResult<Self> {
+        let mut cfg = Config::new();
+        set(&mut cfg, "port", &port.to_string())?;
+        set(&mut cfg, "shards", &shards.to_string())?;
+        set(&mut cfg, "clock", clock)?;
+        set(&mut cfg, "bind", bind)?;
+        if let Some(dir) = data_dir {
+            set(&mut cfg, "dir", &dir.to_string_lossy())?;
+        }
+        if let Some(config) = config {
+            let items = config
+                .call_method0("items")
+                .map_err(|_| PyTypeError::new_err("config must be a mapping of parameter names to values"))?;
+            for item in items.try_iter()? {
+                let (name, value): (String, Bound<'_, PyAny>) = item?.extract()?;
+                set(&mut cfg, &name, &config_text(&value)?)?;
+            }
+        }
+        let manual_clock = cfg.manual_clock();
+        let host = cfg.bind().into_iter().next().unwrap_or_else(|| "127.0.0.1".into());
+        let server = py.allow_threads(|| kevy_core::Server::start(cfg)).map_err(errors::start_error)?;
+        let (port, shards) = (server.port(), server.shards());
+        let slot: Slot = Arc::new(RwLock::new(Some(server)));
+        let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+        live.retain(|w| w.strong_count() > 0);
+        live.push(Arc::downgrade(&slot));
+        Ok(Server { slot, host, port, shards, manual_clock })
+    }
+
+    /// The address clients connect to (the first `bind` address).
+    #[getter]
+    fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The TCP port clients connect to (the one the kernel picked for `port=0`).
+    #[getter]
+    fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A `redis://host:port` URL for clients (`redis.Redis.from_url(server.url)`).
+    #[getter]
+    fn url(&self) -> String {
+        if self.host.contains(':') {
+            format!("redis://[{}]:{}", self.host, self.port)
+        } else {
+            format!("redis://{}:{}", self.host, self.port)
+        }
+    }
+
+    /// Number of shard threads.
+    #[getter]
+    fn shards(&self) -> usize {
+        self.shards
+    }
+
+    /// "manual" when time only moves through `advance()`, else "system".
+    #[getter]
+    fn clock(&self) -> &str {
+        if self.manual_clock {
+            "manual"
+        } else {
+            "system"
+        }
+    }
+
+    /// True until `stop()` (or a client's SHUTDOWN) stops the server.
+    #[getter]
+    fn running(&self) -> bool {
+        let guard = self.slot.read().unwrap_or_else(|e| e.into_inner());
+        guard.as_ref().is_some_and(|s| !s.is_stopping())
+    }
+
+    /// Runs one command in-process (no socket) and returns its reply as a Python
+    /// value; an error reply raises `kevy.ResponseError`. Arguments may be str, bytes,
+    /// bytearray, int or float. Never blocks: a blocking command that finds nothing
+    /// returns None at once. Thread-safe; releases the GIL.
+    #[pyo3(signature = (*args))]
+    fn call(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<PyObject> {
+        let argv = args_to_argv(args)?;
+        Self::not_in_callback("call")?;
+        let reply = self.with_server(py, |s| s.call(&argv))?;
+        // A Ctrl-C that arrived during a long command raises now.
+        py.check_signals()?;
+        reply_to_py(py, reply)
+    }
+
+    /// Registers (or replaces) a custom command `name` run by `fn(ctx, *args)`, with
+    /// the arguments as bytes (the name not included). What `fn` returns is the reply;
+    /// an exception becomes an error reply. `arity` counts the name (negative: at
+    /// least that many); `flags` are Redis's command flags ("write fast"); `keys` is
+    /// the (first, last, step) key spec, `(0, 0, 0)` for a command without keys.
+    #[pyo3(signature = (name, r#fn, /, *, arity=-1, flags=None, keys=(1, 1, 1)))]
+    fn register_command(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        r#fn: Bound<'_, PyAny>,
+        arity: i32,
+        flags: Option<&Bound<'_, PyAny>>,
+        keys: (i32, i32, i32),
+    ) -> PyResult<()> {
+        if !r#fn.is_callable() {
+            return Err(PyTypeError::new_err("fn must be callable: fn(ctx, *args)"));
+        }
+        let flags = flags.map(flag_bits).transpose()?.unwrap_or(0);
+        let spec = CustomSpec { name: name.to_string(), arity, flags, keys: KeySpec::new(keys.0, keys.1, keys.2) };
+        let handler = context::handler(r#fn.unbind());
+        self.with_server(py, |s| s.register_command(&spec, handler))?.map_err(errors::register_error)
+    }
+
+    /// Moves a manual clock forward by `seconds` (fractions allowed, down to a
+    /// millisecond): TTLs expire and blocking timeouts fire as if that time had
+    /// passed. Needs `clock="manual"`.
+    fn advance(&self, py: Python<'_>, seconds: f64) -> PyResult<()> {
+        if !self.manual_clock {
+            return Err(errors::ConfigError::new_err(
+                "advance() needs a manual clock: start the server with clock='manual'",
+            ));
+        }
+        if !(seconds >= 0.0 && seconds.is_finite()) {
+            return Err(PyValueError::new_err("seconds must be a finite number >= 0"));
+        }
+        let ms = (seconds * 1000.0).round() as u64;
+        self.with_server(py, |s| s.advance(ms))?;
+        Ok(())
+    }
+
+    /// Copies every key (values and TTLs) at one consistent instant, in memory.
+    fn snapshot(&self, py: Python<'_>) -> PyResult<Snapshot> {
+        Self::not_in_callback("snapshot")?;
+        Ok(Snapshot { inner: self.with_server(py, |s| s.snapshot())? })
+    }
+
+    /// Replaces the whole dataset with `snap`'s (taken from this or another server).
+    fn restore(&self, py: Python<'_>, snap: &Snapshot) -> PyResult<()> {
+        Self::not_in_callback("restore")?;
+        let inner = &snap.inner;
+        self.with_server(py, |s| s.restore(inner))
+    }
+
+    /// Stops the server: closes its connections and port and joins its threads.
+    /// Calling it again does nothing.
+    fn stop(&self, py: Python<'_>) -> PyResult<()> {
+        Self::not_in_callback("stop")?;
+        stop_slot(py, &self.slot);
+        Ok(())
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.stop(py)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.running() { "" } else { " (stopped)" };
+        format!("<kevy.Server {} shards={}{}>", self.url(), self.shards, state)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let server = self.slot.write().unwrap_or_else(|e| e.into_inner()).take();
+        let Some(server) = server else { return };
+        if in_callback() {
+            // The last reference went away inside a callback, which holds a shard that
+            // stopping waits for: stop from another thread.
+            std::thread::spawn(move || server.stop());
+        } else {
+            Python::with_gil(|py| py.allow_threads(move || server.stop()));
+        }
+    }
+}
+
+/// Stops every server still running (called at interpreter exit).
+#[pyfunction]
+pub fn _stop_all(py: Python<'_>) {
+    let live: Vec<Slot> = LIVE.lock().unwrap_or_else(|e| e.into_inner()).drain(..).filter_map(|w| w.upgrade()).collect();
+    for slot in &live {
+        stop_slot(py, slot);
+    }
+}
