@@ -227,6 +227,7 @@ impl Server {
     /// least that many); `flags` are Redis's command flags ("write fast"); `keys` is
     /// the (first, last, step) key spec, `(0, 0, 0)` for a command without keys.
     #[pyo3(signature = (name, r#fn, /, *, arity=-1, flags=None, keys=(1, 1, 1)))]
+    #[pyo3(text_signature = "($self, name, fn, /, *, arity=-1, flags=None, keys=(1, 1, 1))")]
     fn register_command(
         &self,
         py: Python<'_>,
