@@ -14,6 +14,8 @@ cargo test --workspace
 status=0
 # redis-py and redis-cli against kevy-server --shards 2.
 python3 -m pytest -q tests/clients || status=1
+# RDB files both ways with a real redis-server, SHUTDOWN SAVE from redis-cli.
+python3 -m pytest -q tests/persist || status=1
 
 for shards in 1 3; do
   echo "== compat: kevy-server --shards $shards vs redis-server"

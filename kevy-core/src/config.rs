@@ -18,6 +18,8 @@ enum Kind {
     Text,
     /// A listen address list (one or more space-separated addresses).
     Addresses,
+    /// `save` rules: pairs of non-negative integers, or empty.
+    SaveRules,
     /// One of a fixed set of words.
     Choice(&'static [&'static str]),
 }
@@ -53,6 +55,12 @@ const PARAMS: &[Param] = &[
         mutable: true,
     },
     Param { name: "dir", default: ".", kind: Kind::Text, mutable: true },
+    // Redis's file name for a single snapshot: kevy imports it when the directory has
+    // no kevy layout yet (its own snapshots are dump-<shard>.rdb).
+    Param { name: "dbfilename", default: "dump.rdb", kind: Kind::Text, mutable: true },
+    // `<seconds> <changes>` pairs; empty (kevy's default, unlike Redis's) saves only on
+    // SAVE/BGSAVE/SHUTDOWN SAVE, so an embedded server writes no files unasked.
+    Param { name: "save", default: "", kind: Kind::SaveRules, mutable: true },
     // kevy's own: `manual` freezes the server's clock until the host advances it
     // (Server::advance), so TTLs and blocking timeouts are tested without sleeping.
     Param { name: "clock", default: "system", kind: Kind::Choice(&["system", "manual"]), mutable: false },
@@ -116,6 +124,13 @@ fn validate(p: &Param, value: &str) -> Result<String, String> {
             None => Err("argument must be a memory value".into()),
         },
         Kind::Text => Ok(value.to_string()),
+        Kind::SaveRules => {
+            let words: Vec<&str> = value.split_whitespace().collect();
+            if words.len() % 2 != 0 || words.iter().any(|w| w.parse::<u64>().is_err()) {
+                return Err("Invalid save parameters".into());
+            }
+            Ok(words.join(" "))
+        }
         Kind::Choice(words) => words
             .iter()
             .find(|w| w.eq_ignore_ascii_case(value))
@@ -238,6 +253,8 @@ pub struct LiveConfig {
     pub client_query_buffer_limit: AtomicU64,
     pub maxclients: AtomicU64,
     pub hz: AtomicU64,
+    /// Are `save` rules configured? (Shard 0 then ticks to check them.)
+    pub saving: std::sync::atomic::AtomicBool,
 }
 
 impl LiveConfig {
@@ -247,6 +264,7 @@ impl LiveConfig {
             client_query_buffer_limit: AtomicU64::new(0),
             maxclients: AtomicU64::new(0),
             hz: AtomicU64::new(0),
+            saving: Default::default(),
             table: RwLock::new(cfg),
         };
         live.refresh();
@@ -260,6 +278,7 @@ impl LiveConfig {
         self.client_query_buffer_limit.store(num("client-query-buffer-limit"), Ordering::Relaxed);
         self.maxclients.store(num("maxclients"), Ordering::Relaxed);
         self.hz.store(num("hz"), Ordering::Relaxed);
+        self.saving.store(!t.get("save").unwrap_or("").is_empty(), Ordering::Relaxed);
     }
 
     /// (name, value) of every parameter whose name matches the glob `pattern`. A

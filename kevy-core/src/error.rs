@@ -7,6 +7,8 @@ use std::fmt;
 pub enum Error {
     Io(std::io::Error),
     Config(crate::config::ConfigError),
+    /// A data file that cannot be loaded: the message names the file and offset.
+    Persist(String),
 }
 
 impl fmt::Display for Error {
@@ -14,6 +16,7 @@ impl fmt::Display for Error {
         match self {
             Error::Io(e) => write!(f, "{e}"),
             Error::Config(e) => write!(f, "{e}"),
+            Error::Persist(e) => write!(f, "{e}"),
         }
     }
 }

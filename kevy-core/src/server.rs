@@ -2,7 +2,7 @@
 //! kevy-server, the C ABI and the Python package are thin layers over this.
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -11,6 +11,7 @@ use crate::commands::custom::{CustomHandler, CustomSpec, RegisterError};
 use crate::commands::CommandTable;
 use crate::config::{Config, LiveConfig};
 use crate::error::Error;
+use crate::persist::saver::{self, shutdown, SaveState};
 use crate::resp::{OwnedArgs, Reply};
 use crate::shard::host::Snapshot;
 use crate::reactor::sys::reuseport_listener;
@@ -36,10 +37,12 @@ impl Server {
             .map(|a| a.parse().map_err(|_| std::io::Error::other(format!("bad bind address {a}"))))
             .collect::<Result<_, _>>()?;
         let (port, listeners) = bind_all(&addrs, config.port(), shards, config.tcp_backlog())?;
-        let handles = (0..shards)
-            .map(|_| {
+        let keyspaces = load_data(&config, shards)?;
+        let handles = keyspaces
+            .into_iter()
+            .map(|ks| {
                 Ok(ShardHandle {
-                    keyspace: Mutex::new(Keyspace::new()),
+                    keyspace: Mutex::new(ks),
                     waker: Waker::new()?,
                     stats: ShardStats::default(),
                     clients: Mutex::new(Default::default()),
@@ -60,7 +63,11 @@ impl Server {
             total_connections: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
             blocked_clients: AtomicU64::new(0),
+            persist: SaveState::default(),
+            shutdown_mode: AtomicU8::new(shutdown::DEFAULT),
         });
+        shared.persist.last_save_s.store(shared.started_ms / 1000, Ordering::Release);
+        shared.persist.last_ok.store(true, Ordering::Release);
         let mut server = Server { shared: Arc::clone(&shared), threads: Vec::new() };
         for (id, ls) in listeners.into_iter().enumerate() {
             let shard = ShardLoop::new(id, Arc::clone(&shared), ls)?;
@@ -135,8 +142,12 @@ impl Server {
         for s in &self.shared.shards {
             s.waker.wake();
         }
+        let joined = !self.threads.is_empty();
         for t in self.threads.drain(..) {
             let _ = t.join();
+        }
+        if joined {
+            saver::final_save(&self.shared);
         }
         // Host closures (and the host data they own) go now, not when the last Arc does.
         self.shared.table.custom.clear();
@@ -147,6 +158,26 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop_and_join();
     }
+}
+
+/// The keyspaces of a new server: what the data directory holds (kevy's shard files,
+/// or redis-server's dump to import), homed by the shard count. When the files were
+/// in another layout they are rewritten in this one before serving.
+fn load_data(config: &Config, shards: usize) -> Result<Vec<Keyspace>, Error> {
+    let mut keyspaces: Vec<Keyspace> = (0..shards).map(|_| Keyspace::new()).collect();
+    let dir = std::path::PathBuf::from(config.get("dir").unwrap_or("."));
+    let dbfilename = config.get("dbfilename").unwrap_or("dump.rdb");
+    let now_ms = crate::clock::wall_ms();
+    let loaded = crate::persist::dump::load(&dir, dbfilename, &mut keyspaces, now_ms).map_err(Error::Persist)?;
+    if !loaded.files.is_empty() {
+        crate::log_notice!("loaded {} keys from {} file(s) in {}", loaded.keys, loaded.files.len(), dir.display());
+    }
+    if loaded.rewrite {
+        let views: Vec<&Keyspace> = keyspaces.iter().collect();
+        crate::persist::dump::save_all(&dir, &views, now_ms)?;
+        crate::log_notice!("rewrote the data in {} as {shards} shard file(s)", dir.display());
+    }
+    Ok(keyspaces)
 }
 
 /// One listener per (shard, address). The first bind fixes the port when it is 0.

@@ -18,7 +18,7 @@ pub const COMMANDS: &[Command] = &[Command {
     subcommands: &[],
 }];
 
-const SECTIONS: &[&str] = &["server", "clients", "memory", "stats", "keyspace"];
+const SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "keyspace"];
 
 /// INFO [section [section ...]]
 fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
@@ -36,6 +36,7 @@ fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
             "server" => server(ctx, &mut text),
             "clients" => clients(ctx, &mut text),
             "memory" => memory(&mut text),
+            "persistence" => persistence(ctx, &mut text),
             "stats" => stats(ctx, &mut text),
             _ => keyspace(ctx, &mut text),
         }
@@ -88,6 +89,21 @@ fn memory(t: &mut String) {
         "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{:.2}M\r\nused_memory_rss:{rss}\r\nmaxmemory:0\r\n\
          maxmemory_policy:noeviction\r\n",
         rss as f64 / (1024.0 * 1024.0),
+    );
+}
+
+fn persistence(ctx: &Ctx<'_>, t: &mut String) {
+    use crate::persist::saver;
+    use std::sync::atomic::Ordering::Acquire;
+    let p = &ctx.shared.persist;
+    let changes = saver::dirty_total(ctx.shared).saturating_sub(p.dirty_at_save.load(Acquire));
+    let _ = write!(
+        t,
+        "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:{changes}\r\nrdb_bgsave_in_progress:{}\r\n\
+         rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\naof_enabled:0\r\n",
+        p.in_progress.load(Acquire) as u8,
+        p.last_save_s.load(Acquire),
+        if p.last_ok.load(Acquire) { "ok" } else { "err" },
     );
 }
 

@@ -17,6 +17,7 @@ pub mod keys_scan;
 pub mod list;
 pub mod list_blocking;
 pub mod list_move;
+pub mod persistence;
 pub mod server;
 pub mod set;
 pub mod set_ops;
@@ -210,6 +211,7 @@ impl Default for CommandTable {
             connection::COMMANDS,
             server::COMMANDS,
             info::COMMANDS,
+            persistence::COMMANDS,
             introspect::COMMANDS,
             string::COMMANDS,
             string_range::COMMANDS,

@@ -6,9 +6,13 @@
 //! - `packed`: ziplist, listpack, intset and zipmap decoding.
 //! - `lzf`: LZF decompression of compressed strings.
 //! - `crc64`: the checksum at the end of every RDB file.
+//! - `saver`: SAVE, BGSAVE, the save rules and the final save at stop.
+//! - `dump`: per-shard snapshot files, the layout file, start-up loading and resharding.
 
 pub mod crc64;
+pub mod dump;
 pub mod lzf;
 pub mod packed;
 pub mod rdb;
 pub mod rdb_write;
+pub mod saver;

@@ -148,6 +148,9 @@ pub fn run_requests(
 
 /// After a write, serves clients blocked on the keys it touched.
 pub(crate) fn after_write(db: &mut Db<'_>, cmd: &'static Command, args: Args<'_>, shared: &Shared, me: ShardId, now_ms: u64, outbox: &mut Outbox) {
+    if cmd.has(flags::WRITE) {
+        shared.shards[me].stats.dirty.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     if cmd.has(flags::WRITE) && blocking::any_waiters(db) {
         blocking::serve_ready(db, blocking::touched_keys(cmd, args), shared, me, now_ms, outbox);
     }

@@ -120,7 +120,8 @@ impl ShardLoop {
             return 1;
         }
         let mut wake_at = self.next_timeout_ms;
-        if self.shared.shards[self.id].stats.expires.load(Ordering::Relaxed) > 0 {
+        let saving = self.id == 0 && self.shared.config.saving.load(Ordering::Relaxed);
+        if saving || self.shared.shards[self.id].stats.expires.load(Ordering::Relaxed) > 0 {
             wake_at = wake_at.min(self.next_reap_ms);
         }
         if !self.blocked_slots.is_empty() {
@@ -359,6 +360,9 @@ impl ShardLoop {
         }
         let hz = self.shared.config.hz.load(Ordering::Relaxed).clamp(1, 500);
         self.next_reap_ms = self.now_ms + 1000 / hz;
+        if self.id == 0 && self.shared.config.saving.load(Ordering::Relaxed) {
+            crate::persist::saver::check_rules(&self.shared, self.now_ms);
+        }
         let mut ks = self.shared.lock(self.id);
         if ks.blocked.keys() > 0 {
             ks.blocked.sweep();

@@ -35,6 +35,8 @@ pub struct ShardStats {
     pub commands: AtomicU64,
     pub keys: AtomicU64,
     pub expires: AtomicU64,
+    /// Write commands run on this shard (the `save` rules count them).
+    pub dirty: AtomicU64,
 }
 
 /// What other threads may reach of one shard.
@@ -66,6 +68,10 @@ pub struct Shared {
     pub rejected_connections: AtomicU64,
     /// Connections waiting in a blocking command.
     pub blocked_clients: AtomicU64,
+    /// Snapshot bookkeeping (LASTSAVE, BGSAVE, save rules).
+    pub persist: crate::persist::saver::SaveState,
+    /// How SHUTDOWN asked to stop (`persist::saver::shutdown`).
+    pub shutdown_mode: std::sync::atomic::AtomicU8,
 }
 
 impl Shared {
