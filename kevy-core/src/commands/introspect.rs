@@ -113,6 +113,7 @@ fn categories(c: &Command) -> Vec<String> {
             "set" => "@set",
             "sorted-set" => "@sortedset",
             "connection" => "@connection",
+            "transactions" => "@transaction",
             _ => "@server",
         }
         .to_string(),

@@ -28,6 +28,10 @@ impl<'a> ReplyWriter<'a> {
     pub fn truncate(&mut self, mark: usize) {
         self.buf.truncate(mark);
     }
+    /// The bytes written since `mark` (to tell whether a command replied with an error).
+    pub fn written_since(&self, mark: usize) -> &[u8] {
+        self.buf.get(mark..).unwrap_or_default()
+    }
 
     fn line(&mut self, prefix: u8, body: &[u8]) {
         self.buf.push(prefix);

@@ -54,6 +54,10 @@ pub struct Conn {
     pub barrier: bool,
     /// Set while a blocking command waits for data.
     pub blocked: Option<BlockedOn>,
+    /// The open transaction (after MULTI): its queued commands.
+    pub multi: Option<Box<super::txn::Multi>>,
+    /// The keys this connection WATCHes.
+    pub watching: Option<Box<super::watch::Watching>>,
     /// Close once everything queued is written (QUIT, protocol error).
     pub closing: bool,
     /// Is write readiness registered with the reactor?
@@ -85,6 +89,8 @@ impl Conn {
             next_seq: 0,
             barrier: false,
             blocked: None,
+            multi: None,
+            watching: None,
             closing: false,
             watching_writable: false,
             spans: ArgSpans::default(),

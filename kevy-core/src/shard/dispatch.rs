@@ -12,7 +12,7 @@ use super::conn::BlockedOn;
 use super::mailbox::{ConnRef, Outbox, ReplyBatch, RequestBatch};
 use super::routing::{shard_of, ShardId};
 use super::Shared;
-use crate::commands::{errors, flags, Command, CommandTable, Ctx, Route};
+use crate::commands::{errors, flags, txn::is_txn, Command, CommandTable, Ctx, Route};
 use crate::resp::{parse, Args, Limits, Parsed, ReplyWriter};
 use crate::store::Keyspace;
 
@@ -99,11 +99,22 @@ fn by_keys(mut positions: impl Iterator<Item = usize>, args: Args<'_>, shards: u
 
 /// Runs a handler, turning a panic into an error reply so one bad command cannot take
 /// the shard (or the host process) down.
+///
+/// A write command's in-place changes of watched keys are settled here: they break
+/// the watches unless the command replied with an error.
 pub fn execute(cmd: &'static Command, args: Args<'_>, ctx: &mut Ctx<'_>) {
     let mark = ctx.out.mark();
+    let write = cmd.has(flags::WRITE);
+    if write {
+        super::watch::settle(&mut ctx.db, true);
+    }
     if catch_unwind(AssertUnwindSafe(|| (cmd.handler)(ctx, args))).is_err() {
         ctx.out.truncate(mark);
         ctx.out.error("ERR internal error while running the command");
+    }
+    if write {
+        let failed = ctx.out.written_since(mark).first() == Some(&b'-');
+        super::watch::settle(&mut ctx.db, !failed);
     }
 }
 
@@ -157,7 +168,7 @@ pub(crate) fn after_write(db: &mut Db<'_>, cmd: &'static Command, args: Args<'_>
 }
 
 /// Did one command finish, or must the pipeline wait for earlier replies first?
-enum Step {
+pub(crate) enum Step {
     Done,
     Wait,
 }
@@ -257,15 +268,53 @@ fn run_one<'g>(
     let cmd = match resolve(&shared.table, args) {
         Ok(cmd) => cmd,
         Err(msg) => {
-            let resp3 = conn.client.resp3;
-            ReplyWriter::new(conn.reply_parts().0, resp3).error(&msg);
+            super::txn::refused(shared, conn, guard, args, &msg);
             return Step::Done;
         }
     };
-    let shards = shared.shard_count();
     let (me, now_ms) = (turn.me, turn.now_ms);
     conn.client.last_cmd = cmd.name;
     conn.client.last_cmd_ms = now_ms;
+    // One test for ordinary commands: transaction commands are all NOSCRIPT.
+    let txn = if conn.multi.is_some() || (cmd.has(flags::NOSCRIPT) && is_txn(cmd)) {
+        super::txn::intercept(turn, conn, guard, cmd, args)
+    } else {
+        None
+    };
+    match txn {
+        Some(Step::Wait) => return Step::Wait,
+        Some(Step::Done) => {}
+        None => {
+            if let Err(wait) = run_routed(turn, conn, slot, guard, cmd, args) {
+                return wait;
+            }
+        }
+    }
+    turn.commands += 1;
+    let client = &mut conn.client;
+    if client.changed {
+        client.changed = false;
+        let mut list = shared.shards[me].clients.lock().unwrap_or_else(|e| e.into_inner());
+        list.insert(client.id, client.clone());
+    }
+    if client.close_after_reply {
+        conn.closing = true;
+    }
+    Step::Done
+}
+
+/// Runs a command where its keys live. Err(Step::Wait): it spans shards and earlier
+/// replies are still awaited.
+fn run_routed<'g>(
+    turn: &mut Turn<'g>,
+    conn: &mut Conn,
+    slot: u32,
+    guard: &mut Option<MutexGuard<'g, Keyspace>>,
+    cmd: &'static Command,
+    args: Args<'_>,
+) -> Result<(), Step> {
+    let shared = turn.shared;
+    let (shards, me) = (shared.shard_count(), turn.me);
     match target(cmd, args, shards, me) {
         Target::Local => {
             let ks = guard.get_or_insert_with(|| shared.lock(me));
@@ -288,7 +337,7 @@ fn run_one<'g>(
         }
         Target::Multi(ids) => {
             if !conn.pending.is_empty() {
-                return Step::Wait;
+                return Err(Step::Wait);
             }
             // Our own lock is released first: every thread takes locks in shard order.
             drop(guard.take());
@@ -301,17 +350,7 @@ fn run_one<'g>(
             }
         }
     }
-    turn.commands += 1;
-    let client = &mut conn.client;
-    if client.changed {
-        client.changed = false;
-        let mut list = shared.shards[me].clients.lock().unwrap_or_else(|e| e.into_inner());
-        list.insert(client.id, client.clone());
-    }
-    if client.close_after_reply {
-        conn.closing = true;
-    }
-    Step::Done
+    Ok(())
 }
 
 #[cfg(test)]

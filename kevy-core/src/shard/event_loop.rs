@@ -274,6 +274,7 @@ impl ShardLoop {
     fn close(&mut self, slot: u32) {
         let Some(conn) = self.conns[slot as usize].take() else { return };
         let _ = self.epoll.delete(conn.stream.as_raw_fd());
+        super::txn::on_close(&self.shared, &conn);
         if let Some(b) = conn.blocked {
             // Its registrations are skipped from now on, wherever they are.
             b.ticket.cancel();

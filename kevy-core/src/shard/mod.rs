@@ -7,6 +7,7 @@
 //! - `routing`: `shard_of(key)`.
 //! - `db`: the keyspace view a handler works on.
 //! - `host`: in-process calls, snapshots and restores from host threads.
+//! - `txn`, `watch`: MULTI/EXEC transactions and WATCH.
 
 pub mod blocking;
 pub mod client;
@@ -17,6 +18,8 @@ pub mod event_loop;
 pub mod host;
 pub mod mailbox;
 pub mod routing;
+pub mod txn;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

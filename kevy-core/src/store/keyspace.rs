@@ -54,6 +54,9 @@ pub struct Keyspace {
     pub stats: KeyspaceStats,
     /// Clients blocked on keys of this keyspace (BLPOP...), by key.
     pub blocked: crate::shard::blocking::BlockedKeys,
+    /// Keys connections WATCH, with their flags: every change to one of them below
+    /// sets its watchers' flags (see `shard::watch`). Empty unless someone watches.
+    pub watched: crate::shard::watch::WatchedKeys,
 }
 
 fn deadline_at(r: &Record) -> u64 {
@@ -101,8 +104,17 @@ impl Keyspace {
             Some(_) => {
                 self.discard_hashed(h, key);
                 self.stats.expired += 1;
+                self.touched(key);
                 (h, false)
             }
+        }
+    }
+
+    /// `key` changed: breaks the watches on it. One test when nobody watches.
+    #[inline]
+    fn touched(&mut self, key: &[u8]) {
+        if !self.watched.is_empty() {
+            self.watched.touch(key);
         }
     }
 
@@ -155,6 +167,9 @@ impl Keyspace {
     /// The live value under `key`, for in-place changes; the deadline is kept. A string
     /// stored inline moves to the object table first (so it can grow in place): prefer
     /// [`set_string`](Self::set_string) to replace a string wholesale.
+    ///
+    /// For WATCH this is a change of the key unless the command then fails (see
+    /// `shard::watch`).
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Value> {
         self.expire_if_due(key, now_ms);
         let r = self.find(key)?;
@@ -168,6 +183,10 @@ impl Keyspace {
                 i
             }
         };
+        if !self.watched.is_empty() {
+            // Settled when the command ends: a failed command changed nothing.
+            self.watched.maybe_touch(key);
+        }
         self.objects[idx as usize].as_mut()
     }
 
@@ -196,6 +215,7 @@ impl Keyspace {
 
     /// Stores `value` under `key` with the given deadline, replacing what was there.
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64) {
+        self.touched(key);
         let h = self.hash(key);
         self.insert_hashed(h, key, value, expire_at);
     }
@@ -217,6 +237,7 @@ impl Keyspace {
     /// Stores a string (SET). Overwriting a string of the same size, or a large string
     /// whose buffer fits, allocates nothing.
     pub fn set_string(&mut self, key: &[u8], bytes: &[u8], expire_at: u64) {
+        self.touched(key);
         let h = self.hash(key);
         if let Some(r) = self.table.find_mut(h, |r| r.key() == key) {
             if r.deadline().is_some() == (expire_at != NO_EXPIRE) {
@@ -259,7 +280,9 @@ impl Keyspace {
     /// Removes `key` (expired or not) and returns its value and deadline.
     pub fn remove(&mut self, key: &[u8]) -> Option<(Value, u64)> {
         let h = self.hash(key);
-        self.remove_hashed(h, key)
+        let removed = self.remove_hashed(h, key)?;
+        self.touched(key);
+        Some(removed)
     }
 
     fn remove_hashed(&mut self, h: u64, key: &[u8]) -> Option<(Value, u64)> {
@@ -308,6 +331,7 @@ impl Keyspace {
         match (r.deadline(), expire_at) {
             (Some(d), at) if at != NO_EXPIRE => {
                 r.set_deadline(Deadline { at, volatile_at: d.volatile_at });
+                self.touched(key);
             }
             (None, NO_EXPIRE) => {}
             _ => {
@@ -342,9 +366,15 @@ impl Keyspace {
 
     /// Drops every key.
     pub fn clear(&mut self) {
+        if !self.watched.is_empty() {
+            let mut watched = std::mem::take(&mut self.watched);
+            watched.touch_where(|key| self.find(key).is_some());
+            self.watched = watched;
+        }
         let (hasher, stats) = (self.hasher.clone(), self.stats);
         let blocked = std::mem::take(&mut self.blocked); // blocked clients stay blocked
-        *self = Keyspace { hasher, stats, blocked, ..Keyspace::default() };
+        let watched = std::mem::take(&mut self.watched); // and watches on missing keys hold
+        *self = Keyspace { hasher, stats, blocked, watched, ..Keyspace::default() };
     }
 
     /// Active expiry: checks up to `budget` keys that have a deadline, removing the due

@@ -1,0 +1,222 @@
+//! MULTI / EXEC / DISCARD / WATCH / UNWATCH, run by the dispatcher on the connection's
+//! thread (they act on the connection, not on keys).
+//!
+//! Inside MULTI every command is checked (lookup, arity, no-multi) and queued with its
+//! arguments; a refused one makes EXEC fail with EXECABORT. EXEC waits for the
+//! connection's earlier replies (the multi-shard barrier), then locks, in shard order,
+//! the union of the shards that the queued commands and the watched keys need (plus the
+//! connection's own shard, for keyless commands), checks the watch under those locks,
+//! and runs every queued command over one [`Db`], writing the replies as one array.
+//! Clients blocked on keys the transaction wrote are served after the last command, so
+//! nobody observes the transaction half done, on any shard.
+
+use super::db::Db;
+use super::dispatch::{after_write, execute, Step, Turn};
+use super::conn::Conn;
+use super::routing::{shard_of, ShardId};
+use super::watch::Watching;
+use super::Shared;
+use crate::commands::{flags, txn::is_txn, Command, Ctx, Route};
+use crate::resp::{Args, OwnedArgs, ReplyWriter};
+use crate::store::Keyspace;
+use std::sync::MutexGuard;
+
+pub const NESTED: &str = "ERR MULTI calls can not be nested";
+pub const EXEC_WITHOUT_MULTI: &str = "ERR EXEC without MULTI";
+pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
+pub const WATCH_IN_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
+pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
+pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+
+/// A connection's open transaction.
+#[derive(Default)]
+pub struct Multi {
+    queue: Vec<(&'static Command, OwnedArgs)>,
+    /// A command was refused while queueing: EXEC answers EXECABORT.
+    aborted: bool,
+}
+
+type Guard<'g> = Option<MutexGuard<'g, Keyspace>>;
+
+fn reply_error(conn: &mut Conn, msg: &str) {
+    let resp3 = conn.client.resp3;
+    ReplyWriter::new(conn.reply_parts().0, resp3).error(msg);
+}
+
+fn reply_ok(conn: &mut Conn) {
+    let resp3 = conn.client.resp3;
+    ReplyWriter::new(conn.reply_parts().0, resp3).ok();
+}
+
+/// Drops the connection's watches. The pipeline's own lock is released first: the
+/// watched keys may live on any shard.
+fn unwatch(shared: &Shared, conn: &mut Conn, guard: &mut Guard<'_>) {
+    if let Some(w) = conn.watching.take() {
+        drop(guard.take());
+        w.forget(shared);
+    }
+}
+
+/// A disconnecting connection's watches (no lock held by the caller).
+pub fn on_close(shared: &Shared, conn: &Conn) {
+    if let Some(w) = &conn.watching {
+        w.forget(shared);
+    }
+}
+
+/// A command that failed lookup or arity (`msg`). Inside MULTI it dooms the
+/// transaction; a malformed EXEC ends it at once, as Redis does.
+pub(crate) fn refused<'g>(shared: &'g Shared, conn: &mut Conn, guard: &mut Guard<'g>, args: Args<'_>, msg: &str) {
+    if args.get(0).eq_ignore_ascii_case(b"exec") {
+        conn.multi = None;
+        unwatch(shared, conn, guard);
+        let why = msg.strip_prefix("ERR ").unwrap_or(msg);
+        return reply_error(conn, &format!("EXECABORT Transaction discarded because of: {why}"));
+    }
+    if let Some(m) = conn.multi.as_mut() {
+        m.aborted = true;
+    }
+    reply_error(conn, msg);
+}
+
+/// Runs a transaction command, or queues `cmd` when the connection is inside MULTI.
+/// None: not for us, run `cmd` normally (QUIT inside MULTI is not queued).
+pub(crate) fn intercept<'g>(turn: &mut Turn<'g>, conn: &mut Conn, guard: &mut Guard<'g>, cmd: &'static Command, args: Args<'_>) -> Option<Step> {
+    let shared = turn.shared;
+    let in_multi = conn.multi.is_some();
+    if is_txn(cmd) && !(in_multi && cmd.name == "unwatch") {
+        match cmd.name {
+            "multi" if in_multi => reply_error(conn, NESTED),
+            "multi" => {
+                conn.multi = Some(Box::default());
+                reply_ok(conn);
+            }
+            "exec" if in_multi => return Some(exec(turn, conn, guard)),
+            "exec" => reply_error(conn, EXEC_WITHOUT_MULTI),
+            "discard" if in_multi => {
+                conn.multi = None;
+                unwatch(shared, conn, guard);
+                reply_ok(conn);
+            }
+            "discard" => reply_error(conn, DISCARD_WITHOUT_MULTI),
+            "watch" if in_multi => reply_error(conn, WATCH_IN_MULTI),
+            "watch" => return Some(watch(turn, conn, guard, args)),
+            _ => {
+                unwatch(shared, conn, guard);
+                reply_ok(conn);
+            }
+        }
+        return Some(Step::Done);
+    }
+    let multi = conn.multi.as_mut()?;
+    if cmd.name == "quit" {
+        return None;
+    }
+    if cmd.has(flags::NO_MULTI) {
+        multi.aborted = true;
+        reply_error(conn, NOT_IN_MULTI);
+        return Some(Step::Done);
+    }
+    multi.queue.push((cmd, OwnedArgs::from_slices(args.iter())));
+    let resp3 = conn.client.resp3;
+    ReplyWriter::new(conn.reply_parts().0, resp3).simple("QUEUED");
+    Some(Step::Done)
+}
+
+/// WATCH key [key ...]: registers the keys in their owners' keyspaces.
+fn watch<'g>(turn: &mut Turn<'g>, conn: &mut Conn, guard: &mut Guard<'g>, args: Args<'_>) -> Step {
+    if !conn.pending.is_empty() {
+        // An earlier command of the pipeline may still write one of these keys.
+        return Step::Wait;
+    }
+    let (shared, n) = (turn.shared, turn.shared.shard_count());
+    let mut ids: Vec<ShardId> = args.from(1).map(|k| shard_of(k, n)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    drop(guard.take());
+    let mut locks = shared.lock_shards(&ids);
+    let mut db = Db::locked(&mut locks, &ids, n);
+    let w = conn.watching.get_or_insert_with(Box::default);
+    for key in args.from(1) {
+        let s = shard_of(key, n);
+        let ks = db.shard(s).expect("the key's shard is locked");
+        w.add(s, ks, key, turn.now_ms);
+    }
+    drop(db);
+    drop(locks);
+    reply_ok(conn);
+    Step::Done
+}
+
+/// The shards `cmd` needs, added to `ids`.
+fn shards_of(cmd: &Command, args: Args<'_>, n: usize, ids: &mut Vec<ShardId>) {
+    match cmd.route {
+        Route::AllShards => ids.extend(0..n),
+        Route::Pick(pick) => ids.push(pick(args, n)),
+        _ => ids.extend(cmd.key_positions(args).into_iter().map(|p| shard_of(args.get(p), n))),
+    }
+}
+
+/// EXEC: runs the queue atomically across shards, or fails (EXECABORT, broken watch).
+fn exec<'g>(turn: &mut Turn<'g>, conn: &mut Conn, guard: &mut Guard<'g>) -> Step {
+    if !conn.pending.is_empty() {
+        return Step::Wait; // the transaction must see the pipeline's earlier writes
+    }
+    let shared = turn.shared;
+    let multi = conn.multi.take().expect("inside MULTI");
+    if multi.aborted {
+        unwatch(shared, conn, guard);
+        reply_error(conn, EXECABORT);
+        return Step::Done;
+    }
+    let watching: Option<Box<Watching>> = conn.watching.take();
+    let n = shared.shard_count();
+    let mut ids = vec![turn.me];
+    for (cmd, args) in &multi.queue {
+        shards_of(cmd, args.args(), n, &mut ids);
+    }
+    if let Some(w) = &watching {
+        ids.extend(w.shards());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    // Every thread takes keyspace locks in shard order: ours goes first.
+    drop(guard.take());
+    let mut locks = shared.lock_shards(&ids);
+    let mut db = Db::locked(&mut locks, &ids, n);
+    if let Some(w) = &watching {
+        if !w.check_and_forget(&mut db, turn.now_ms) {
+            let resp3 = conn.client.resp3;
+            ReplyWriter::new(conn.reply_parts().0, resp3).null_array();
+            return Step::Done;
+        }
+    }
+    run_queue(turn, conn, &mut db, &multi.queue);
+    turn.commands += multi.queue.len() as u64;
+    Step::Done
+}
+
+/// Runs the queued commands over `db` (all their shards locked), replies as one array,
+/// then serves clients blocked on the keys they wrote.
+fn run_queue(turn: &mut Turn<'_>, conn: &mut Conn, db: &mut Db<'_>, queue: &[(&'static Command, OwnedArgs)]) {
+    let (shared, me, now_ms) = (turn.shared, turn.me, turn.now_ms);
+    let (buf, client) = conn.reply_parts();
+    ReplyWriter::new(&mut *buf, client.resp3).array(queue.len());
+    for (cmd, owned) in queue {
+        let args = owned.args();
+        let resp3 = client.resp3; // HELLO inside the transaction switches the rest
+        let mut ctx = Ctx::new(db.reborrow(), ReplyWriter::new(&mut *buf, resp3), now_ms, Some(&mut *client), shared, me);
+        execute(cmd, args, &mut ctx);
+        if ctx.block.take().is_some() {
+            // Blocking commands do not block inside a transaction: they time out at once.
+            if matches!(cmd.name, "blmove" | "brpoplpush") {
+                ctx.out.null();
+            } else {
+                ctx.out.null_array();
+            }
+        }
+    }
+    for (cmd, owned) in queue {
+        after_write(db, cmd, owned.args(), shared, me, now_ms, turn.outbox);
+    }
+}
