@@ -1,7 +1,7 @@
 //! `kevy.Server`: a kevy-core server running in this process, and `kevy.Snapshot`.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock, TryLockError, Weak};
 
 use kevy_core::commands::custom::in_callback;
 use kevy_core::{Config, CustomSpec, KeySpec};
@@ -85,11 +85,21 @@ fn flag_bits(flags: &Bound<'_, PyAny>) -> PyResult<u32> {
 }
 
 impl Server {
-    /// Runs `f` on the running server with the GIL released.
+    /// Runs `f` on the running server with the GIL released. Inside a callback (which
+    /// holds a shard that `stop` joins) it never waits for a stop in progress.
     fn with_server<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&kevy_core::Server) -> T + Send) -> PyResult<T> {
         let slot = &self.slot;
+        let inside = in_callback();
         py.allow_threads(|| {
-            let guard = slot.read().unwrap_or_else(|e| e.into_inner());
+            let guard = if inside {
+                match slot.try_read() {
+                    Ok(g) => g,
+                    Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                    Err(TryLockError::WouldBlock) => return None,
+                }
+            } else {
+                slot.read().unwrap_or_else(|e| e.into_inner())
+            };
             guard.as_ref().map(f)
         })
         .ok_or_else(errors::stopped)
@@ -203,8 +213,13 @@ impl Server {
     /// True until `stop()` (or a client's SHUTDOWN) stops the server.
     #[getter]
     fn running(&self) -> bool {
-        let guard = self.slot.read().unwrap_or_else(|e| e.into_inner());
-        guard.as_ref().is_some_and(|s| !s.is_stopping())
+        // try_read: a stop in progress holds the lock while it joins the shards, and
+        // waiting for it here with the GIL held could keep a callback from finishing.
+        match self.slot.try_read() {
+            Ok(guard) => guard.as_ref().is_some_and(|s| !s.is_stopping()),
+            Err(TryLockError::Poisoned(p)) => p.into_inner().as_ref().is_some_and(|s| !s.is_stopping()),
+            Err(TryLockError::WouldBlock) => false,
+        }
     }
 
     /// Runs one command in-process (no socket) and returns its reply as a Python
@@ -302,14 +317,16 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let server = self.slot.write().unwrap_or_else(|e| e.into_inner()).take();
-        let Some(server) = server else { return };
         if in_callback() {
             // The last reference went away inside a callback, which holds a shard that
             // stopping waits for: stop from another thread.
-            std::thread::spawn(move || server.stop());
+            let slot = Arc::clone(&self.slot);
+            std::thread::spawn(move || {
+                let server = slot.write().unwrap_or_else(|e| e.into_inner()).take();
+                drop(server);
+            });
         } else {
-            Python::with_gil(|py| py.allow_threads(move || server.stop()));
+            Python::with_gil(|py| stop_slot(py, &self.slot));
         }
     }
 }

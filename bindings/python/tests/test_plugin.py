@@ -41,20 +41,25 @@ def test_fresh_redis(kevy_fresh_redis, kevy_fresh_server):
 def test_fresh_server_data_dir(kevy_fresh_server):
     d = kevy_fresh_server.call("CONFIG", "GET", "dir")
     d = d[b"dir"] if isinstance(d, dict) else d[1]
-    assert ({expect_dir!r} is None) or d.decode().startswith({expect_dir!r})
+    assert d.decode().startswith({expect_dir!r})
+
+def test_session_server_data_dir(kevy_db):
+    d = kevy_db.call("CONFIG", "GET", "dir")
+    d = d[b"dir"] if isinstance(d, dict) else d[1]
+    assert d.decode().startswith({expect_dir!r})
 '''
 
 
 def test_sample_suite_passes(pytester):
-    pytester.makepyfile(SAMPLE.format(shards=2, expect_dir=None))
+    pytester.makepyfile(SAMPLE.format(shards=2, expect_dir="/"))
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=8)
 
 
 def test_options(pytester, tmp_path):
     pytester.makepyfile(SAMPLE.format(shards=3, expect_dir=str(tmp_path)))
     result = pytester.runpytest("--kevy-shards", "3", "--kevy-dir", str(tmp_path))
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=8)
 
 
 def test_help_lists_the_options(pytester):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 
@@ -133,8 +134,9 @@ def test_dropping_a_server_releases_its_port():
         assert again.port == port
 
 
-def test_shutdown_from_a_client_stops_running(kevy_fresh_server):
+def test_shutdown_from_a_client_stops_running(kevy_fresh_server, caplog):
     s = kevy_fresh_server
+    caplog.set_level(logging.WARNING, logger="kevy")
     if not has_command(s, "shutdown"):
         pytest.skip("this kevy has no SHUTDOWN yet")
     with socket.create_connection((s.host, s.port)) as c:
@@ -148,3 +150,18 @@ def test_shutdown_from_a_client_stops_running(kevy_fresh_server):
     while s.running and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not s.running
+    # kevy's log lines reach the Python logger "kevy".
+    assert any("shutdown" in r.getMessage() for r in caplog.records if r.name == "kevy")
+
+
+def test_persistence_survives_a_restart(tmp_path):
+    with kevy.Server(data_dir=tmp_path) as s:
+        if not has_command(s, "save"):
+            pytest.skip("this kevy has no persistence yet")
+        s.call("SET", "kept", "yes")
+        s.call("RPUSH", "list", "a", "b")
+        assert s.call("SAVE") == "OK"
+    assert any(tmp_path.iterdir())
+    with kevy.Server(data_dir=tmp_path) as again:
+        assert again.call("GET", "kept") == b"yes"
+        assert again.call("LRANGE", "list", 0, -1) == [b"a", b"b"]

@@ -30,6 +30,7 @@ from kevy._kevy import (
     StartError,
     UsageError,
     __version__,
+    _bridge_logging,
     _stop_all,
 )
 
@@ -51,3 +52,6 @@ __all__ = [
 # Servers still running when the interpreter exits are stopped while Python is
 # still whole: a shard thread must never wait for a GIL that finalization took away.
 atexit.register(_stop_all)
+
+# kevy's log lines (startup, SHUTDOWN, persistence) go to the logger "kevy".
+_bridge_logging()

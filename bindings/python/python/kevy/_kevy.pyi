@@ -17,6 +17,7 @@ __all__ = [
     "ClosedError",
     "UsageError",
     "_stop_all",
+    "_bridge_logging",
     "__version__",
     "REDIS_VERSION",
 ]
@@ -125,3 +126,6 @@ class UsageError(Error):
 
 def _stop_all() -> None:
     """Stops every server still running (called at interpreter exit)."""
+
+def _bridge_logging() -> None:
+    """Sends kevy's log lines to the Python logger "kevy" (done at import)."""

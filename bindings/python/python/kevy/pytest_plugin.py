@@ -9,7 +9,10 @@ Fixtures:
 - ``kevy_redis`` (function): a redis-py client of ``kevy_db`` (skips without redis-py).
 - ``kevy_fresh_redis`` (function): a redis-py client of ``kevy_fresh_server``.
 
-Options: ``--kevy-shards N`` (default 2), ``--kevy-dir D`` (the servers' data dir).
+Options: ``--kevy-shards N`` (default 2), ``--kevy-dir D`` (the servers' data dir:
+``D/session`` for the session server, a subfolder per test for fresh servers;
+without it each server gets a folder under pytest's temporary directory, so a test
+that runs SAVE never writes into the working directory).
 
 ``kevy_db`` reuses one server and flushes it rather than starting one per test:
 starting is cheap (milliseconds) but FLUSHALL is cheaper still (microseconds on a
@@ -70,7 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
 class _SessionServer:
     """Starts the session server on first use, and again if a test stopped it."""
 
-    def __init__(self, shards: int, data_dir: Optional[str]) -> None:
+    def __init__(self, shards: int, data_dir: str) -> None:
         self._shards = shards
         self._data_dir = data_dir
         self._server: Optional[kevy.Server] = None
@@ -87,8 +90,13 @@ class _SessionServer:
 
 
 @pytest.fixture(scope="session")
-def _kevy_session(pytestconfig: pytest.Config) -> Iterator[_SessionServer]:
-    holder = _SessionServer(pytestconfig.getoption("kevy_shards"), pytestconfig.getoption("kevy_dir"))
+def _kevy_session(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[_SessionServer]:
+    base_dir = pytestconfig.getoption("kevy_dir")
+    data_dir = os.path.join(base_dir, "session") if base_dir else str(tmp_path_factory.mktemp("kevy-session"))
+    os.makedirs(data_dir, exist_ok=True)
+    holder = _SessionServer(pytestconfig.getoption("kevy_shards"), data_dir)
     yield holder
     holder.close()
 
@@ -108,7 +116,9 @@ def kevy_db(_kevy_session: _SessionServer) -> kevy.Server:
 
 
 @pytest.fixture
-def kevy_fresh_server(request: pytest.FixtureRequest) -> Iterator[kevy.Server]:
+def kevy_fresh_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[kevy.Server]:
     """A new kevy server for this test alone, stopped after it.
 
     ``@pytest.mark.kevy(...)`` passes keyword arguments to ``kevy.Server``.
@@ -119,6 +129,8 @@ def kevy_fresh_server(request: pytest.FixtureRequest) -> Iterator[kevy.Server]:
         sub = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-120:]
         kwargs["data_dir"] = os.path.join(base_dir, sub)
         os.makedirs(kwargs["data_dir"], exist_ok=True)
+    else:
+        kwargs["data_dir"] = str(tmp_path_factory.mktemp("kevy-fresh"))
     marker = request.node.get_closest_marker("kevy")
     if marker is not None:
         kwargs.update(marker.kwargs)
