@@ -1,0 +1,209 @@
+//! Lua scripting end to end: SCRIPT KILL from another connection, scripts atomic across
+//! shards, errors that leave the server serving, undeclared keys, in-process EVAL.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{start, Client};
+use kevy_core::shard::routing::shard_of;
+
+/// `count` keys named `prefix:i` on distinct shards of an `shards`-shard server.
+fn keys_on_distinct_shards(prefix: &str, count: usize, shards: usize) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut seen = Vec::new();
+    for i in 0.. {
+        let k = format!("{prefix}:{i}");
+        let s = shard_of(k.as_bytes(), shards);
+        if !seen.contains(&s) {
+            seen.push(s);
+            keys.push(k);
+        }
+        if keys.len() == count {
+            return keys;
+        }
+    }
+    unreachable!()
+}
+
+fn send(c: &mut Client, args: &[&str]) -> String {
+    let words: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    c.send_raw(&Client::encode(&words));
+    c.reply()
+}
+
+/// A connection whose shard answers now (not the one busy with a script): connections
+/// are spread over shards by the kernel, so new ones are tried until one answers PING.
+fn connect_to_free_shard(port: u16) -> TcpStream {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        s.write_all(b"PING\r\n").unwrap();
+        let mut buf = [0u8; 64];
+        if let Ok(n) = s.read(&mut buf) {
+            if &buf[..n] == b"+PONG\r\n" {
+                return s;
+            }
+        }
+    }
+    panic!("no connection reached a free shard");
+}
+
+/// Sends SCRIPT KILL until the script is seen running; returns the reply.
+fn kill_until_running(s: &mut TcpStream) -> String {
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    for _ in 0..200 {
+        s.write_all(b"SCRIPT KILL\r\n").unwrap();
+        let mut buf = [0u8; 512];
+        let n = s.read(&mut buf).unwrap();
+        let reply = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if !reply.starts_with("-NOTBUSY") {
+            return reply;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the script never showed up as running");
+}
+
+#[test]
+fn script_kill_stops_a_busy_read_only_script() {
+    let server = start(4);
+    let port = server.port();
+    let key = keys_on_distinct_shards("busy", 1, 4).remove(0);
+    let mut looping = Client::connect(port);
+    // Reads a key, then spins forever, even catching errors with pcall.
+    let body = "redis.call('get', KEYS[1]) while true do pcall(function() end) end";
+    looping.send_raw(&Client::encode(&[b"EVAL", body.as_bytes(), b"1", key.as_bytes()]));
+
+    let mut killer = connect_to_free_shard(port);
+    assert_eq!(kill_until_running(&mut killer), "+OK\r\n");
+    let reply = looping.reply();
+    assert!(reply.starts_with("-ERR Script killed by user with SCRIPT KILL... script: "), "{reply}");
+    assert!(reply.ends_with(", on @user_script:1.\r\n"), "{reply}");
+    // The shard serves again, and nothing is left running.
+    assert_eq!(looping.cmd("PING"), "+PONG\r\n");
+    assert_eq!(looping.cmd("SCRIPT KILL"), "-NOTBUSY No scripts in execution right now.\r\n");
+}
+
+#[test]
+fn script_kill_refuses_a_script_that_wrote() {
+    let server = start(2);
+    let port = server.port();
+    let key = keys_on_distinct_shards("wrote", 1, 2).remove(0);
+    let mut looping = Client::connect(port);
+    // Writes, then spins for a while (long enough for the kill attempt), then returns.
+    let body = "redis.call('set', KEYS[1], 'x') local i = 0 while i < 200000000 do i = i + 1 end return i";
+    looping.send_raw(&Client::encode(&[b"EVAL", body.as_bytes(), b"1", key.as_bytes()]));
+    let mut killer = connect_to_free_shard(port);
+    let reply = kill_until_running(&mut killer);
+    if reply.starts_with("-NOTBUSY") {
+        return; // The machine was fast enough to finish first: nothing to check.
+    }
+    assert!(reply.starts_with("-UNKILLABLE Sorry the script already executed write commands"), "{reply}");
+    assert_eq!(looping.reply(), ":200000000\r\n");
+}
+
+#[test]
+fn a_script_moving_value_across_shards_is_atomic() {
+    let server = start(4);
+    let port = server.port();
+    let keys = keys_on_distinct_shards("acct", 4, 4);
+    let mut setup = Client::connect(port);
+    for k in &keys {
+        assert_eq!(send(&mut setup, &["SET", k, "1000"]), "+OK\r\n");
+    }
+    let transfer = "local n = tonumber(ARGV[1]) \
+        if tonumber(redis.call('get', KEYS[1])) < n then return 0 end \
+        redis.call('decrby', KEYS[1], n) redis.call('incrby', KEYS[2], n) return 1";
+    let sha = send(&mut setup, &["SCRIPT", "LOAD", transfer]);
+    let sha = sha.lines().nth(1).unwrap().to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let movers: Vec<_> = (0..3)
+        .map(|w| {
+            let (keys, stop, sha) = (keys.clone(), Arc::clone(&stop), sha.clone());
+            std::thread::spawn(move || {
+                let mut c = Client::connect(port);
+                let mut i = w;
+                while !stop.load(Ordering::Relaxed) {
+                    let (from, to) = (&keys[i % 4], &keys[(i + 1 + w) % 4]);
+                    let amount = (i % 37 + 1).to_string();
+                    let r = send(&mut c, &["EVALSHA", &sha, "2", from, to, &amount]);
+                    assert!(r == ":1\r\n" || r == ":0\r\n", "{r}");
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    let mut reader = Client::connect(port);
+    let mut mget = vec!["MGET"];
+    mget.extend(keys.iter().map(String::as_str));
+    for _ in 0..2000 {
+        let reply = send(&mut reader, &mget);
+        let total: i64 = reply.lines().filter(|l| !l.starts_with('*') && !l.starts_with('$')).map(|l| l.parse::<i64>().unwrap()).sum();
+        assert_eq!(total, 4000, "a reader saw a transfer half done: {reply}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    movers.into_iter().for_each(|m| m.join().unwrap());
+}
+
+#[test]
+fn script_errors_leave_the_server_serving() {
+    let server = start(2);
+    let mut c = Client::connect(server.port());
+    let cases: &[(&str, &str)] = &[
+        ("error('boom')", "-ERR user_script:1: boom script: "),
+        ("return 1 +", "-ERR Error compiling script (new function): user_script:1:"),
+        ("local function f() return f() + 1 end return f()", "-ERR user_script:1: stack overflow"),
+        ("return redis.call('nosuch')", "-ERR Unknown Redis command called from script script: "),
+        ("local t = setmetatable({}, {__index = function(t, k) return t[k] end}) return t.x", "-ERR "),
+        ("return string.rep('x', -1)", "$0\r\n"),
+    ];
+    for (body, want) in cases {
+        let reply = send(&mut c, &["EVAL", body, "0"]);
+        assert!(reply.starts_with(want), "{body}: {reply}");
+        assert_eq!(c.cmd("PING"), "+PONG\r\n");
+    }
+    // A table that contains itself is cut, not followed forever.
+    let reply = send(&mut c, &["EVAL", "local t = {} t[1] = t return t", "0"]);
+    assert!(reply.contains("-ERR reached lua stack limit"), "{}", &reply[..40]);
+    assert_eq!(c.cmd("PING"), "+PONG\r\n");
+}
+
+#[test]
+fn undeclared_keys_on_other_shards_are_refused() {
+    let server = start(4);
+    let mut c = Client::connect(server.port());
+    let keys = keys_on_distinct_shards("k", 2, 4);
+    let body = "return redis.pcall('get', ARGV[1])";
+    let reply = send(&mut c, &["EVAL", body, "1", &keys[0], &keys[1]]);
+    assert!(reply.starts_with("-ERR Script attempted to access a key on a shard it did not lock"), "{reply}");
+    // Declared, the same access works.
+    assert_eq!(send(&mut c, &["SET", &keys[1], "v"]), "+OK\r\n");
+    let body = "return redis.call('get', KEYS[2])";
+    assert_eq!(send(&mut c, &["EVAL", body, "2", &keys[0], &keys[1]]), "$1\r\nv\r\n");
+}
+
+#[test]
+fn eval_runs_in_process_and_the_cache_is_shared_by_shards() {
+    let server = start(3);
+    let reply = server.call(&["EVAL", "return redis.call('incrby', KEYS[1], ARGV[1])", "1", "n", "5"]);
+    assert_eq!(reply, kevy_core::Reply::Int(5));
+    let sha = match server.call(&["SCRIPT", "LOAD", "return KEYS[1]"]) {
+        kevy_core::Reply::Bulk(b) => String::from_utf8(b).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    // Any connection, whatever its shard, finds the script.
+    for _ in 0..6 {
+        let mut c = Client::connect(server.port());
+        let key = "some-key";
+        assert_eq!(send(&mut c, &["EVALSHA", &sha, "1", key]), "$8\r\nsome-key\r\n");
+    }
+    assert_eq!(server.call(&["SCRIPT", "FLUSH"]), kevy_core::Reply::Status(b"OK".to_vec()));
+    let mut c = Client::connect(server.port());
+    assert_eq!(send(&mut c, &["EVALSHA", &sha, "0"]), "-NOSCRIPT No matching script. Please use EVAL.\r\n");
+}
