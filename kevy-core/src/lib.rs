@@ -10,6 +10,7 @@
 //! - [`shard`]: the thread per shard: event loop, connections, dispatch, mailbox rings
 //!   between shards, key routing.
 //! - [`commands`]: the command table and one file per command family.
+//! - [`scripting`]: Lua scripts (EVAL, SCRIPT): the engine, conversions, the cache.
 //! - [`store`]: a shard's keyspace and the values it holds.
 //! - [`types`]: the data structures behind lists, hashes, sets, sorted sets.
 //! - [`reactor`]: epoll and the raw syscalls (the only `unsafe` of the runtime).
@@ -39,6 +40,7 @@ pub mod persist;
 pub mod random;
 pub mod reactor;
 pub mod resp;
+pub mod scripting;
 pub mod server;
 pub mod shard;
 pub mod store;

@@ -289,7 +289,7 @@ impl<'c, 'a> CommandCtx<'c, 'a> {
     /// command that would block returns nil at once, as inside MULTI.
     pub fn call<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Reply {
         let owned = OwnedArgs::from_slices(argv.iter().map(AsRef::as_ref));
-        call_on(self.ctx, owned.args())
+        call_on(self.ctx, owned.args(), true)
     }
 }
 
@@ -304,8 +304,10 @@ fn with_error_code(msg: &str) -> String {
     }
 }
 
-/// Runs `args` nested inside the command of `ctx`, over the keyspaces it holds.
-fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>) -> Reply {
+/// Runs `args` nested inside the command of `ctx`, over the keyspaces it holds, and
+/// decodes its reply (given in RESP3 when `resp3`, else RESP2). Shared with scripting's
+/// `redis.call`.
+pub(crate) fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>, resp3: bool) -> Reply {
     if args.is_empty() {
         return Reply::Error(b"ERR empty command".to_vec());
     }
@@ -327,10 +329,10 @@ fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>) -> Reply {
         return Reply::Error(why.into_bytes());
     }
     let mut bytes = Vec::new();
-    let mut client = Client { resp3: true, ..Client::default() };
+    let mut client = Client { resp3, ..Client::default() };
     let mut nested = Ctx::new(
         ctx.db.reborrow(),
-        ReplyWriter::new(&mut bytes, true),
+        ReplyWriter::new(&mut bytes, resp3),
         ctx.now_ms,
         Some(&mut client),
         ctx.shared,

@@ -17,6 +17,7 @@ pub mod keys_scan;
 pub mod list;
 pub mod list_blocking;
 pub mod list_move;
+pub mod script;
 pub mod persistence;
 pub mod server;
 pub mod set;
@@ -193,6 +194,8 @@ pub struct CommandTable {
     count: usize,
     /// Commands the host registered; consulted only for names that are not built-ins.
     pub custom: custom::Registry,
+    /// The server's Lua scripts (EVAL/SCRIPT), shared by every shard.
+    pub scripts: crate::scripting::Scripts,
 }
 
 /// FNV-1a over the bytes with bit 5 set, which folds ASCII letter case. (Other bytes
@@ -231,11 +234,12 @@ impl Default for CommandTable {
             zset_range::COMMANDS,
             zset_ops::COMMANDS,
             zset_blocking::COMMANDS,
+            script::COMMANDS,
             txn::COMMANDS,
         ];
         let all: Vec<&'static Command> = families.iter().flat_map(|f| f.iter()).collect();
         let size = (all.len() * 4).next_power_of_two();
-        let mut t = CommandTable { slots: vec![None; size], count: 0, custom: custom::Registry::default() };
+        let mut t = CommandTable { slots: vec![None; size], count: 0, custom: custom::Registry::default(), scripts: Default::default() };
         for cmd in all {
             t.insert(cmd);
         }

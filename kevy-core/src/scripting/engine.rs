@@ -1,0 +1,577 @@
+//! The Lua engine: one Lua 5.1 state per thread, built on first use.
+//!
+//! A state holds the sandbox and the libraries (`redis`, `cjson`, `bit`, plus Lua's
+//! base, string, table and math), and the functions compiled so far, by SHA-1. A
+//! script's chunk runs with a proxy environment: reading a missing global or writing
+//! any global is an error, as Redis's protected globals. Library tables are read-only
+//! proxies too.
+//!
+//! `redis.call` runs a command on the keyspaces the EVAL holds (the shards of its
+//! KEYS): a key of another shard is an error, as an undeclared key in Redis Cluster.
+//! Errors are tables `{err=...}` passed to an error handler that records where in the
+//! script they were raised, so the final reply reads as Redis's
+//! `ERR ... script: <sha>, on @user_script:<line>.`.
+//!
+//! A count hook (every 100k Lua instructions) stops the script when SCRIPT KILL asked.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use mlua::{ChunkMode, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+
+use super::{convert, Running, Scripts};
+use crate::commands::{flags, Ctx, Route};
+use crate::resp::{OwnedArgs, Reply};
+use crate::shard::routing::shard_of;
+
+/// Lua instructions between two checks for SCRIPT KILL (Redis checks as often).
+const HOOK_EVERY: u32 = 100_000;
+const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+/// The chunk name of user scripts: errors read `user_script:<line>: ...`.
+const SCRIPT_NAME: &str = "@user_script";
+
+/// What a script run needs from its command.
+pub struct Invocation<'a> {
+    /// The script's SHA-1 (lower-case hex) and body.
+    pub sha: &'a str,
+    pub body: &'a [u8],
+    pub keys: Vec<&'a [u8]>,
+    pub argv: Vec<&'a [u8]>,
+    /// EVAL_RO / EVALSHA_RO, or a `#!lua flags=no-writes` script: no write commands.
+    pub read_only: bool,
+}
+
+/// The Lua side of the library, set up once per state with full access to the real
+/// globals; `hidden` holds what only the library may reach (the current script's raw
+/// call, its protocol). Locals keep the library safe from scripts that replace globals.
+const PRELUDE: &str = r#"
+local redis_raw, cjson_raw, bit_raw, unwrap = ...
+local G = _G
+local raw_pcall, raw_xpcall = pcall, xpcall
+local error, type, select, setmetatable, tostring, rawget = error, type, select, setmetatable, tostring, rawget
+local sub, find, gsub = string.sub, string.find, string.gsub
+
+G.loadfile = nil
+G.dofile = nil
+G.print = nil
+
+-- Errors the library raises reach xpcall handlers as Redis's {err=...} tables; pcall
+-- returns the text of an {err=...} table, as Redis 7's pcall does.
+local function fix(ok, ...)
+  if ok then return ok, ... end
+  local e = unwrap((...))
+  if type(e) == 'table' and rawget(e, 'err') ~= nil then e = rawget(e, 'err') end
+  return ok, e
+end
+G.pcall = function(f, ...) return fix(raw_pcall(f, ...)) end
+G.xpcall = function(f, h) return raw_xpcall(f, function(e) return h(unwrap(e)) end) end
+
+local function readonly_error() error("Attempt to modify a readonly table", 2) end
+local function missing_global(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+local function readonly(t)
+  return setmetatable({}, {__index = t, __newindex = readonly_error, __metatable = false})
+end
+
+local r = redis_raw
+r.error_reply = function(...)
+  local e = ...
+  if select('#', ...) ~= 1 or type(e) ~= 'string' then return {err = 'ERR wrong number or type of arguments'} end
+  if sub(e, 1, 1) ~= '-' then e = '-' .. e end
+  local code, msg
+  local sp = find(e, ' ', 1, true)
+  if sp then code, msg = sub(e, 2, sp - 1), sub(e, sp + 1) else code, msg = 'ERR', sub(e, 2) end
+  msg = gsub(gsub(msg, '^[\r\n]+', ''), '[\r\n]+$', '')
+  return {err = code .. ' ' .. msg}
+end
+r.status_reply = function(...)
+  local s = ...
+  if select('#', ...) ~= 1 or type(s) ~= 'string' then return {err = 'ERR wrong number or type of arguments'} end
+  return {ok = s}
+end
+r.LOG_DEBUG, r.LOG_VERBOSE, r.LOG_NOTICE, r.LOG_WARNING = 0, 1, 2, 3
+r.REPL_NONE, r.REPL_AOF, r.REPL_SLAVE, r.REPL_REPLICA, r.REPL_ALL = 0, 1, 2, 2, 3
+r.set_repl = function() end
+r.replicate_commands = function() return true end
+r.breakpoint = function() return false end
+r.debug = function() end
+
+G.redis = readonly(r)
+G.cjson = readonly(cjson_raw)
+G.bit = readonly(bit_raw)
+G.string = readonly(string)
+G.table = readonly(table)
+G.math = readonly(math)
+
+setmetatable(G, {__index = missing_global, __newindex = readonly_error, __metatable = false})
+-- What scripts see as their globals: reads fall through to G, writes are refused.
+return setmetatable({}, {__index = G, __newindex = readonly_error, __metatable = false})
+"#;
+
+/// One thread's Lua state.
+struct State {
+    lua: Lua,
+    /// The `Scripts` (server) and flush generation it was built for.
+    owner: usize,
+    generation: u64,
+    /// The environment of user scripts.
+    env: Table,
+    /// The library table behind the read-only `redis`: `call` and `pcall` are set in
+    /// it for each run (they borrow the running command).
+    redis: Table,
+    xpcall: Function,
+    handler: Function,
+    /// Compiled scripts by SHA-1.
+    functions: HashMap<String, Function>,
+}
+
+thread_local! {
+    static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+    /// The protocol the running script asked for with `redis.setresp` (2 or 3).
+    static SCRIPT_RESP: Cell<u8> = const { Cell::new(2) };
+}
+
+/// An error raised as Redis raises its `{err=...}` tables: the text is final (no
+/// `user_script:<line>:` prefix), the handler adds where it happened.
+#[derive(Debug)]
+struct Raised(String);
+
+impl std::fmt::Display for Raised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Raised {}
+
+fn raise<T>(msg: impl Into<String>) -> mlua::Result<T> {
+    Err(mlua::Error::external(Raised(msg.into())))
+}
+
+/// Text of a Lua string or number argument (as `lua_tolstring`), else empty.
+fn text_of(v: &Value) -> Vec<u8> {
+    match v {
+        Value::String(s) => s.as_bytes().to_vec(),
+        Value::Integer(n) => n.to_string().into_bytes(),
+        Value::Number(n) => super::cjson::fmt_g(*n, 14).into_bytes(),
+        _ => Vec::new(),
+    }
+}
+
+/// `redis.setresp`, `redis.sha1hex`, `redis.log`.
+fn register_redis_functions(lua: &Lua, redis: &Table) -> mlua::Result<()> {
+    redis.set(
+        "setresp",
+        lua.create_function(|_, args: MultiValue| {
+            if args.len() != 1 {
+                return raise("ERR redis.setresp() requires one argument.");
+            }
+            match &args[0] {
+                Value::Integer(v @ (2 | 3)) => SCRIPT_RESP.with(|r| r.set(*v as u8)),
+                _ => return raise("ERR RESP version must be 2 or 3."),
+            }
+            Ok(())
+        })?,
+    )?;
+    redis.set(
+        "sha1hex",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.len() != 1 {
+                return raise("ERR wrong number of arguments");
+            }
+            lua.create_string(super::sha1_hex(&text_of(&args[0])))
+        })?,
+    )?;
+    redis.set(
+        "log",
+        lua.create_function(|_, args: MultiValue| {
+            if args.len() < 2 {
+                return raise("ERR redis.log() requires two arguments or more.");
+            }
+            let level = match &args[0] {
+                Value::Integer(n) => *n as f64,
+                Value::Number(n) => *n,
+                _ => return raise("ERR First argument must be a number (log level)."),
+            };
+            if !(0.0..=3.0).contains(&level) {
+                return raise("ERR Invalid debug level.");
+            }
+            // Redis's default loglevel is notice: debug and verbose lines are dropped.
+            if level >= 2.0 {
+                let words: Vec<String> =
+                    args.iter().skip(1).map(|v| String::from_utf8_lossy(&text_of(v)).into_owned()).collect();
+                let lvl = if level >= 3.0 { crate::log::Level::Warning } else { crate::log::Level::Notice };
+                crate::log::emit(lvl, &words.join(" "));
+            }
+            Ok(())
+        })?,
+    )?;
+    Ok(())
+}
+
+fn build() -> mlua::Result<(Lua, Table, Table, Function, Function)> {
+    let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::new())?;
+    let redis = lua.create_table()?;
+    redis.set("REDIS_VERSION", crate::REDIS_VERSION)?;
+    redis.set("REDIS_VERSION_NUM", version_num(crate::REDIS_VERSION))?;
+    register_redis_functions(&lua, &redis)?;
+    let cjson = lua.create_table()?;
+    super::cjson::register(&lua, &cjson)?;
+    let bit = lua.create_table()?;
+    super::bit::register(&lua, &bit)?;
+    let xpcall: Function = lua.globals().raw_get("xpcall")?;
+    let unwrap = lua.create_function(unwrap_error)?;
+    let env: Table = lua.load(PRELUDE).set_name("=kevy").call((redis.clone(), cjson, bit, unwrap))?;
+    let handler = lua.create_function(on_error)?;
+    Ok((lua, env, redis, xpcall, handler))
+}
+
+/// `7.0.15` -> 0x07000f, as `redis.REDIS_VERSION_NUM`.
+fn version_num(v: &str) -> i64 {
+    v.split('.').take(3).fold(0, |acc, p| (acc << 8) | p.parse::<i64>().unwrap_or(0))
+}
+
+/// The message handler of every script run: turns any error into a table `{err=...}`
+/// and records the script line it was raised at (the innermost frame of the script).
+fn on_error(lua: &Lua, err: Value) -> mlua::Result<Table> {
+    let t = match err {
+        Value::Table(t) => t,
+        Value::Error(e) => {
+            let msg = root_message(&e);
+            let text = if raised(&e) {
+                msg
+            } else {
+                match script_position(lua) {
+                    Some(line) => format!("ERR user_script:{line}: {msg}"),
+                    None => format!("ERR {msg}"),
+                }
+            };
+            convert::error_table(lua, text.as_bytes())?
+        }
+        other => {
+            let text = match &other {
+                Value::String(s) => s.to_string_lossy(),
+                Value::Integer(n) => n.to_string(),
+                Value::Number(n) => super::cjson::fmt_g(*n, 14),
+                Value::Nil => "nil".to_string(),
+                Value::Boolean(b) => b.to_string(),
+                v => v.type_name().to_string(),
+            };
+            convert::error_table(lua, format!("ERR {text}").as_bytes())?
+        }
+    };
+    if let Some(line) = script_position(lua) {
+        t.raw_set("source", SCRIPT_NAME)?;
+        t.raw_set("line", line)?;
+    }
+    Ok(t)
+}
+
+/// What a script's pcall/xpcall handler gets for an error the library raised: the
+/// `{err=...}` table Redis would have raised, or the message of a Lua-style error.
+fn unwrap_error(lua: &Lua, err: Value) -> mlua::Result<Value> {
+    let Value::Error(e) = err else { return Ok(err) };
+    let msg = root_message(&e);
+    if raised(&e) {
+        return Ok(Value::Table(convert::error_table(lua, msg.as_bytes())?));
+    }
+    let text = match script_position(lua) {
+        Some(line) => format!("user_script:{line}: {msg}"),
+        None => msg,
+    };
+    Ok(Value::String(lua.create_string(text)?))
+}
+
+/// The line the innermost frame of the user's script is at, if it is on the stack.
+fn script_position(lua: &Lua) -> Option<i32> {
+    for level in 0..256 {
+        let frame = lua.inspect_stack(level)?;
+        if frame.source().source.as_deref() == Some(SCRIPT_NAME) {
+            return Some(frame.curr_line());
+        }
+    }
+    None
+}
+
+/// Was `e` raised with [`raise`] (a final error text)?
+fn raised(e: &mlua::Error) -> bool {
+    match e {
+        mlua::Error::CallbackError { cause, .. } => raised(cause),
+        other => other.downcast_ref::<Raised>().is_some(),
+    }
+}
+
+/// The message of the error a Rust callback (or the kill hook) raised.
+fn root_message(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::CallbackError { cause, .. } => root_message(cause),
+        mlua::Error::ExternalError(inner) => inner.to_string(),
+        mlua::Error::RuntimeError(msg) => msg.clone(),
+        mlua::Error::MemoryError(msg) => msg.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Compiles `body` into this thread's state (SCRIPT LOAD checks scripts this way).
+/// The error is the reply text.
+pub fn compile(scripts: &Scripts, sha: &str, body: &[u8]) -> Result<(), String> {
+    with_state(scripts, |st| function(st, sha, body).map(|_| ()))?
+}
+
+/// Runs a script for `ctx`'s command and writes its reply.
+pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) {
+    let shared = ctx.shared;
+    let scripts = &shared.table.scripts;
+    let outcome = with_state(scripts, |st| run_in(st, ctx, inv));
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(msg)) | Err(msg) => ctx.out.error(&msg),
+    }
+}
+
+/// Runs `f` on this thread's state, (re)building it for `scripts` when needed.
+fn with_state<R>(scripts: &Scripts, f: impl FnOnce(&mut State) -> R) -> Result<R, String> {
+    STATE.with(|cell| {
+        let Ok(mut slot) = cell.try_borrow_mut() else {
+            return Err("ERR a script cannot run another script".to_string());
+        };
+        let owner = scripts as *const Scripts as usize;
+        let generation = scripts.generation();
+        if slot.as_ref().is_none_or(|s| s.owner != owner || s.generation != generation) {
+            let (lua, env, redis, xpcall, handler) =
+                build().map_err(|e| format!("ERR could not start the Lua engine: {e}"))?;
+            *slot = Some(State { lua, owner, generation, env, redis, xpcall, handler, functions: HashMap::new() });
+        }
+        Ok(f(slot.as_mut().expect("state was just built")))
+    })
+}
+
+/// The compiled function of a script, compiling it on first use.
+fn function(st: &mut State, sha: &str, body: &[u8]) -> Result<Function, String> {
+    if let Some(f) = st.functions.get(sha) {
+        return Ok(f.clone());
+    }
+    let f = st
+        .lua
+        .load(strip_shebang(body))
+        .set_name(SCRIPT_NAME)
+        .set_mode(ChunkMode::Text)
+        .set_environment(st.env.clone())
+        .into_function()
+        .map_err(|e| {
+            let msg = match e {
+                mlua::Error::SyntaxError { message, .. } => message,
+                other => root_message(&other),
+            };
+            format!("ERR Error compiling script (new function): {msg}")
+        })?;
+    st.functions.insert(sha.to_string(), f.clone());
+    Ok(f)
+}
+
+/// A `#!lua ...` first line is the script's flags, not Lua: it is blanked (the line
+/// count stays, so error lines match the body).
+fn strip_shebang(body: &[u8]) -> Vec<u8> {
+    if !body.starts_with(b"#!") {
+        return body.to_vec();
+    }
+    let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+    body[end..].to_vec()
+}
+
+/// The flags of a `#!lua flags=a,b` first line; None when the body has no shebang.
+/// Err(reply text) for a shebang that is not `#!lua`.
+pub fn shebang_flags(body: &[u8]) -> Result<Option<Vec<String>>, String> {
+    if !body.starts_with(b"#!") {
+        return Ok(None);
+    }
+    let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+    let line = String::from_utf8_lossy(&body[2..end]);
+    let mut parts = line.split_whitespace();
+    if parts.next() != Some("lua") {
+        return Err(format!("ERR Unexpected engine in script shebang: {}", line.split_whitespace().next().unwrap_or("")));
+    }
+    let mut flags = Vec::new();
+    for p in parts {
+        let Some(list) = p.strip_prefix("flags=") else {
+            return Err(format!("ERR Unknown lua shebang option: {p}"));
+        };
+        for f in list.split(',').filter(|f| !f.is_empty()) {
+            if !matches!(f, "no-writes" | "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys") {
+                return Err(format!("ERR Unexpected flag in script shebang: {f}"));
+            }
+            flags.push(f.to_string());
+        }
+    }
+    Ok(Some(flags))
+}
+
+fn run_in(st: &mut State, ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> Result<(), String> {
+    let f = function(st, inv.sha, inv.body)?;
+    let lua = &st.lua;
+    let lua_err = |e: mlua::Error| format!("ERR Error running script: {}", root_message(&e));
+    let globals = lua.globals();
+    let keys = string_list(lua, &inv.keys).map_err(lua_err)?;
+    let argv = string_list(lua, &inv.argv).map_err(lua_err)?;
+    globals.raw_set("KEYS", keys).map_err(lua_err)?;
+    globals.raw_set("ARGV", argv).map_err(lua_err)?;
+    SCRIPT_RESP.with(|r| r.set(2));
+
+    let shared = ctx.shared;
+    let guard = shared.table.scripts.start(ctx.shard);
+    let run = Arc::clone(&guard.run);
+    lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
+        if run.kill.load(Ordering::Acquire) {
+            raise(KILLED)
+        } else {
+            Ok(VmState::Continue)
+        }
+    });
+    let redis = st.redis.clone();
+    let read_only = inv.read_only;
+    let running: &Running = &guard.run;
+    // redis.call and redis.pcall share the running command: one closure serves both.
+    let ctx_cell = RefCell::new(&mut *ctx);
+    let call = |lua: &Lua, args: &MultiValue| -> mlua::Result<(Value, bool)> {
+        let resp3 = SCRIPT_RESP.with(Cell::get) == 3;
+        let Ok(mut ctx) = ctx_cell.try_borrow_mut() else {
+            return raise("ERR redis.call cannot be nested");
+        };
+        let reply = command_call(&mut ctx, args, read_only, running, resp3).unwrap_or_else(|m| Reply::Error(m.into_bytes()));
+        let is_error = reply.is_error();
+        Ok((convert::reply_to_lua(lua, &reply, resp3)?, is_error))
+    };
+    let outcome: mlua::Result<MultiValue> = lua.scope(|scope| {
+        let raising = scope.create_function(|lua, args: MultiValue| match call(lua, &args)? {
+            (Value::Table(t), true) => {
+                let msg = t.raw_get::<mlua::String>("err").map(|s| s.to_string_lossy()).unwrap_or_default();
+                raise(msg)
+            }
+            (v, _) => Ok(v),
+        })?;
+        let protected = scope.create_function(|lua, args: MultiValue| Ok(call(lua, &args)?.0))?;
+        redis.raw_set("call", raising)?;
+        redis.raw_set("pcall", protected)?;
+        let result = st.xpcall.call::<MultiValue>((f, st.handler.clone()));
+        redis.raw_set("call", Value::Nil)?;
+        redis.raw_set("pcall", Value::Nil)?;
+        result
+    });
+    lua.remove_hook();
+    let script_resp3 = SCRIPT_RESP.with(Cell::get) == 3;
+    drop(guard);
+    let mut values = outcome.map_err(lua_err)?.into_iter();
+    let ok = matches!(values.next(), Some(Value::Boolean(true)));
+    let first = values.next().unwrap_or(Value::Nil);
+    if ok {
+        convert::lua_to_reply(&first, &mut ctx.out, script_resp3);
+    } else {
+        ctx.out.error(&error_text(&first, inv.sha));
+    }
+    let _ = globals.raw_set("KEYS", Value::Nil);
+    let _ = globals.raw_set("ARGV", Value::Nil);
+    Ok(())
+}
+
+/// A Lua array of byte strings.
+fn string_list(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(items.len(), 0)?;
+    for (i, item) in items.iter().enumerate() {
+        t.raw_set(i + 1, lua.create_string(item)?)?;
+    }
+    Ok(t)
+}
+
+/// The reply text of a script that raised `err` (the handler's table).
+fn error_text(err: &Value, sha: &str) -> String {
+    let Value::Table(t) = err else {
+        return "ERR Error running script: execution failure".to_string();
+    };
+    let msg = match t.raw_get::<Value>("err") {
+        Ok(Value::String(s)) => s.to_string_lossy(),
+        _ => "ERR unknown error".to_string(),
+    };
+    let source = t.raw_get::<Option<String>>("source").ok().flatten();
+    let line = t.raw_get::<Option<i64>>("line").ok().flatten();
+    match (source, line) {
+        (Some(source), Some(line)) => format!("{msg} script: {sha}, on {source}:{line}."),
+        _ => msg,
+    }
+}
+
+/// One `redis.call` / `redis.pcall`: checks the command as Redis does for scripts, then
+/// runs it nested in the EVAL over the keyspaces it holds. Err is an error reply text.
+fn command_call(
+    ctx: &mut Ctx<'_>,
+    args: &MultiValue,
+    read_only: bool,
+    running: &Running,
+    resp3: bool,
+) -> Result<Reply, String> {
+    if args.is_empty() {
+        return Err("ERR Please specify at least one argument for this redis lib call".into());
+    }
+    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    for a in args.iter() {
+        argv.push(match a {
+            Value::String(s) => s.as_bytes().to_vec(),
+            Value::Integer(n) => n.to_string().into_bytes(),
+            Value::Number(n) => crate::resp::float::fmt_g17(*n).into_bytes(),
+            _ => return Err("ERR Lua redis lib command arguments must be strings or integers".into()),
+        });
+    }
+    let owned = OwnedArgs::from_slices(argv.iter());
+    let cargs = owned.args();
+    let table = &ctx.shared.table;
+    if table.lookup(cargs.get(0)).is_none() {
+        return Err("ERR Unknown Redis command called from script".into());
+    }
+    let cmd = crate::shard::dispatch::resolve(table, cargs).map_err(|msg| {
+        if msg.starts_with("ERR wrong number of arguments") {
+            "ERR Wrong number of args calling Redis command from script".to_string()
+        } else {
+            msg
+        }
+    })?;
+    if cmd.has(flags::NOSCRIPT) {
+        return Err("ERR This Redis command is not allowed from script".into());
+    }
+    if cmd.has(flags::WRITE) {
+        if read_only {
+            return Err("ERR Write commands are not allowed from read-only scripts.".into());
+        }
+        running.wrote.store(true, Ordering::Release);
+    }
+    let shards = ctx.db.shards();
+    let needed: Vec<usize> = match cmd.route {
+        Route::AllShards => (0..shards).collect(),
+        Route::Pick(pick) => vec![pick(cargs, shards)],
+        _ => cmd.key_positions(cargs).into_iter().map(|p| shard_of(cargs.get(p), shards)).collect(),
+    };
+    if needed.iter().any(|&s| ctx.db.shard(s).is_none()) {
+        return Err(UNDECLARED_KEY.into());
+    }
+    Ok(crate::commands::custom::call_on(ctx, cargs, resp3))
+}
+
+/// A script used a key of a shard its EVAL does not hold.
+pub const UNDECLARED_KEY: &str =
+    "ERR Script attempted to access a key on a shard it did not lock: pass every key the script uses in KEYS (or put them under one {hashtag})";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shebangs() {
+        assert_eq!(shebang_flags(b"return 1").unwrap(), None);
+        assert_eq!(shebang_flags(b"#!lua flags=no-writes\nreturn 1").unwrap(), Some(vec!["no-writes".to_string()]));
+        assert_eq!(shebang_flags(b"#!lua\nreturn 1").unwrap(), Some(vec![]));
+        assert!(shebang_flags(b"#!python\n").is_err());
+        assert_eq!(strip_shebang(b"#!lua\nreturn 1"), b"\nreturn 1");
+        assert_eq!(version_num("7.0.15"), 0x07000f);
+    }
+}
