@@ -272,6 +272,10 @@ const char *kevy_status_str(int32_t status);
  *
  * On success `*out` receives a new config that the caller owns and frees with
  * `kevy_config_free`. Errors: KEVY_ERR_NULL if `out` is NULL.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_config_new(kevy_config **out);
 
@@ -282,6 +286,10 @@ kevy_status kevy_config_new(kevy_config **out);
  *
  * Errors: KEVY_ERR_NULL (any pointer NULL), KEVY_ERR_ARG (not UTF-8),
  * KEVY_ERR_CONFIG (unknown name or invalid value; the config is unchanged).
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_config_set(kevy_config *config,
                             const char *name,
@@ -294,6 +302,10 @@ kevy_status kevy_config_set(kevy_config *config,
  * holds their count. The bytes are owned by the config and valid until the next
  * `kevy_config_set`/`kevy_config_load_*` on it or `kevy_config_free`.
  * Errors: KEVY_ERR_NULL, KEVY_ERR_ARG (name not UTF-8), KEVY_ERR_CONFIG (unknown name).
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_config_get(const kevy_config *config,
                             const char *name,
@@ -306,6 +318,10 @@ kevy_status kevy_config_get(const kevy_config *config,
  * All or nothing: on failure the config is unchanged and the error names the line.
  *
  * Errors: KEVY_ERR_NULL, KEVY_ERR_ARG (not UTF-8), KEVY_ERR_CONFIG.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_config_load_text(kevy_config *config,
                                   const char *text,
@@ -317,6 +333,10 @@ kevy_status kevy_config_load_text(kevy_config *config,
  *
  * Errors: KEVY_ERR_NULL, KEVY_ERR_ARG (path not UTF-8), KEVY_ERR_IO (unreadable
  * file), KEVY_ERR_CONFIG (bad line).
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_config_load_file(kevy_config *config,
                                   const char *path);
@@ -324,6 +344,10 @@ kevy_status kevy_config_load_file(kevy_config *config,
 /**
  * Frees a configuration. NULL is a no-op. A server started from it keeps its own
  * copy, so a config may be freed right after `kevy_server_start`.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 void kevy_config_free(kevy_config *config);
 
@@ -335,6 +359,10 @@ void kevy_config_free(kevy_config *config);
  * On success `*out` receives the server, owned by the caller and freed with
  * `kevy_server_free`. Errors: KEVY_ERR_NULL, KEVY_ERR_IO (cannot bind: port in use,
  * bad address), KEVY_ERR_CONFIG. Blocks briefly; any thread.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_server_start(const kevy_config *config,
                               kevy_server **out);
@@ -343,6 +371,10 @@ kevy_status kevy_server_start(const kevy_config *config,
  * The TCP port the server listens on (the one the kernel picked for port 0).
  *
  * Errors: KEVY_ERR_NULL, KEVY_ERR_STATE (stopped). Any thread.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_server_port(const kevy_server *server,
                              uint16_t *port);
@@ -351,6 +383,10 @@ kevy_status kevy_server_port(const kevy_server *server,
  * The number of shard threads.
  *
  * Errors: KEVY_ERR_NULL, KEVY_ERR_STATE (stopped). Any thread.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_server_shards(const kevy_server *server,
                                size_t *shards);
@@ -361,6 +397,10 @@ kevy_status kevy_server_shards(const kevy_server *server,
  *
  * Errors: KEVY_ERR_NULL, KEVY_ERR_STATE (stopped, or the server runs on the system
  * clock). Any thread.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_server_advance(const kevy_server *server,
                                 uint64_t ms);
@@ -373,6 +413,10 @@ kevy_status kevy_server_advance(const kevy_server *server,
  *
  * Errors: KEVY_ERR_NULL; KEVY_ERR_STATE when called from a custom command callback
  * (it would wait for itself). Blocks until the threads have exited.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_server_stop(kevy_server *server);
 
@@ -381,6 +425,10 @@ kevy_status kevy_server_stop(kevy_server *server);
  * NULL is a no-op. The handle must not be used afterwards, by any thread. Must not
  * be called from a custom command callback (it then does nothing: the handle leaks
  * rather than deadlocks). Blocks until the threads have exited.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 void kevy_server_free(kevy_server *server);
 
@@ -400,6 +448,10 @@ void kevy_server_free(kevy_server *server);
  * success here: its reply has type KEVY_REPLY_ERROR.
  * Errors: KEVY_ERR_NULL, KEVY_ERR_ARG (argc 0), KEVY_ERR_STATE (server stopped, or
  * called from inside a custom command callback: use `kevy_ctx_call` there).
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_call(const kevy_server *server,
                       size_t argc,
@@ -409,6 +461,10 @@ kevy_status kevy_call(const kevy_server *server,
 
 /**
  * The reply's type. Errors: KEVY_ERR_NULL.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_reply_get_type(const kevy_reply *reply,
                                 kevy_reply_type *out);
@@ -420,6 +476,10 @@ kevy_status kevy_reply_get_type(const kevy_reply *reply,
  * own, so `*len` is the length.
  *
  * Errors: KEVY_ERR_NULL, KEVY_ERR_TYPE (another type of reply).
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_reply_string(const kevy_reply *reply,
                               const char **ptr,
@@ -427,18 +487,30 @@ kevy_status kevy_reply_string(const kevy_reply *reply,
 
 /**
  * The value of an INTEGER reply. Errors: KEVY_ERR_NULL, KEVY_ERR_TYPE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_reply_integer(const kevy_reply *reply,
                                int64_t *out);
 
 /**
  * The value of a DOUBLE reply. Errors: KEVY_ERR_NULL, KEVY_ERR_TYPE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_reply_double(const kevy_reply *reply,
                               double *out);
 
 /**
  * The value of a BOOL reply. Errors: KEVY_ERR_NULL, KEVY_ERR_TYPE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_reply_bool(const kevy_reply *reply,
                             bool *out);
@@ -446,6 +518,10 @@ kevy_status kevy_reply_bool(const kevy_reply *reply,
 /**
  * The number of elements of an ARRAY or SET, or of a MAP counted flattened (keys and
  * values: twice its pairs). Errors: KEVY_ERR_NULL, KEVY_ERR_TYPE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_reply_len(const kevy_reply *reply,
                            size_t *out);
@@ -456,6 +532,10 @@ kevy_status kevy_reply_len(const kevy_reply *reply,
  * and never passed to `kevy_reply_free`.
  *
  * Errors: KEVY_ERR_NULL, KEVY_ERR_TYPE, KEVY_ERR_RANGE (index >= kevy_reply_len).
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_reply_element(const kevy_reply *reply,
                                size_t index,
@@ -464,6 +544,10 @@ kevy_status kevy_reply_element(const kevy_reply *reply,
 /**
  * Frees a root reply (from `kevy_call` or `kevy_ctx_call`) and all its elements.
  * NULL is a no-op. Never pass an element from `kevy_reply_element`.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 void kevy_reply_free(kevy_reply *reply);
 
@@ -494,6 +578,10 @@ void kevy_reply_free(kevy_reply *reply);
  *
  * Errors: KEVY_ERR_NULL (server, name, callback), KEVY_ERR_ARG (bad name, arity 0,
  * unknown flag, bad key spec, a built-in's name), KEVY_ERR_STATE (stopped).
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_server_register_command(const kevy_server *server,
                                          const char *name,
@@ -509,6 +597,10 @@ kevy_status kevy_server_register_command(const kevy_server *server,
 /**
  * The number of arguments, the command name included. Errors: KEVY_ERR_NULL,
  * KEVY_ERR_STATE (outside the callback).
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_ctx_argc(kevy_ctx *ctx,
                           size_t *argc);
@@ -517,6 +609,10 @@ kevy_status kevy_ctx_argc(kevy_ctx *ctx,
  * Argument `index` (0 is the command name as the client sent it): `*ptr` points at
  * `*len` bytes, NOT NUL-terminated, valid until the callback returns.
  * Errors: KEVY_ERR_NULL, KEVY_ERR_STATE, KEVY_ERR_RANGE (index >= argc).
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_ctx_arg(kevy_ctx *ctx,
                          size_t index,
@@ -525,6 +621,10 @@ kevy_status kevy_ctx_arg(kevy_ctx *ctx,
 
 /**
  * The shard running the command (0-based). Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_ctx_shard(kevy_ctx *ctx,
                            size_t *shard);
@@ -532,6 +632,10 @@ kevy_status kevy_ctx_shard(kevy_ctx *ctx,
 /**
  * The server's clock in unix milliseconds, as TTLs see it (the manual clock when
  * `clock manual`). Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_ctx_now_ms(kevy_ctx *ctx,
                             uint64_t *now_ms);
@@ -539,6 +643,10 @@ kevy_status kevy_ctx_now_ms(kevy_ctx *ctx,
 /**
  * Replies with a simple string (`+OK`): `len` bytes of text; CR/LF become spaces.
  * Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_ctx_reply_simple(kevy_ctx *ctx,
                                   const char *text,
@@ -548,6 +656,10 @@ kevy_status kevy_ctx_reply_simple(kevy_ctx *ctx,
  * Replies with an error: `len` bytes of text. A message without an upper-case code
  * first ("ERR", "WRONGTYPE", "NOPERM"...) gets "ERR " in front, as clients expect.
  * Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_ctx_reply_error(kevy_ctx *ctx,
                                  const char *message,
@@ -555,6 +667,10 @@ kevy_status kevy_ctx_reply_error(kevy_ctx *ctx,
 
 /**
  * Replies with an integer. Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_ctx_reply_integer(kevy_ctx *ctx,
                                    int64_t value);
@@ -562,6 +678,10 @@ kevy_status kevy_ctx_reply_integer(kevy_ctx *ctx,
 /**
  * Replies with a double (a bulk string for RESP2 clients). Errors: KEVY_ERR_NULL,
  * KEVY_ERR_STATE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_ctx_reply_double(kevy_ctx *ctx,
                                   double value);
@@ -569,6 +689,10 @@ kevy_status kevy_ctx_reply_double(kevy_ctx *ctx,
 /**
  * Replies with a boolean (1 or 0 for RESP2 clients). Errors: KEVY_ERR_NULL,
  * KEVY_ERR_STATE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_ctx_reply_bool(kevy_ctx *ctx,
                                 bool value);
@@ -576,6 +700,10 @@ kevy_status kevy_ctx_reply_bool(kevy_ctx *ctx,
 /**
  * Replies with a binary-safe bulk string of `len` bytes (NULL allowed when `len` is
  * 0), copied. Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_ctx_reply_bulk(kevy_ctx *ctx,
                                 const char *bytes,
@@ -583,12 +711,20 @@ kevy_status kevy_ctx_reply_bulk(kevy_ctx *ctx,
 
 /**
  * Replies with null. Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_ctx_reply_null(kevy_ctx *ctx);
 
 /**
  * Starts an array of `n` elements: the next `n` replies built are its elements.
  * Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_ctx_reply_array(kevy_ctx *ctx,
                                  size_t n);
@@ -596,6 +732,10 @@ kevy_status kevy_ctx_reply_array(kevy_ctx *ctx,
 /**
  * Starts a map of `n` pairs: the next `2n` replies are key, value, key, value...
  * (a flat array of 2n for RESP2 clients). Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_ctx_reply_map(kevy_ctx *ctx,
                                size_t n);
@@ -603,6 +743,10 @@ kevy_status kevy_ctx_reply_map(kevy_ctx *ctx,
 /**
  * Starts a set of `n` members (an array for RESP2 clients). Errors: KEVY_ERR_NULL,
  * KEVY_ERR_STATE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_ctx_reply_set(kevy_ctx *ctx,
                                size_t n);
@@ -610,6 +754,10 @@ kevy_status kevy_ctx_reply_set(kevy_ctx *ctx,
 /**
  * Replies with a whole reply (typically one from `kevy_ctx_call`, forwarded), copied;
  * the caller still frees `reply`. Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_ctx_reply_value(kevy_ctx *ctx,
                                  const kevy_reply *reply);
@@ -624,6 +772,10 @@ kevy_status kevy_ctx_reply_value(kevy_ctx *ctx,
  * `kevy_reply_free` (before or after the callback returns). Command failures are
  * KEVY_REPLY_ERROR replies, not statuses.
  * Errors: KEVY_ERR_NULL, KEVY_ERR_ARG (argc 0), KEVY_ERR_STATE (outside the callback).
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_ctx_call(kevy_ctx *ctx,
                           size_t argc,
@@ -635,11 +787,14 @@ kevy_status kevy_ctx_call(kevy_ctx *ctx,
  * Installs the process-wide log handler (one for every server in the process), or
  * with `handler` NULL removes it, so lines go to stderr again. The previous
  * handler's user data is destroyed (its `free_user_data` called once) when no line
- * is being delivered to it any more. `free_user_data` may be NULL; on failure it is
- * not called.
+ * is being delivered to it any more. `free_user_data` may be NULL. With `handler`
+ * NULL, `user_data` and `free_user_data` are ignored.
  *
- * Never fails with a non-NULL or NULL handler (returns KEVY_OK), save KEVY_ERR_PANIC.
- * Any thread.
+ * Returns KEVY_OK (KEVY_ERR_PANIC only on an internal bug). Any thread.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
  */
 kevy_status kevy_set_log_handler(kevy_log_fn handler,
                                  void *user_data,

@@ -24,8 +24,12 @@ use crate::status::{guard, kevy_status, Failure};
 /// success here: its reply has type KEVY_REPLY_ERROR.
 /// Errors: KEVY_ERR_NULL, KEVY_ERR_ARG (argc 0), KEVY_ERR_STATE (server stopped, or
 /// called from inside a custom command callback: use `kevy_ctx_call` there).
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_call(
+pub unsafe extern "C" fn kevy_call(
     server: *const kevy_server,
     argc: usize,
     argv: *const *const c_char,

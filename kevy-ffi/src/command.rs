@@ -121,8 +121,12 @@ impl HostCommand {
 ///
 /// Errors: KEVY_ERR_NULL (server, name, callback), KEVY_ERR_ARG (bad name, arity 0,
 /// unknown flag, bad key spec, a built-in's name), KEVY_ERR_STATE (stopped).
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_server_register_command(
+pub unsafe extern "C" fn kevy_server_register_command(
     server: *const kevy_server,
     name: *const c_char,
     arity: i32,

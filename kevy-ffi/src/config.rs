@@ -26,8 +26,12 @@ fn config_failure(e: ConfigError) -> Failure {
 ///
 /// On success `*out` receives a new config that the caller owns and frees with
 /// `kevy_config_free`. Errors: KEVY_ERR_NULL if `out` is NULL.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_config_new(out: *mut *mut kevy_config) -> kevy_status {
+pub unsafe extern "C" fn kevy_config_new(out: *mut *mut kevy_config) -> kevy_status {
     guard(|| {
         let out = check::out(out, "out")?;
         let cfg = Box::into_raw(Box::new(kevy_config { config: Config::new() }));
@@ -43,8 +47,12 @@ pub extern "C" fn kevy_config_new(out: *mut *mut kevy_config) -> kevy_status {
 ///
 /// Errors: KEVY_ERR_NULL (any pointer NULL), KEVY_ERR_ARG (not UTF-8),
 /// KEVY_ERR_CONFIG (unknown name or invalid value; the config is unchanged).
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_config_set(config: *mut kevy_config, name: *const c_char, value: *const c_char) -> kevy_status {
+pub unsafe extern "C" fn kevy_config_set(config: *mut kevy_config, name: *const c_char, value: *const c_char) -> kevy_status {
     guard(|| {
         // SAFETY: a non-NULL `config` comes from kevy_config_new and is used by one
         // thread at a time, as documented.
@@ -62,8 +70,12 @@ pub extern "C" fn kevy_config_set(config: *mut kevy_config, name: *const c_char,
 /// holds their count. The bytes are owned by the config and valid until the next
 /// `kevy_config_set`/`kevy_config_load_*` on it or `kevy_config_free`.
 /// Errors: KEVY_ERR_NULL, KEVY_ERR_ARG (name not UTF-8), KEVY_ERR_CONFIG (unknown name).
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_config_get(
+pub unsafe extern "C" fn kevy_config_get(
     config: *const kevy_config,
     name: *const c_char,
     value: *mut *const c_char,
@@ -90,8 +102,12 @@ pub extern "C" fn kevy_config_get(
 /// All or nothing: on failure the config is unchanged and the error names the line.
 ///
 /// Errors: KEVY_ERR_NULL, KEVY_ERR_ARG (not UTF-8), KEVY_ERR_CONFIG.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_config_load_text(config: *mut kevy_config, text: *const c_char, len: usize) -> kevy_status {
+pub unsafe extern "C" fn kevy_config_load_text(config: *mut kevy_config, text: *const c_char, len: usize) -> kevy_status {
     guard(|| {
         // SAFETY: a non-NULL `config` comes from kevy_config_new and is used by one
         // thread at a time, as documented.
@@ -108,8 +124,12 @@ pub extern "C" fn kevy_config_load_text(config: *mut kevy_config, text: *const c
 ///
 /// Errors: KEVY_ERR_NULL, KEVY_ERR_ARG (path not UTF-8), KEVY_ERR_IO (unreadable
 /// file), KEVY_ERR_CONFIG (bad line).
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_config_load_file(config: *mut kevy_config, path: *const c_char) -> kevy_status {
+pub unsafe extern "C" fn kevy_config_load_file(config: *mut kevy_config, path: *const c_char) -> kevy_status {
     guard(|| {
         // SAFETY: a non-NULL `config` comes from kevy_config_new and is used by one
         // thread at a time, as documented.
@@ -126,10 +146,9 @@ pub extern "C" fn kevy_config_load_file(config: *mut kevy_config, path: *const c
 fn load(config: &mut Config, text: &str, source: &str) -> Result<(), Failure> {
     let mut staged = config.clone();
     for (n, line) in text.lines().enumerate() {
-        staged.load_text(line).map_err(|e| config_failure(e)).map_err(|f| Failure {
-            message: format!("{source}, line {}: {}", n + 1, f.message),
-            ..f
-        })?;
+        staged
+            .load_text(line)
+            .map_err(|e| Failure::new(kevy_status::KEVY_ERR_CONFIG, format!("{source}, line {}: {e}", n + 1)))?;
     }
     *config = staged;
     Ok(())
@@ -137,8 +156,12 @@ fn load(config: &mut Config, text: &str, source: &str) -> Result<(), Failure> {
 
 /// Frees a configuration. NULL is a no-op. A server started from it keeps its own
 /// copy, so a config may be freed right after `kevy_server_start`.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_config_free(config: *mut kevy_config) {
+pub unsafe extern "C" fn kevy_config_free(config: *mut kevy_config) {
     guard_void(|| {
         if !config.is_null() {
             // SAFETY: a non-NULL `config` came from kevy_config_new (Box::into_raw)

@@ -46,8 +46,12 @@ unsafe fn lossy<'a>(p: *const c_char, len: usize, what: &str) -> Result<std::bor
 
 /// The number of arguments, the command name included. Errors: KEVY_ERR_NULL,
 /// KEVY_ERR_STATE (outside the callback).
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_ctx_argc(ctx: *mut kevy_ctx, argc: *mut usize) -> kevy_status {
+pub unsafe extern "C" fn kevy_ctx_argc(ctx: *mut kevy_ctx, argc: *mut usize) -> kevy_status {
     with_ctx(ctx, |c| {
         let out = check::out(argc, "argc")?;
         // SAFETY: checked non-NULL.
@@ -59,8 +63,12 @@ pub extern "C" fn kevy_ctx_argc(ctx: *mut kevy_ctx, argc: *mut usize) -> kevy_st
 /// Argument `index` (0 is the command name as the client sent it): `*ptr` points at
 /// `*len` bytes, NOT NUL-terminated, valid until the callback returns.
 /// Errors: KEVY_ERR_NULL, KEVY_ERR_STATE, KEVY_ERR_RANGE (index >= argc).
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_ctx_arg(ctx: *mut kevy_ctx, index: usize, ptr: *mut *const c_char, len: *mut usize) -> kevy_status {
+pub unsafe extern "C" fn kevy_ctx_arg(ctx: *mut kevy_ctx, index: usize, ptr: *mut *const c_char, len: *mut usize) -> kevy_status {
     with_ctx(ctx, |c| {
         let (ptr, len) = (check::out(ptr, "ptr")?, check::out(len, "len")?);
         let args = c.args();
@@ -77,8 +85,12 @@ pub extern "C" fn kevy_ctx_arg(ctx: *mut kevy_ctx, index: usize, ptr: *mut *cons
 }
 
 /// The shard running the command (0-based). Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_ctx_shard(ctx: *mut kevy_ctx, shard: *mut usize) -> kevy_status {
+pub unsafe extern "C" fn kevy_ctx_shard(ctx: *mut kevy_ctx, shard: *mut usize) -> kevy_status {
     with_ctx(ctx, |c| {
         let out = check::out(shard, "shard")?;
         // SAFETY: checked non-NULL.
@@ -89,8 +101,12 @@ pub extern "C" fn kevy_ctx_shard(ctx: *mut kevy_ctx, shard: *mut usize) -> kevy_
 
 /// The server's clock in unix milliseconds, as TTLs see it (the manual clock when
 /// `clock manual`). Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_ctx_now_ms(ctx: *mut kevy_ctx, now_ms: *mut u64) -> kevy_status {
+pub unsafe extern "C" fn kevy_ctx_now_ms(ctx: *mut kevy_ctx, now_ms: *mut u64) -> kevy_status {
     with_ctx(ctx, |c| {
         let out = check::out(now_ms, "now_ms")?;
         // SAFETY: checked non-NULL.
@@ -105,8 +121,12 @@ pub extern "C" fn kevy_ctx_now_ms(ctx: *mut kevy_ctx, now_ms: *mut u64) -> kevy_
 
 /// Replies with a simple string (`+OK`): `len` bytes of text; CR/LF become spaces.
 /// Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_ctx_reply_simple(ctx: *mut kevy_ctx, text: *const c_char, len: usize) -> kevy_status {
+pub unsafe extern "C" fn kevy_ctx_reply_simple(ctx: *mut kevy_ctx, text: *const c_char, len: usize) -> kevy_status {
     with_ctx(ctx, |c| {
         // SAFETY: `len` readable bytes, as documented.
         let t = unsafe { lossy(text, len, "text")? };
@@ -117,8 +137,12 @@ pub extern "C" fn kevy_ctx_reply_simple(ctx: *mut kevy_ctx, text: *const c_char,
 /// Replies with an error: `len` bytes of text. A message without an upper-case code
 /// first ("ERR", "WRONGTYPE", "NOPERM"...) gets "ERR " in front, as clients expect.
 /// Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_ctx_reply_error(ctx: *mut kevy_ctx, message: *const c_char, len: usize) -> kevy_status {
+pub unsafe extern "C" fn kevy_ctx_reply_error(ctx: *mut kevy_ctx, message: *const c_char, len: usize) -> kevy_status {
     with_ctx(ctx, |c| {
         // SAFETY: `len` readable bytes, as documented.
         let m = unsafe { lossy(message, len, "message")? };
@@ -127,29 +151,45 @@ pub extern "C" fn kevy_ctx_reply_error(ctx: *mut kevy_ctx, message: *const c_cha
 }
 
 /// Replies with an integer. Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_ctx_reply_integer(ctx: *mut kevy_ctx, value: i64) -> kevy_status {
+pub unsafe extern "C" fn kevy_ctx_reply_integer(ctx: *mut kevy_ctx, value: i64) -> kevy_status {
     with_ctx(ctx, |c| c.reply_int(value).map_err(complete))
 }
 
 /// Replies with a double (a bulk string for RESP2 clients). Errors: KEVY_ERR_NULL,
 /// KEVY_ERR_STATE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_ctx_reply_double(ctx: *mut kevy_ctx, value: f64) -> kevy_status {
+pub unsafe extern "C" fn kevy_ctx_reply_double(ctx: *mut kevy_ctx, value: f64) -> kevy_status {
     with_ctx(ctx, |c| c.reply_double(value).map_err(complete))
 }
 
 /// Replies with a boolean (1 or 0 for RESP2 clients). Errors: KEVY_ERR_NULL,
 /// KEVY_ERR_STATE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_ctx_reply_bool(ctx: *mut kevy_ctx, value: bool) -> kevy_status {
+pub unsafe extern "C" fn kevy_ctx_reply_bool(ctx: *mut kevy_ctx, value: bool) -> kevy_status {
     with_ctx(ctx, |c| c.reply_bool(value).map_err(complete))
 }
 
 /// Replies with a binary-safe bulk string of `len` bytes (NULL allowed when `len` is
 /// 0), copied. Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_ctx_reply_bulk(ctx: *mut kevy_ctx, bytes: *const c_char, len: usize) -> kevy_status {
+pub unsafe extern "C" fn kevy_ctx_reply_bulk(ctx: *mut kevy_ctx, bytes: *const c_char, len: usize) -> kevy_status {
     with_ctx(ctx, |c| {
         // SAFETY: `len` readable bytes, as documented.
         let b = unsafe { check::bytes(bytes, len, "bytes")? };
@@ -158,36 +198,56 @@ pub extern "C" fn kevy_ctx_reply_bulk(ctx: *mut kevy_ctx, bytes: *const c_char, 
 }
 
 /// Replies with null. Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_ctx_reply_null(ctx: *mut kevy_ctx) -> kevy_status {
+pub unsafe extern "C" fn kevy_ctx_reply_null(ctx: *mut kevy_ctx) -> kevy_status {
     with_ctx(ctx, |c| c.reply_null().map_err(complete))
 }
 
 /// Starts an array of `n` elements: the next `n` replies built are its elements.
 /// Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_ctx_reply_array(ctx: *mut kevy_ctx, n: usize) -> kevy_status {
+pub unsafe extern "C" fn kevy_ctx_reply_array(ctx: *mut kevy_ctx, n: usize) -> kevy_status {
     with_ctx(ctx, |c| c.reply_array(n).map_err(complete))
 }
 
 /// Starts a map of `n` pairs: the next `2n` replies are key, value, key, value...
 /// (a flat array of 2n for RESP2 clients). Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_ctx_reply_map(ctx: *mut kevy_ctx, n: usize) -> kevy_status {
+pub unsafe extern "C" fn kevy_ctx_reply_map(ctx: *mut kevy_ctx, n: usize) -> kevy_status {
     with_ctx(ctx, |c| c.reply_map(n).map_err(complete))
 }
 
 /// Starts a set of `n` members (an array for RESP2 clients). Errors: KEVY_ERR_NULL,
 /// KEVY_ERR_STATE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_ctx_reply_set(ctx: *mut kevy_ctx, n: usize) -> kevy_status {
+pub unsafe extern "C" fn kevy_ctx_reply_set(ctx: *mut kevy_ctx, n: usize) -> kevy_status {
     with_ctx(ctx, |c| c.reply_set(n).map_err(complete))
 }
 
 /// Replies with a whole reply (typically one from `kevy_ctx_call`, forwarded), copied;
 /// the caller still frees `reply`. Errors: KEVY_ERR_NULL, KEVY_ERR_STATE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_ctx_reply_value(ctx: *mut kevy_ctx, reply: *const kevy_reply) -> kevy_status {
+pub unsafe extern "C" fn kevy_ctx_reply_value(ctx: *mut kevy_ctx, reply: *const kevy_reply) -> kevy_status {
     with_ctx(ctx, |c| {
         // SAFETY: a live reply, as documented.
         let r = unsafe { check::get(reply, "reply")? };
@@ -204,8 +264,12 @@ pub extern "C" fn kevy_ctx_reply_value(ctx: *mut kevy_ctx, reply: *const kevy_re
 /// `kevy_reply_free` (before or after the callback returns). Command failures are
 /// KEVY_REPLY_ERROR replies, not statuses.
 /// Errors: KEVY_ERR_NULL, KEVY_ERR_ARG (argc 0), KEVY_ERR_STATE (outside the callback).
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_ctx_call(
+pub unsafe extern "C" fn kevy_ctx_call(
     ctx: *mut kevy_ctx,
     argc: usize,
     argv: *const *const c_char,

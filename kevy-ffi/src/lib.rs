@@ -19,6 +19,7 @@
 //! boundary (handles are opaque, bytes are pointer + length).
 
 #![warn(clippy::undocumented_unsafe_blocks)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 // In this order in kevy.h.
 pub mod status;

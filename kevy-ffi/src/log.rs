@@ -69,13 +69,16 @@ impl HostLog {
 /// Installs the process-wide log handler (one for every server in the process), or
 /// with `handler` NULL removes it, so lines go to stderr again. The previous
 /// handler's user data is destroyed (its `free_user_data` called once) when no line
-/// is being delivered to it any more. `free_user_data` may be NULL; on failure it is
-/// not called.
+/// is being delivered to it any more. `free_user_data` may be NULL. With `handler`
+/// NULL, `user_data` and `free_user_data` are ignored.
 ///
-/// Never fails with a non-NULL or NULL handler (returns KEVY_OK), save KEVY_ERR_PANIC.
-/// Any thread.
+/// Returns KEVY_OK (KEVY_ERR_PANIC only on an internal bug). Any thread.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_set_log_handler(
+pub unsafe extern "C" fn kevy_set_log_handler(
     handler: kevy_log_fn,
     user_data: *mut c_void,
     free_user_data: kevy_free_fn,

@@ -135,8 +135,12 @@ fn read<T>(reply: *const kevy_reply, out: *mut T, f: impl FnOnce(&kevy_reply) ->
 }
 
 /// The reply's type. Errors: KEVY_ERR_NULL.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_reply_get_type(reply: *const kevy_reply, out: *mut kevy_reply_type) -> kevy_status {
+pub unsafe extern "C" fn kevy_reply_get_type(reply: *const kevy_reply, out: *mut kevy_reply_type) -> kevy_status {
     read(reply, out, |r| Ok(r.kind))
 }
 
@@ -146,8 +150,12 @@ pub extern "C" fn kevy_reply_get_type(reply: *const kevy_reply, out: *mut kevy_r
 /// own, so `*len` is the length.
 ///
 /// Errors: KEVY_ERR_NULL, KEVY_ERR_TYPE (another type of reply).
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_reply_string(reply: *const kevy_reply, ptr: *mut *const c_char, len: *mut usize) -> kevy_status {
+pub unsafe extern "C" fn kevy_reply_string(reply: *const kevy_reply, ptr: *mut *const c_char, len: *mut usize) -> kevy_status {
     guard(|| {
         // SAFETY: a non-NULL `reply` is a live reply, as documented.
         let r = unsafe { check::get(reply, "reply")? };
@@ -163,27 +171,43 @@ pub extern "C" fn kevy_reply_string(reply: *const kevy_reply, ptr: *mut *const c
 }
 
 /// The value of an INTEGER reply. Errors: KEVY_ERR_NULL, KEVY_ERR_TYPE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_reply_integer(reply: *const kevy_reply, out: *mut i64) -> kevy_status {
+pub unsafe extern "C" fn kevy_reply_integer(reply: *const kevy_reply, out: *mut i64) -> kevy_status {
     read(reply, out, |r| r.expect(&[KEVY_REPLY_INTEGER], "an integer").map(|_| r.int))
 }
 
 /// The value of a DOUBLE reply. Errors: KEVY_ERR_NULL, KEVY_ERR_TYPE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_reply_double(reply: *const kevy_reply, out: *mut f64) -> kevy_status {
+pub unsafe extern "C" fn kevy_reply_double(reply: *const kevy_reply, out: *mut f64) -> kevy_status {
     read(reply, out, |r| r.expect(&[KEVY_REPLY_DOUBLE], "a double").map(|_| r.double))
 }
 
 /// The value of a BOOL reply. Errors: KEVY_ERR_NULL, KEVY_ERR_TYPE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_reply_bool(reply: *const kevy_reply, out: *mut bool) -> kevy_status {
+pub unsafe extern "C" fn kevy_reply_bool(reply: *const kevy_reply, out: *mut bool) -> kevy_status {
     read(reply, out, |r| r.expect(&[KEVY_REPLY_BOOL], "a bool").map(|_| r.int != 0))
 }
 
 /// The number of elements of an ARRAY or SET, or of a MAP counted flattened (keys and
 /// values: twice its pairs). Errors: KEVY_ERR_NULL, KEVY_ERR_TYPE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_reply_len(reply: *const kevy_reply, out: *mut usize) -> kevy_status {
+pub unsafe extern "C" fn kevy_reply_len(reply: *const kevy_reply, out: *mut usize) -> kevy_status {
     read(reply, out, |r| {
         r.expect(&[KEVY_REPLY_ARRAY, KEVY_REPLY_SET, KEVY_REPLY_MAP], "an array, set or map").map(|_| r.elements.len())
     })
@@ -194,8 +218,12 @@ pub extern "C" fn kevy_reply_len(reply: *const kevy_reply, out: *mut usize) -> k
 /// and never passed to `kevy_reply_free`.
 ///
 /// Errors: KEVY_ERR_NULL, KEVY_ERR_TYPE, KEVY_ERR_RANGE (index >= kevy_reply_len).
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_reply_element(reply: *const kevy_reply, index: usize, out: *mut *const kevy_reply) -> kevy_status {
+pub unsafe extern "C" fn kevy_reply_element(reply: *const kevy_reply, index: usize, out: *mut *const kevy_reply) -> kevy_status {
     read(reply, out, |r| {
         r.expect(&[KEVY_REPLY_ARRAY, KEVY_REPLY_SET, KEVY_REPLY_MAP], "an array, set or map")?;
         let len = r.elements.len();
@@ -208,8 +236,12 @@ pub extern "C" fn kevy_reply_element(reply: *const kevy_reply, index: usize, out
 
 /// Frees a root reply (from `kevy_call` or `kevy_ctx_call`) and all its elements.
 /// NULL is a no-op. Never pass an element from `kevy_reply_element`.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_reply_free(reply: *mut kevy_reply) {
+pub unsafe extern "C" fn kevy_reply_free(reply: *mut kevy_reply) {
     guard_void(|| {
         if !reply.is_null() {
             // SAFETY: a non-NULL root reply came from Box::into_raw in into_raw and is

@@ -60,8 +60,12 @@ pub(crate) unsafe fn server<'a>(p: *const kevy_server) -> Result<&'a kevy_server
 /// On success `*out` receives the server, owned by the caller and freed with
 /// `kevy_server_free`. Errors: KEVY_ERR_NULL, KEVY_ERR_IO (cannot bind: port in use,
 /// bad address), KEVY_ERR_CONFIG. Blocks briefly; any thread.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_server_start(config: *const kevy_config, out: *mut *mut kevy_server) -> kevy_status {
+pub unsafe extern "C" fn kevy_server_start(config: *const kevy_config, out: *mut *mut kevy_server) -> kevy_status {
     guard(|| {
         // SAFETY: a non-NULL `config` comes from kevy_config_new, as documented.
         let cfg = unsafe { check::get(config, "config")? };
@@ -82,8 +86,12 @@ pub extern "C" fn kevy_server_start(config: *const kevy_config, out: *mut *mut k
 /// The TCP port the server listens on (the one the kernel picked for port 0).
 ///
 /// Errors: KEVY_ERR_NULL, KEVY_ERR_STATE (stopped). Any thread.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_server_port(server: *const kevy_server, port: *mut u16) -> kevy_status {
+pub unsafe extern "C" fn kevy_server_port(server: *const kevy_server, port: *mut u16) -> kevy_status {
     guard(|| {
         // SAFETY: a live handle, as documented.
         let s = unsafe { self::server(server)? };
@@ -98,8 +106,12 @@ pub extern "C" fn kevy_server_port(server: *const kevy_server, port: *mut u16) -
 /// The number of shard threads.
 ///
 /// Errors: KEVY_ERR_NULL, KEVY_ERR_STATE (stopped). Any thread.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_server_shards(server: *const kevy_server, shards: *mut usize) -> kevy_status {
+pub unsafe extern "C" fn kevy_server_shards(server: *const kevy_server, shards: *mut usize) -> kevy_status {
     guard(|| {
         // SAFETY: a live handle, as documented.
         let s = unsafe { self::server(server)? };
@@ -116,8 +128,12 @@ pub extern "C" fn kevy_server_shards(server: *const kevy_server, shards: *mut us
 ///
 /// Errors: KEVY_ERR_NULL, KEVY_ERR_STATE (stopped, or the server runs on the system
 /// clock). Any thread.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_server_advance(server: *const kevy_server, ms: u64) -> kevy_status {
+pub unsafe extern "C" fn kevy_server_advance(server: *const kevy_server, ms: u64) -> kevy_status {
     guard(|| {
         // SAFETY: a live handle, as documented.
         let s = unsafe { self::server(server)? };
@@ -136,8 +152,12 @@ pub extern "C" fn kevy_server_advance(server: *const kevy_server, ms: u64) -> ke
 ///
 /// Errors: KEVY_ERR_NULL; KEVY_ERR_STATE when called from a custom command callback
 /// (it would wait for itself). Blocks until the threads have exited.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_server_stop(server: *mut kevy_server) -> kevy_status {
+pub unsafe extern "C" fn kevy_server_stop(server: *mut kevy_server) -> kevy_status {
     guard(|| {
         // SAFETY: a live handle, as documented.
         let s = unsafe { self::server(server)? };
@@ -160,8 +180,12 @@ fn stop(s: &kevy_server) -> Result<(), Failure> {
 /// NULL is a no-op. The handle must not be used afterwards, by any thread. Must not
 /// be called from a custom command callback (it then does nothing: the handle leaks
 /// rather than deadlocks). Blocks until the threads have exited.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
 #[no_mangle]
-pub extern "C" fn kevy_server_free(server: *mut kevy_server) {
+pub unsafe extern "C" fn kevy_server_free(server: *mut kevy_server) {
     guard_void(|| {
         if server.is_null() || in_callback() {
             return;
