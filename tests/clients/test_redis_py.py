@@ -132,3 +132,27 @@ def test_blocking_pop_with_a_thread_pushing(kevy_port):
     assert waiter.blpop(["nothing", "jobs"], timeout=5) == ("jobs", "job-1")
     t.join()
     assert waiter.blpop("nothing", timeout=0.1) is None
+
+
+def test_lock_and_registered_scripts(r):
+    # redis-py's Lock acquires with SET NX and releases/extends with Lua scripts
+    # (EVALSHA, falling back to EVAL on NOSCRIPT).
+    lock = r.lock("resource", timeout=5)
+    assert lock.acquire(blocking=False) is True
+    assert r.lock("resource", timeout=5).acquire(blocking=False) is False
+    assert lock.extend(5) is True
+    assert 5 < r.pttl("resource") / 1000 <= 10
+    lock.release()
+    assert r.exists("resource") == 0
+    with r.lock("resource", timeout=5, blocking_timeout=1):
+        assert r.exists("resource") == 1
+    assert r.exists("resource") == 0
+
+    add = r.register_script("return redis.call('incrby', KEYS[1], ARGV[1]) + tonumber(ARGV[2])")
+    assert add(keys=["counter"], args=[5, 100]) == 105
+    r.script_flush()
+    assert add(keys=["counter"], args=[5, 0]) == 10  # reloaded after NOSCRIPT
+    assert r.script_exists(add.sha) == [True]
+    assert r.eval("return {KEYS[1], ARGV[1], 3}", 1, "k", "v") == ["k", "v", 3]
+    with pytest.raises(redis.ResponseError, match="user_script:1: boom"):
+        r.eval("error('boom')", 0)
