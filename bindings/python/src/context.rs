@@ -13,8 +13,10 @@ use std::sync::Arc;
 use std::thread::ThreadId;
 
 use kevy_core::{CommandCtx, CustomHandler, Reply};
+use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::sync::GILOnceCell;
+use pyo3::types::{IntoPyDict, PyBytes, PyTuple};
 
 use crate::convert::{args_to_argv, py_to_reply, reply_to_py};
 use crate::errors;
@@ -131,6 +133,49 @@ fn run_callback(py: Python<'_>, func: &Py<PyAny>, cctx: &mut CommandCtx<'_, '_>)
     context.get().ctx.store(std::ptr::null_mut(), Ordering::Release);
     match outcome.and_then(|v| py_to_reply(v.bind(py))) {
         Ok(r) => r,
-        Err(e) => Reply::Error(errors::exception_reply_text(py, &e).into_bytes()),
+        Err(e) => {
+            report(py, &context.get().name, &e);
+            Reply::Error(errors::exception_reply_text(py, &e).into_bytes())
+        }
     }
+}
+
+static LOGGER: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
+
+/// A callback's exception: its traceback to the "kevy" logger at DEBUG, and a Ctrl-C
+/// that interrupted a callback running inside `Server.call` (on the main thread)
+/// marked, so that `Server.call` raises KeyboardInterrupt once the command is done
+/// (shard threads never see signals).
+fn report(py: Python<'_>, name: &str, err: &PyErr) {
+    let logger = LOGGER.get_or_try_init(py, || {
+        py.import("logging")?.call_method1("getLogger", ("kevy",)).map(Bound::unbind)
+    });
+    if let Ok(logger) = logger {
+        let logger = logger.bind(py);
+        if logger.call_method1("isEnabledFor", (10,)).and_then(|b| b.is_truthy()).unwrap_or(false) {
+            let kwargs = [("exc_info", err.value(py).clone())].into_py_dict(py);
+            if let Ok(kwargs) = kwargs {
+                let _ = logger.call_method("debug", ("custom command %s raised", name), Some(&kwargs));
+            }
+        }
+    }
+    if err.is_instance_of::<PyKeyboardInterrupt>(py) && !on_shard_thread() {
+        INTERRUPTED.with(|i| i.set(true));
+    }
+}
+
+thread_local! {
+    /// Set when a callback running on this (host) thread was interrupted by Ctrl-C.
+    static INTERRUPTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Was a callback run by this thread's last `Server.call` interrupted by Ctrl-C?
+/// Clears the mark.
+pub fn take_interrupt() -> bool {
+    INTERRUPTED.with(|i| i.replace(false))
+}
+
+/// Shard threads are named `kevy-shard-N` by kevy-core.
+fn on_shard_thread() -> bool {
+    std::thread::current().name().is_some_and(|n| n.starts_with("kevy-shard-"))
 }

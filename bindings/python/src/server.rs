@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, RwLock, TryLockError, Weak};
 
 use kevy_core::commands::custom::in_callback;
 use kevy_core::{Config, CustomSpec, KeySpec};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyString, PyTuple};
 
@@ -230,8 +230,13 @@ impl Server {
     fn call(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<PyObject> {
         let argv = args_to_argv(args)?;
         Self::not_in_callback("call")?;
+        context::take_interrupt();
         let reply = self.with_server(py, |s| s.call(&argv))?;
-        // A Ctrl-C that arrived during a long command raises now.
+        // A Ctrl-C that interrupted a callback run by this call, or that arrived
+        // during a long command, raises now.
+        if context::take_interrupt() {
+            return Err(PyKeyboardInterrupt::new_err(()));
+        }
         py.check_signals()?;
         reply_to_py(py, reply)
     }

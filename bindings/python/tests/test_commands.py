@@ -3,6 +3,8 @@ exceptions, threading rules, and concurrency with in-process calls."""
 
 from __future__ import annotations
 
+import _thread
+import logging
 import threading
 
 import pytest
@@ -292,3 +294,28 @@ def test_callbacks_and_host_calls_run_concurrently(server):
     total = sum(int(server.call("GET", f"c{i}")) for i in range(3))
     assert total == 6 * 300
     assert int(server.call("GET", "host")) == host_calls[0]
+
+
+def test_callback_exceptions_are_logged_at_debug(server, caplog):
+    def boom(ctx):
+        raise RuntimeError("logged")
+
+    server.register_command("t.logged", boom, keys=(0, 0, 0))
+    caplog.set_level(logging.DEBUG, logger="kevy")
+    with pytest.raises(kevy.ResponseError):
+        server.call("t.logged")
+    records = [r for r in caplog.records if r.name == "kevy" and "t.logged" in r.getMessage()]
+    assert records and records[0].exc_info is not None
+
+
+def test_ctrl_c_inside_a_callback_run_by_call_raises_keyboard_interrupt(server):
+    def spin(ctx):
+        _thread.interrupt_main()  # as if Ctrl-C arrived while the command runs
+        for _ in range(10_000_000):
+            pass
+        return 1
+
+    server.register_command("t.spin", spin, keys=(0, 0, 0))
+    with pytest.raises(KeyboardInterrupt):
+        server.call("t.spin")
+    assert server.call("PING") == "PONG"  # and the server is fine
