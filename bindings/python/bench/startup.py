@@ -4,7 +4,8 @@ Measures, in one run on one machine:
   - start + stop of a kevy.Server (port 0, until it answers), and of a redis-server
     subprocess (free port, until it answers PING, then SIGTERM and wait);
   - a redis-py GET round trip against each;
-  - server.call("GET", k) in-process (no socket).
+  - server.call("GET", k) in-process (no socket);
+  - a custom command written in Python, through redis-py and through server.call.
 
 Usage: python bench/startup.py [--starts N] [--gets N] [--redis-server PATH]
 Build kevy optimized first (pip install ./bindings/python, or KEVY_PROFILE=release
@@ -101,6 +102,13 @@ def main() -> None:
             print(f"{label:<35}" + fmt(timed(lambda: r.get("k"), args.gets), "us"))
             label = f"server.call('GET') (shards={shards})"
             print(f"{label:<35}" + fmt(timed(lambda: server.call("GET", "k"), args.gets), "us"))
+            # A custom command written in Python: the callback takes the GIL on a shard
+            # thread (from redis-py) or on this thread (server.call).
+            server.register_command("bench.get", lambda ctx, key: ctx.call("GET", key), arity=2)
+            label = f"redis-py Python command (shards={shards})"
+            print(f"{label:<35}" + fmt(timed(lambda: r.execute_command("bench.get", "k"), args.gets), "us"))
+            label = "server.call Python command"
+            print(f"{label:<35}" + fmt(timed(lambda: server.call("bench.get", "k"), args.gets), "us"))
             r.close()
     if args.redis_server:
         port = free_port()
