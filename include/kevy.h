@@ -392,6 +392,20 @@ kevy_status kevy_server_shards(const kevy_server *server,
                                size_t *shards);
 
 /**
+ * Whether the server is stopping: a client sent SHUTDOWN, or the host stopped it.
+ * A host that serves until then polls this and then calls `kevy_server_free`
+ * (examples/c/server.c does). A stopped server reports true.
+ *
+ * Errors: KEVY_ERR_NULL. Any thread.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
+ */
+kevy_status kevy_server_is_stopping(const kevy_server *server,
+                                    bool *stopping);
+
+/**
  * Moves a manual clock (config `clock manual`) forward by `ms` milliseconds: keys
  * expire and blocked clients time out as if that time had passed.
  *

@@ -2,7 +2,8 @@
  * server.c: a complete kevy server host, configured by a redis.conf-style file. It
  * is what kevy-server does, written against the C API: load the config, route kevy's
  * log lines into the host's own log, start, add the host's commands
- * (game_commands.c), serve until SIGINT/SIGTERM, stop cleanly.
+ * (game_commands.c), serve until SIGINT/SIGTERM or a client's SHUTDOWN, stop
+ * cleanly.
  *
  *   target/c/examples/server examples/c/kevy.conf
  *   redis-cli -p 7379 PING
@@ -71,8 +72,12 @@ int main(int argc, char **argv) {
     printf("ready: port %u shards %zu\n", port, shards);
     fflush(stdout);
 
-    while (!stop_requested) { /* a signal may land on any thread: poll the flag */
+    /* Serve until a signal (it may land on any thread: poll the flag) or a client's
+     * SHUTDOWN. */
+    bool stopping = false;
+    while (!stop_requested && !stopping) {
         usleep(50 * 1000);
+        kevy_server_is_stopping(server, &stopping);
     }
     if ((st = kevy_server_stop(server)) != KEVY_OK) return fail(st, "kevy_server_stop");
     kevy_server_free(server);

@@ -42,6 +42,9 @@ const PARAMS: &[Param] = &[
     Param { name: "databases", default: "1", kind: Kind::Int { min: 1, max: 1 }, mutable: false },
     Param { name: "maxclients", default: "10000", kind: Kind::Int { min: 1, max: u32::MAX as i64 }, mutable: true },
     Param { name: "hz", default: "10", kind: Kind::Int { min: 0, max: i32::MAX as i64 }, mutable: true },
+    // Milliseconds a script may run before commands needing its shard get -BUSY
+    // (SCRIPT KILL works at any time). `lua-time-limit` is its old name.
+    Param { name: "busy-reply-threshold", default: "5000", kind: Kind::Int { min: 0, max: i64::MAX }, mutable: true },
     Param {
         name: "proto-max-bulk-len",
         default: "536870912",
@@ -67,6 +70,7 @@ const PARAMS: &[Param] = &[
 ];
 
 fn param(name: &str) -> Option<&'static Param> {
+    let name = if name.eq_ignore_ascii_case("lua-time-limit") { "busy-reply-threshold" } else { name };
     PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
 }
 

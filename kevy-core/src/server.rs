@@ -24,6 +24,8 @@ use crate::store::Keyspace;
 pub struct Server {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
+    /// The AOF's background thread, when appendonly is on.
+    aof_thread: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -37,7 +39,12 @@ impl Server {
             .map(|a| a.parse().map_err(|_| std::io::Error::other(format!("bad bind address {a}"))))
             .collect::<Result<_, _>>()?;
         let (port, listeners) = bind_all(&addrs, config.port(), shards, config.tcp_backlog())?;
-        let keyspaces = load_data(&config, shards)?;
+        let dir = std::path::PathBuf::from(config.get("dir").unwrap_or("."));
+        // With the AOF on and its files present, they are the whole story: snapshots
+        // are not loaded under them (as Redis prefers the AOF).
+        let from_aof = config.appendonly() && crate::persist::aof_load::existing_files(&dir).map_err(Error::Persist)? > 0;
+        let (appendonly, truncated_ok) = (config.appendonly(), config.get("aof-load-truncated") != Some("no"));
+        let keyspaces = if from_aof { (0..shards).map(|_| Keyspace::new()).collect() } else { load_data(&config, shards)? };
         let handles = keyspaces
             .into_iter()
             .map(|ks| {
@@ -65,10 +72,17 @@ impl Server {
             blocked_clients: AtomicU64::new(0),
             persist: SaveState::default(),
             shutdown_mode: AtomicU8::new(shutdown::DEFAULT),
+            aof: crate::persist::aof::Logs::new(shards),
+            aof_worker: Default::default(),
         });
+        let mut aof_thread = None;
+        if appendonly {
+            crate::persist::aof_load::setup(&shared, &dir, truncated_ok).map_err(Error::Persist)?;
+            aof_thread = Some(crate::persist::aof_worker::spawn(Arc::clone(&shared))?);
+        }
         shared.persist.last_save_s.store(shared.started_ms / 1000, Ordering::Release);
         shared.persist.last_ok.store(true, Ordering::Release);
-        let mut server = Server { shared: Arc::clone(&shared), threads: Vec::new() };
+        let mut server = Server { shared: Arc::clone(&shared), threads: Vec::new(), aof_thread };
         for (id, ls) in listeners.into_iter().enumerate() {
             let shard = ShardLoop::new(id, Arc::clone(&shared), ls)?;
             let thread = std::thread::Builder::new().name(format!("kevy-shard-{id}")).spawn(move || shard.run())?;
@@ -148,6 +162,13 @@ impl Server {
         }
         if joined {
             saver::final_save(&self.shared);
+        }
+        self.shared.aof_worker.stop();
+        if let Some(t) = self.aof_thread.take() {
+            let _ = t.join();
+        }
+        if self.shared.aof.on.load(Ordering::Acquire) {
+            crate::persist::aof::flush_all(&self.shared, true);
         }
         // Host closures (and the host data they own) go now, not when the last Arc does.
         self.shared.table.custom.clear();

@@ -207,3 +207,46 @@ fn eval_runs_in_process_and_the_cache_is_shared_by_shards() {
     let mut c = Client::connect(server.port());
     assert_eq!(send(&mut c, &["EVALSHA", &sha, "0"]), "-NOSCRIPT No matching script. Please use EVAL.\r\n");
 }
+
+#[test]
+fn commands_for_a_shard_busy_with_a_script_get_busy_replies() {
+    let server = start(4);
+    let port = server.port();
+    let keys = keys_on_distinct_shards("b", 4, 4);
+    let mut looping = Client::connect(port);
+    assert_eq!(looping.cmd("CONFIG SET lua-time-limit 100"), "+OK\r\n");
+    assert_eq!(looping.cmd("CONFIG GET busy-reply-threshold"), "*2\r\n$20\r\nbusy-reply-threshold\r\n$3\r\n100\r\n");
+    let body = "while true do end";
+    looping.send_raw(&Client::encode(&[b"EVAL", body.as_bytes(), b"1", keys[0].as_bytes()]));
+    let mut other = connect_to_free_shard(port);
+    other.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // The busy shard's key: -BUSY; keys of other shards: served as usual.
+    for key in &keys {
+        other.write_all(&Client::encode(&[b"GET", key.as_bytes()])).unwrap();
+        let mut buf = [0u8; 256];
+        let n = other.read(&mut buf).unwrap();
+        let reply = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if key == &keys[0] {
+            assert_eq!(reply, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or FUNCTION KILL or SHUTDOWN NOSAVE.\r\n");
+        } else {
+            assert_eq!(reply, "$-1\r\n");
+        }
+    }
+    assert_eq!(kill_until_running(&mut other), "+OK\r\n");
+    assert!(looping.reply().starts_with("-ERR Script killed"));
+    assert_eq!(send(&mut looping, &["GET", &keys[0]]), "$-1\r\n");
+}
+
+#[test]
+fn a_script_push_wakes_a_blocked_client() {
+    let server = start(3);
+    let port = server.port();
+    let mut waiter = Client::connect(port);
+    waiter.send_raw(&Client::encode(&[b"BLPOP", b"jobs", b"5"]));
+    std::thread::sleep(Duration::from_millis(100));
+    let mut pusher = Client::connect(port);
+    let body = "return redis.call('rpush', KEYS[1], ARGV[1])";
+    assert_eq!(send(&mut pusher, &["EVAL", body, "1", "jobs", "job-1"]), ":1\r\n");
+    assert_eq!(waiter.reply(), "*2\r\n$4\r\njobs\r\n$5\r\njob-1\r\n");
+}

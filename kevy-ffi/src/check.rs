@@ -92,3 +92,38 @@ pub unsafe fn argv<'a>(argc: usize, argv: *const *const c_char, lens: *const usi
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::kevy_status;
+
+    #[test]
+    fn argv_takes_lengths_or_nul_terminated_strings() {
+        let args: [*const c_char; 2] = [c"GET".as_ptr(), b"k\0ey".as_ptr().cast()];
+        let lens = [3usize, 4];
+        // SAFETY: both arrays hold two entries that outlive the calls.
+        let with_lens = unsafe { argv(2, args.as_ptr(), lens.as_ptr()) }.unwrap();
+        assert_eq!(with_lens, vec![b"GET".as_slice(), b"k\0ey".as_slice()]);
+        // SAFETY: as above; with lens NULL each argument is NUL-terminated.
+        let nul_terminated = unsafe { argv(2, args.as_ptr(), std::ptr::null()) }.unwrap();
+        assert_eq!(nul_terminated, vec![b"GET".as_slice(), b"k".as_slice()]);
+        // SAFETY: argc 0 and a NULL argv are refused before anything is read.
+        let empty = unsafe { argv(0, args.as_ptr(), std::ptr::null()) }.unwrap_err();
+        assert_eq!(empty.status, kevy_status::KEVY_ERR_ARG);
+        // SAFETY: as above.
+        let null = unsafe { argv(1, std::ptr::null(), std::ptr::null()) }.unwrap_err();
+        assert_eq!(null.status, kevy_status::KEVY_ERR_NULL);
+    }
+
+    #[test]
+    fn null_spans_are_empty_only_when_their_length_is_zero() {
+        // SAFETY: NULL pointers are checked before any read.
+        unsafe {
+            assert_eq!(bytes(std::ptr::null(), 0, "b").unwrap(), b"");
+            assert_eq!(bytes(std::ptr::null(), 3, "b").unwrap_err().status, kevy_status::KEVY_ERR_NULL);
+            assert_eq!(text(std::ptr::null(), "t").unwrap_err().status, kevy_status::KEVY_ERR_NULL);
+            assert_eq!(text(c"\xff".as_ptr(), "t").unwrap_err().status, kevy_status::KEVY_ERR_ARG);
+        }
+    }
+}

@@ -123,6 +123,28 @@ pub unsafe extern "C" fn kevy_server_shards(server: *const kevy_server, shards: 
     })
 }
 
+/// Whether the server is stopping: a client sent SHUTDOWN, or the host stopped it.
+/// A host that serves until then polls this and then calls `kevy_server_free`
+/// (examples/c/server.c does). A stopped server reports true.
+///
+/// Errors: KEVY_ERR_NULL. Any thread.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid as described: a live handle, a
+/// NUL-terminated string, `len` readable bytes, a writable out-parameter.
+#[no_mangle]
+pub unsafe extern "C" fn kevy_server_is_stopping(server: *const kevy_server, stopping: *mut bool) -> kevy_status {
+    guard(|| {
+        // SAFETY: a live handle, as documented.
+        let s = unsafe { self::server(server)? };
+        let out = check::out(stopping, "stopping")?;
+        let v = s.running().map(|r| r.is_stopping()).unwrap_or(true);
+        // SAFETY: checked non-NULL.
+        unsafe { check::write(out, v) };
+        Ok(())
+    })
+}
+
 /// Moves a manual clock (config `clock manual`) forward by `ms` milliseconds: keys
 /// expire and blocked clients time out as if that time had passed.
 ///

@@ -5,7 +5,8 @@
 #  3. runs the C tests and the examples under valgrind (no definite or indirect
 #     leaks, no invalid accesses), the statically linked example and the C++ program,
 #  4. starts examples/c/server (under valgrind) on a free port and drives its custom
-#     commands with redis-cli and redis-py, then stops it with SIGTERM,
+#     commands with redis-cli and redis-py, then stops it with SIGTERM (and once
+#     more with a client's SHUTDOWN),
 #  5. builds an example through CMake's find_package(kevy) when cmake is installed.
 # Needs cargo, cc, c++, make, pkg-config, valgrind, redis-cli, python3 with redis-py.
 set -uo pipefail
@@ -55,7 +56,7 @@ step "C++ includes kevy.h (g++ -Wall -Wextra -Werror -pedantic)" "$bin/tests/cpp
 
 # examples/c/server under valgrind, driven by redis-cli and redis-py.
 start_server() {
-  printf 'port 0\nbind 127.0.0.1\nshards 2\n' >"$work/kevy.conf"
+  printf 'port 0\nbind 127.0.0.1\nshards 2\ndir %s\n' "$work" >"$work/kevy.conf"
   "${vg[@]}" --log-file="$work/server.vg" "$bin/examples/server" "$work/kevy.conf" >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!
   for _ in $(seq 1 600); do
@@ -99,8 +100,13 @@ redis_cli_checks() {
     expect "cli:board" COMMAND GETKEYS LEADERBOARD.RANK cli:board bob
 }
 
+# stop_server [shutdown]: SIGTERM, or a client's SHUTDOWN; the host must exit 0.
 stop_server() {
-  kill -TERM "$server_pid"
+  if [ "${1:-}" = shutdown ]; then
+    redis-cli -p "$port" SHUTDOWN NOSAVE >/dev/null 2>&1
+  else
+    kill -TERM "$server_pid"
+  fi
   wait "$server_pid"
   local rc=$?
   server_pid=""
@@ -120,6 +126,12 @@ if start_server; then
 else
   failed=$((failed + 1))
   echo "FAIL examples/c/server did not start"
+fi
+if start_server; then
+  step "examples/c/server exits on a client's SHUTDOWN, valgrind clean" stop_server shutdown
+else
+  failed=$((failed + 1))
+  echo "FAIL examples/c/server did not start again"
 fi
 
 cmake_consumer() {

@@ -297,6 +297,11 @@ static void test_null_arguments(void) {
     CHECK(port == 7);
     CHECK_ST(kevy_server_shards(NULL, &zero), KEVY_ERR_NULL);
     CHECK_ST(kevy_server_advance(NULL, 1), KEVY_ERR_NULL);
+    bool stopping = true;
+    CHECK_ST(kevy_server_is_stopping(NULL, &stopping), KEVY_ERR_NULL);
+    CHECK_ST(kevy_server_is_stopping(server, NULL), KEVY_ERR_NULL);
+    CHECK_OK(kevy_server_is_stopping(server, &stopping));
+    CHECK(!stopping);
     CHECK_ST(kevy_server_stop(NULL), KEVY_ERR_NULL);
 
     CHECK_ST(kevy_call(NULL, 1, argv, NULL, &r), KEVY_ERR_NULL);
@@ -503,6 +508,9 @@ static void test_calls_and_replies(void) {
 
     /* Stopped: calls fail cleanly; stopping twice is fine. */
     CHECK_OK(kevy_server_stop(server));
+    bool stopping = false;
+    CHECK_OK(kevy_server_is_stopping(server, &stopping));
+    CHECK(stopping);
     r = (kevy_reply *)0x1;
     CHECK_ST(kevy_call(server, 1, (const char *[]){"PING"}, NULL, &r), KEVY_ERR_STATE);
     CHECK(r == (kevy_reply *)0x1);
@@ -799,6 +807,12 @@ int main(void) {
         {"log_handler", test_log_handler},
         {"manual_clock", test_manual_clock},
     };
+    /* Servers read and write their data files in `dir` ("."): use a scratch one. */
+    char scratch[] = "/tmp/kevy-c-tests-XXXXXX";
+    if (mkdtemp(scratch) == NULL || chdir(scratch) != 0) {
+        perror("scratch directory");
+        return 1;
+    }
     int passed = 0, failed = 0;
     const char *only = getenv("KEVY_TEST");
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
@@ -809,6 +823,11 @@ int main(void) {
         printf("%s %s\n", ok ? "ok  " : "FAIL", tests[i].name);
         fflush(stdout);
         ok ? passed++ : failed++;
+    }
+    char rm[64];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", scratch);
+    if (chdir("/") != 0 || system(rm) != 0) {
+        fprintf(stderr, "could not remove %s\n", scratch);
     }
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

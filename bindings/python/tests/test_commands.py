@@ -4,14 +4,19 @@ exceptions, threading rules, and concurrency with in-process calls."""
 from __future__ import annotations
 
 import _thread
+import gc
 import logging
 import threading
+import time
+import weakref
 
 import pytest
 
 import kevy
 
 redis = pytest.importorskip("redis")
+from redis.backoff import NoBackoff  # noqa: E402
+from redis.retry import Retry  # noqa: E402
 
 
 @pytest.fixture
@@ -319,3 +324,90 @@ def test_ctrl_c_inside_a_callback_run_by_call_raises_keyboard_interrupt(server):
     with pytest.raises(KeyboardInterrupt):
         server.call("t.spin")
     assert server.call("PING") == "PONG"  # and the server is fine
+
+
+def test_client_commands_run_callbacks_on_shard_threads(server):
+    seen = []
+
+    def where(ctx, key):
+        seen.append((threading.get_ident(), ctx.shard))
+        return 1
+
+    server.register_command("t.where", where, arity=2)
+    r = redis.Redis(host=server.host, port=server.port)
+    for i in range(10):
+        r.execute_command("t.where", f"k{i}")
+    r.close()
+    assert all(ident != threading.main_thread().ident for ident, _ in seen)
+    assert {shard for _, shard in seen} <= {0, 1, 2}
+    # In-process calls run the callback on the calling thread.
+    seen.clear()
+    server.call("t.where", "k")
+    assert seen[0][0] == threading.get_ident()
+
+
+def test_a_custom_command_wakes_a_blocked_client(server):
+    server.register_command("t.enqueue", lambda ctx, q, job: ctx.call("RPUSH", q, job), arity=3, flags="write")
+    waiter = redis.Redis(host=server.host, port=server.port)
+    result = []
+    t = threading.Thread(target=lambda: result.append(waiter.blpop(["jobs"], timeout=10)))
+    t.start()
+    r = redis.Redis(host=server.host, port=server.port)
+    deadline = time.monotonic() + 5
+    while not r.client_list() or len(r.client_list()) < 2:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    time.sleep(0.1)
+    r.execute_command("t.enqueue", "jobs", "j1")
+    t.join(timeout=10)
+    assert result == [(b"jobs", b"j1")]
+    waiter.close()
+    r.close()
+
+
+def test_stop_while_clients_hammer_python_commands():
+    """stop() releases the GIL while it joins the shards, so callbacks that are
+    waiting for the GIL finish and nothing deadlocks."""
+    server = kevy.Server(shards=2)
+    server.register_command("t.slow", lambda ctx, k: sum(range(2000)), arity=2)
+    stop = threading.Event()
+
+    def hammer(i):
+        try:
+            # No retries: redis-py's default backs off for seconds once the server is gone.
+            r = redis.Redis(host=server.host, port=server.port, socket_timeout=10, retry=Retry(NoBackoff(), 0))
+            while not stop.is_set():
+                r.execute_command("t.slow", f"k{i}")
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            pass
+
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    server.stop()
+    stop.set()
+    for t in threads:
+        t.join(timeout=20)
+    assert not any(t.is_alive() for t in threads)
+    assert not server.running
+
+
+def test_stop_releases_registered_functions():
+    server = kevy.Server()
+
+    class Handler:
+        def __call__(self, ctx, *args):
+            return server.port  # refers to the server: a cycle until stop
+
+    handler = Handler()
+    ref = weakref.ref(handler)
+    server.register_command("t.cycle", handler, keys=(0, 0, 0))
+    assert server.call("t.cycle") == server.port
+    del handler
+    assert ref() is not None  # the server holds it
+    server.stop()
+    server.running  # any call into kevy applies pending releases
+    gc.collect()
+    assert ref() is None

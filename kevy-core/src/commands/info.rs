@@ -100,10 +100,12 @@ fn persistence(ctx: &Ctx<'_>, t: &mut String) {
     let _ = write!(
         t,
         "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:{changes}\r\nrdb_bgsave_in_progress:{}\r\n\
-         rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\naof_enabled:0\r\n",
+         rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\n",
         p.in_progress.load(Acquire) as u8,
         p.last_save_s.load(Acquire),
         if p.last_ok.load(Acquire) { "ok" } else { "err" },
+        ctx.shared.aof.on.load(Acquire) as u8,
+        ctx.shared.aof_worker.rewriting() as u8,
     );
 }
 

@@ -1,4 +1,4 @@
-//! Persistence commands: SAVE BGSAVE LASTSAVE SHUTDOWN.
+//! Persistence commands: SAVE BGSAVE BGREWRITEAOF LASTSAVE SHUTDOWN.
 
 use std::sync::atomic::Ordering;
 
@@ -13,6 +13,7 @@ const fn cmd(name: &'static str, arity: i32, flags: u32, route: Route, handler: 
 pub const COMMANDS: &[Command] = &[
     cmd("save", 1, ADMIN | NOSCRIPT | NO_MULTI, Route::AllShards, save, "Synchronously saves the database(s) to disk."),
     cmd("bgsave", -1, ADMIN | NOSCRIPT, Route::AllShards, bgsave, "Asynchronously saves the database(s) to disk."),
+    cmd("bgrewriteaof", 1, ADMIN | NOSCRIPT, Route::Keys, bgrewriteaof, "Asynchronously rewrites the append-only file to disk."),
     cmd("lastsave", 1, LOADING | STALE | FAST, Route::Keys, lastsave, "Returns the Unix timestamp of the last successful save to disk."),
     cmd(
         "shutdown",
@@ -60,6 +61,20 @@ fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.out.simple("Background saving started");
     } else {
         ctx.out.error(IN_PROGRESS);
+    }
+}
+
+/// BGREWRITEAOF
+///
+/// Each shard's file is rewritten in turn by the AOF thread; shards keep serving.
+fn bgrewriteaof(ctx: &mut Ctx<'_>, _: Args<'_>) {
+    if !ctx.shared.aof.on.load(Ordering::Acquire) {
+        return ctx.out.error("ERR kevy rewrites the append only file only when appendonly is yes");
+    }
+    if ctx.shared.aof_worker.request_rewrite() {
+        ctx.out.simple("Background append only file rewriting started");
+    } else {
+        ctx.out.error("ERR Background append only file rewriting already in progress");
     }
 }
 

@@ -83,7 +83,7 @@ pub fn save_copies(dir: &Path, shards: &[Vec<KeyRecord>], now_ms: u64) -> io::Re
 }
 
 /// Makes a rename durable (best effort: some filesystems refuse to fsync a directory).
-fn sync_dir(dir: &Path) {
+pub fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
@@ -103,7 +103,7 @@ pub fn save_all(dir: &Path, shards: &[&Keyspace], now_ms: u64) -> io::Result<usi
     Ok(keys)
 }
 
-fn write_layout(dir: &Path, shards: usize) -> io::Result<()> {
+pub fn write_layout(dir: &Path, shards: usize) -> io::Result<()> {
     let text = format!(
         "# kevy data directory: written by kevy, read at start-up. Do not edit.\n\
          format {LAYOUT_FORMAT}\nshards {shards}\nrouting {ROUTING}\n"
@@ -127,7 +127,7 @@ fn remove_stale(dir: &Path, shards: usize) {
 }
 
 /// The shard count a layout file records.
-fn read_layout(dir: &Path) -> Result<Option<usize>, String> {
+pub fn read_layout(dir: &Path) -> Result<Option<usize>, String> {
     let path = dir.join(LAYOUT_FILE);
     let text = match fs::read_to_string(&path) {
         Ok(t) => t,

@@ -75,6 +75,8 @@ pub struct RdbSummary {
     pub skipped_other_db: u64,
     /// Whether a function library was in the file (kevy skips it).
     pub skipped_functions: bool,
+    /// Where the RDB data ended (an AOF continues with commands after its preamble).
+    pub end: usize,
 }
 
 struct Reader<'a> {
@@ -252,6 +254,7 @@ pub fn read(buf: &[u8], mut each: impl FnMut(Vec<u8>, Value, u64)) -> Res<RdbSum
             return Err(RdbError { offset: at, message: "checksum mismatch".into() });
         }
     }
+    summary.end = r.pos;
     Ok(summary)
 }
 

@@ -72,7 +72,7 @@ pub fn error_table(lua: &Lua, text: &[u8]) -> Result<Table> {
 /// C's `(long long)` cast of a double on x86-64: truncation, and the "integer
 /// indefinite" value for NaN and out-of-range numbers.
 pub fn lua_number_to_i64(n: f64) -> i64 {
-    if n.is_nan() || n >= 9_223_372_036_854_775_808.0 || n < -9_223_372_036_854_775_808.0 {
+    if n.is_nan() || !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&n) {
         i64::MIN
     } else {
         n as i64
@@ -93,7 +93,7 @@ fn write_value(v: &Value, out: &mut ReplyWriter<'_>, resp3: bool, depth: usize) 
             (false, false) => out.null(),
             (true, b) => out.boolean(*b),
         },
-        Value::Integer(n) => out.int(*n as i64),
+        Value::Integer(n) => out.int(*n),
         Value::Number(n) => out.int(lua_number_to_i64(*n)),
         Value::Table(t) if depth < MAX_DEPTH => write_table(t, out, resp3, depth + 1),
         Value::Table(_) => out.error("ERR reached lua stack limit"),
@@ -179,7 +179,7 @@ mod tests {
         assert_eq!(reply_of(&lua, "return {double=3.25}", true, false), b",3.25\r\n");
         assert_eq!(reply_of(&lua, "return {map={a=1}}", false, false), b"*2\r\n$1\r\na\r\n:1\r\n");
         assert_eq!(reply_of(&lua, "return {set={a=true}}", true, false), b"~1\r\n$1\r\na\r\n");
-        assert_eq!(reply_of(&lua, "local t = {}; t[1] = t; return t", false, false).len() > 1000, true);
+        assert!(reply_of(&lua, "local t = {}; t[1] = t; return t", false, false).len() > 1000);
     }
 
     #[test]

@@ -421,7 +421,8 @@ fn run_in(st: &mut State, ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> Result<(),
     SCRIPT_RESP.with(|r| r.set(2));
 
     let shared = ctx.shared;
-    let guard = shared.table.scripts.start(ctx.shard);
+    let held: Vec<usize> = (0..ctx.db.shards()).filter(|&i| ctx.db.shard(i).is_some()).collect();
+    let guard = shared.table.scripts.start(held);
     let run = Arc::clone(&guard.run);
     lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
         if run.kill.load(Ordering::Acquire) {

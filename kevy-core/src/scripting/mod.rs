@@ -21,11 +21,13 @@ pub mod engine;
 pub mod sha1;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 pub use sha1::sha1_hex;
+
+use crate::shard::dispatch::Target;
 
 /// SCRIPT KILL found no script running.
 pub const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
@@ -36,6 +38,39 @@ pub const BUSY: &str = "BUSY Redis is busy running a script. You can only call S
 /// EVALSHA of an unknown script.
 pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 
+/// Should `cmd` get `-BUSY` instead of running? Yes when it needs a shard (`shards`)
+/// that a script has held for longer than `busy-reply-threshold`, unless it is allowed
+/// while busy (SCRIPT KILL). Costs one atomic load while no script runs.
+pub fn busy_for(shared: &crate::shard::Shared, cmd: &crate::commands::Command, shards: &[usize]) -> bool {
+    let scripts = &shared.table.scripts;
+    if !scripts.any_running() || cmd.has(crate::commands::flags::ALLOW_BUSY) {
+        return false;
+    }
+    let threshold = shared
+        .config
+        .matching(b"busy-reply-threshold")
+        .first()
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(5000);
+    scripts.busy(shards, threshold)
+}
+
+/// [`busy_for`] with the shards of a routing decision, for the dispatcher.
+pub fn busy_for_target(shared: &crate::shard::Shared, cmd: &crate::commands::Command, target: &Target, me: usize) -> bool {
+    let needs = match target {
+        Target::Local => std::slice::from_ref(&me),
+        Target::Remote(s) => std::slice::from_ref(s),
+        Target::Multi(ids) => &ids[..],
+    };
+    busy_for(shared, cmd, needs)
+}
+
+/// May `cmd` write keys without the WRITE flag? (EVAL, EVALSHA: the dispatcher then
+/// serves clients blocked on their KEYS after them, as after any write.)
+pub fn may_write(cmd: &crate::commands::Command) -> bool {
+    matches!(cmd.name, "eval" | "evalsha" | "fcall")
+}
+
 /// One script being run, as SCRIPT KILL sees it.
 pub struct Running {
     pub started: Instant,
@@ -43,8 +78,8 @@ pub struct Running {
     pub kill: AtomicBool,
     /// Set when the script ran a write command: it can no longer be killed.
     pub wrote: AtomicBool,
-    /// The shard running it.
-    pub shard: usize,
+    /// The shards it holds: the one running it, or all those of its KEYS.
+    pub shards: Vec<usize>,
 }
 
 /// The server's scripts: bodies by SHA-1, and the scripts running now.
@@ -55,6 +90,8 @@ pub struct Scripts {
     /// value, dropping its compiled functions.
     generation: AtomicU64,
     running: Mutex<Vec<Arc<Running>>>,
+    /// How many scripts run now: the dispatcher's BUSY check costs one load when 0.
+    running_count: AtomicUsize,
 }
 
 impl Scripts {
@@ -107,15 +144,16 @@ impl Scripts {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Records a script starting on `shard`; it is listed until the guard drops.
-    pub fn start(&self, shard: usize) -> RunGuard<'_> {
+    /// Records a script starting, holding `shards`; it is listed until the guard drops.
+    pub fn start(&self, shards: Vec<usize>) -> RunGuard<'_> {
         let run = Arc::new(Running {
             started: Instant::now(),
             kill: AtomicBool::new(false),
             wrote: AtomicBool::new(false),
-            shard,
+            shards,
         });
         self.running.lock().unwrap_or_else(|e| e.into_inner()).push(Arc::clone(&run));
+        self.running_count.fetch_add(1, Ordering::AcqRel);
         RunGuard { scripts: self, run }
     }
 
@@ -133,13 +171,21 @@ impl Scripts {
         Ok(())
     }
 
-    /// Is a script running on one of `shards` for longer than `threshold_ms`? (Commands
-    /// that need such a shard get `-BUSY` instead of waiting behind it.)
+    /// Is a script holding one of `shards` running for longer than `threshold_ms`?
+    /// (Commands that need such a shard get `-BUSY` instead of waiting behind it.)
     pub fn busy(&self, shards: &[usize], threshold_ms: u64) -> bool {
+        if self.running_count.load(Ordering::Acquire) == 0 {
+            return false;
+        }
         let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        running
-            .iter()
-            .any(|r| shards.contains(&r.shard) && r.started.elapsed().as_millis() as u64 >= threshold_ms)
+        running.iter().any(|r| {
+            r.shards.iter().any(|s| shards.contains(s)) && r.started.elapsed().as_millis() as u64 >= threshold_ms
+        })
+    }
+
+    /// Is any script running? (One atomic load.)
+    pub fn any_running(&self) -> bool {
+        self.running_count.load(Ordering::Acquire) > 0
     }
 }
 
@@ -153,6 +199,7 @@ impl Drop for RunGuard<'_> {
     fn drop(&mut self) {
         let mut running = self.scripts.running.lock().unwrap_or_else(|e| e.into_inner());
         running.retain(|r| !Arc::ptr_eq(r, &self.run));
+        self.scripts.running_count.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -168,15 +215,18 @@ mod tests {
         assert!(!s.contains(b"nope"));
         assert_eq!(s.kill(), Err(NOTBUSY));
         {
-            let g = s.start(0);
+            let g = s.start(vec![0, 2]);
             assert!(s.busy(&[0], 0));
+            assert!(s.busy(&[2, 3], 0));
             assert!(!s.busy(&[1], 0));
+            assert!(!s.busy(&[0], 60_000));
             assert_eq!(s.kill(), Ok(()));
             assert!(g.run.kill.load(Ordering::Acquire));
             g.run.wrote.store(true, Ordering::Release);
             assert_eq!(s.kill(), Err(UNKILLABLE));
         }
         assert_eq!(s.kill(), Err(NOTBUSY));
+        assert!(!s.any_running());
         let g0 = s.generation();
         s.flush();
         assert!(s.is_empty());

@@ -162,7 +162,7 @@ pub(crate) fn after_write(db: &mut Db<'_>, cmd: &'static Command, args: Args<'_>
     if cmd.has(flags::WRITE) {
         shared.shards[me].stats.dirty.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-    if cmd.has(flags::WRITE) && blocking::any_waiters(db) {
+    if (cmd.has(flags::WRITE) || crate::scripting::may_write(cmd)) && blocking::any_waiters(db) {
         blocking::serve_ready(db, blocking::touched_keys(cmd, args), shared, me, now_ms, outbox);
     }
 }
@@ -315,7 +315,13 @@ fn run_routed<'g>(
 ) -> Result<(), Step> {
     let shared = turn.shared;
     let (shards, me) = (shared.shard_count(), turn.me);
-    match target(cmd, args, shards, me) {
+    let routed = target(cmd, args, shards, me);
+    if crate::scripting::busy_for_target(shared, cmd, &routed, me) {
+        let resp3 = conn.client.resp3;
+        ReplyWriter::new(conn.reply_parts().0, resp3).error(crate::scripting::BUSY);
+        return Ok(());
+    }
+    match routed {
         Target::Local => {
             let ks = guard.get_or_insert_with(|| shared.lock(me));
             let db = Db::one(me, ks, shards);

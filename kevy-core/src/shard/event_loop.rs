@@ -42,6 +42,8 @@ pub struct ShardLoop {
     next_timeout_ms: u64,
     /// Our keyspace has waiters whose serving needs other shards locked.
     deferred: bool,
+    /// Connections whose replies wait for this turn's AOF fsync (`appendfsync always`).
+    unflushed: Vec<u32>,
 }
 
 fn conn_token(slot: u32, generation: u32) -> u64 {
@@ -72,6 +74,7 @@ impl ShardLoop {
             blocked_slots: Vec::new(),
             next_timeout_ms: u64::MAX,
             deferred: false,
+            unflushed: Vec::new(),
         })
     }
 
@@ -89,9 +92,6 @@ impl ShardLoop {
                 self.serve_deferred();
             }
             self.flush_outbox();
-            // Published before parking: the reaper's wake-up reads `expires`, and the
-            // inbox just drained may have added the first key with a deadline.
-            self.publish_stats(std::mem::take(&mut commands));
             let timeout = self.park_timeout();
             let waker = &self.shared.shards[self.id].waker;
             waker.park();
@@ -106,8 +106,12 @@ impl ShardLoop {
             for ev in events.drain(..) {
                 commands += self.on_event(ev);
             }
+            for slot in std::mem::take(&mut self.unflushed) {
+                self.flush_conn(slot);
+            }
             self.reap_if_due();
             self.expire_blocked();
+            self.publish_stats(std::mem::take(&mut commands));
         }
         self.shutdown();
     }
@@ -233,7 +237,12 @@ impl ShardLoop {
             return 0;
         }
         let n = self.run_conn(slot);
-        self.flush_conn(slot);
+        if self.group_commit() {
+            // appendfsync always: one fsync for every connection served this turn.
+            self.unflushed.push(slot);
+        } else {
+            self.flush_conn(slot);
+        }
         n
     }
 
@@ -251,7 +260,24 @@ impl ShardLoop {
 
     /// Writes what the connection has queued; watches writability while the socket is
     /// full; closes it when it asked to be closed and everything is out.
+    /// Writes (and per `appendfsync`, fsyncs) what our shard's log holds: before any
+    /// reply of this turn leaves, so an acknowledged write is in the file.
+    fn flush_aof(&self) {
+        let shared = &self.shared;
+        if shared.aof.on.load(Ordering::Relaxed) {
+            let policy = crate::persist::aof::Fsync::from_u8(shared.config.appendfsync.load(Ordering::Relaxed));
+            shared.aof.flush(self.id, policy);
+        }
+    }
+
+    /// Are replies held until the turn's single fsync?
+    fn group_commit(&self) -> bool {
+        self.shared.aof.on.load(Ordering::Relaxed)
+            && self.shared.config.appendfsync.load(Ordering::Relaxed) == crate::persist::aof::Fsync::Always as u8
+    }
+
     fn flush_conn(&mut self, slot: u32) {
+        self.flush_aof();
         let Some(conn) = self.conns[slot as usize].as_mut() else { return };
         let done = match conn.write_out() {
             Ok(done) => done,
@@ -335,6 +361,7 @@ impl ShardLoop {
             Msg::Requests(batch) => {
                 let ks = guard.get_or_insert_with(|| shared.lock(self.id));
                 let replies = run_requests(shared, self.id, self.now_ms, ks, &batch, &mut self.outbox);
+                self.flush_aof();
                 self.outbox.send(&shared.rings, batch.from, Msg::Replies(replies));
                 batch.requests.len() as u64
             }

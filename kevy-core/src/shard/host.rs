@@ -54,6 +54,11 @@ pub fn call(shared: &Shared, argv: &OwnedArgs) -> Reply {
             ctx.out.null();
         }
         after_write(&mut ctx.db, cmd, args, shared, home, now_ms, &mut outbox);
+        if cmd.has(crate::commands::flags::WRITE) && shared.aof.on.load(std::sync::atomic::Ordering::Relaxed) {
+            // No loop of ours will flush the logs: they are durable before we return.
+            let policy = crate::persist::aof::Fsync::from_u8(shared.config.appendfsync.load(std::sync::atomic::Ordering::Relaxed));
+            ids.iter().for_each(|&id| shared.aof.flush(id, policy));
+        }
     }
     shared.shards[home].stats.commands.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     // Wake the shards we sent replies to, and the ones whose keys we wrote (a write may

@@ -75,6 +75,10 @@ pub struct Shared {
     pub persist: crate::persist::saver::SaveState,
     /// How SHUTDOWN asked to stop (`persist::saver::shutdown`).
     pub shutdown_mode: std::sync::atomic::AtomicU8,
+    /// The append-only files, one per shard.
+    pub aof: crate::persist::aof::Logs,
+    /// The AOF's background thread (everysec fsync, rewrites).
+    pub aof_worker: crate::persist::aof_worker::Worker,
 }
 
 impl Shared {

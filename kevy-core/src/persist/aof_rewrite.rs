@@ -1,0 +1,96 @@
+//! AOF rewrite: a shard's file replaced by a compact one, an RDB preamble holding the
+//! shard's keys (what Redis's `aof-use-rdb-preamble` writes) followed by the commands
+//! that arrived while it was written.
+//!
+//! The copy is taken under the shard's lock, and from that instant every append is
+//! also kept in the log's rewrite tail. The new file is written without any lock;
+//! then, holding the log's lock (so no append slips between), the tail is added, the
+//! file fsynced and renamed over the old one, and the log switches to it. Writes
+//! during the rewrite are in the tail, so none is lost.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use super::aof::{shard_file, AofLog};
+use super::dump::{copy_shard, sync_dir, KeyRecord};
+use super::rdb_write::RdbWriter;
+use crate::shard::routing::ShardId;
+use crate::shard::Shared;
+
+/// Writes a preamble-only AOF at `path` from `records` (temporary file, renamed).
+/// Returns the open file (for appending) and its size.
+fn write_base(path: &Path, records: &[KeyRecord], now_ms: u64) -> io::Result<(File, u64)> {
+    let tmp = path.with_extension("aof.rewrite-tmp");
+    let result = (|| {
+        let file = File::create(&tmp)?;
+        let mut w = RdbWriter::new(BufWriter::with_capacity(1 << 16, file), now_ms / 1000)?;
+        let expires = records.iter().filter(|r| r.2 != 0).count();
+        w.begin_db(records.len() as u64, expires as u64)?;
+        for (k, v, at) in records {
+            w.entry(k, v.as_ref(), *at)?;
+        }
+        let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, path)?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")));
+    let file = OpenOptions::new().append(true).open(path)?;
+    let size = file.metadata()?.len();
+    Ok((file, size))
+}
+
+/// At start-up (no shard thread running): writes shard `id`'s file afresh from its
+/// keyspace and opens its log.
+pub fn rewrite_now(shared: &Shared, dir: &Path, id: ShardId) -> io::Result<AofLog> {
+    let now_ms = shared.clock.now_ms();
+    let records = copy_shard(&shared.lock(id), now_ms);
+    let path = shard_file(dir, id);
+    write_base(&path, &records, now_ms)?;
+    AofLog::open(path)
+}
+
+/// Rewrites shard `id`'s file while the shard keeps serving (see the module docs).
+pub fn rewrite_live(shared: &Shared, id: ShardId) -> io::Result<u64> {
+    let now_ms = shared.clock.now_ms();
+    let slot = std::sync::Arc::clone(&shared.aof.shards[id]);
+    let (records, path) = {
+        let ks = shared.lock(id);
+        let mut log = slot.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(log) = log.as_mut() else { return Ok(0) };
+        log.rewrite_tail = Some(Vec::new());
+        (copy_shard(&ks, now_ms), log.path.clone())
+    };
+    // The preamble is written with no lock held; the tail under the log's lock.
+    let tmp_base = path.with_extension("aof.base-tmp");
+    let base = write_base(&tmp_base, &records, now_ms);
+    let mut log = slot.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(log) = log.as_mut() else { return Ok(0) };
+    let finished = base.and_then(|(mut file, _)| {
+        let tail = log.rewrite_tail.take().unwrap_or_default();
+        file.write_all(&tail)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp_base, &path)?;
+        sync_dir(path.parent().unwrap_or(Path::new(".")));
+        let file = OpenOptions::new().append(true).open(&path)?;
+        let size = file.metadata()?.len();
+        Ok((file, size))
+    });
+    match finished {
+        Ok((file, size)) => {
+            log.replace_file(file, size);
+            Ok(size)
+        }
+        Err(e) => {
+            log.rewrite_tail = None;
+            let _ = std::fs::remove_file(&tmp_base);
+            Err(e)
+        }
+    }
+}

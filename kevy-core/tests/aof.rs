@@ -1,0 +1,227 @@
+//! The append-only file: every type round-trips through replay, relative TTLs come
+//! back as absolute deadlines, blocking pops and random pops replay as what happened,
+//! multi-shard writes and resharding, truncated and corrupt files, live rewrites.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::Client;
+use kevy_core::{Config, Reply, Server};
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("kevy-aof-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn start_in(dir: &Path, shards: usize, extra: &[(&str, &str)]) -> Result<Server, kevy_core::Error> {
+    let mut cfg = Config::new();
+    cfg.set("port", "0").unwrap().set("shards", &shards.to_string()).unwrap();
+    cfg.set("dir", dir.to_str().unwrap()).unwrap().set("appendonly", "yes").unwrap();
+    for (k, v) in extra {
+        cfg.set(k, v).unwrap();
+    }
+    Server::start(cfg)
+}
+
+fn bulk(s: &str) -> Reply {
+    Reply::Bulk(s.as_bytes().to_vec())
+}
+
+fn ok() -> Reply {
+    Reply::Status(b"OK".to_vec())
+}
+
+fn fill(s: &Server) {
+    s.call(&["SET", "str", "hello"]);
+    s.call(&["APPEND", "str", " world"]);
+    s.call(&["SET", "ttl", "soon", "EX", "1000"]);
+    s.call(&["SET", "gone", "x", "PX", "1"]);
+    s.call(&["INCRBY", "n", "41"]);
+    s.call(&["INCR", "n"]);
+    s.call(&["RPUSH", "list", "a", "b", "c", "d"]);
+    s.call(&["LPOP", "list"]);
+    s.call(&["HSET", "hash", "f1", "v1", "f2", "v2"]);
+    s.call(&["HDEL", "hash", "f1"]);
+    s.call(&["SADD", "set", "1", "2", "3", "x"]);
+    s.call(&["ZADD", "z", "1.5", "a", "-inf", "b", "3", "c"]);
+    s.call(&["ZINCRBY", "z", "0.25", "a"]);
+    s.call(&["SET", "tmp", "1"]);
+    s.call(&["EXPIRE", "tmp", "500"]);
+    s.call(&["LPUSH", "str", "wrongtype"]); // an error: not logged
+    std::thread::sleep(Duration::from_millis(5)); // "gone" expires
+}
+
+fn check(s: &Server) {
+    assert_eq!(s.call(&["GET", "str"]), bulk("hello world"));
+    assert!(matches!(s.call(&["TTL", "ttl"]), Reply::Int(t) if t > 990 && t <= 1000));
+    assert_eq!(s.call(&["EXISTS", "gone"]), Reply::Int(0));
+    assert_eq!(s.call(&["GET", "n"]), bulk("42"));
+    assert_eq!(s.call(&["LRANGE", "list", "0", "-1"]), Reply::Array(vec![bulk("b"), bulk("c"), bulk("d")]));
+    assert_eq!(s.call(&["HGETALL", "hash"]), Reply::Map(vec![(bulk("f2"), bulk("v2"))]));
+    assert_eq!(s.call(&["SCARD", "set"]), Reply::Int(4));
+    assert_eq!(s.call(&["ZSCORE", "z", "a"]), Reply::Double(1.75));
+    assert_eq!(s.call(&["ZSCORE", "z", "b"]), Reply::Double(f64::NEG_INFINITY));
+    assert!(matches!(s.call(&["TTL", "tmp"]), Reply::Int(t) if t > 490 && t <= 500));
+}
+
+#[test]
+fn every_type_round_trips_under_each_fsync_policy() {
+    for policy in ["always", "everysec", "no"] {
+        let dir = scratch(&format!("types-{policy}"));
+        let s = start_in(&dir, 2, &[("appendfsync", policy)]).unwrap();
+        fill(&s);
+        check(&s);
+        s.stop();
+        let s = start_in(&dir, 2, &[]).unwrap();
+        check(&s);
+        s.stop();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn a_key_that_expired_before_the_restart_stays_gone() {
+    let dir = scratch("expired");
+    let s = start_in(&dir, 1, &[]).unwrap();
+    s.call(&["SET", "k", "5", "PX", "150"]);
+    s.call(&["INCR", "k"]);
+    std::thread::sleep(Duration::from_millis(250));
+    s.stop();
+    let s = start_in(&dir, 1, &[]).unwrap();
+    assert_eq!(s.call(&["GET", "k"]), Reply::Nil);
+    s.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn blocking_and_random_pops_replay_as_what_happened() {
+    let dir = scratch("pops");
+    let s = start_in(&dir, 3, &[]).unwrap();
+    let mut c = Client::connect(s.port());
+    c.send_raw(&Client::encode(&[b"BLPOP", b"other", b"q", b"0"]));
+    std::thread::sleep(Duration::from_millis(100));
+    s.call(&["RPUSH", "q", "job1", "job2"]);
+    assert!(c.reply().contains("job1"));
+    // The popped element is gone after replay even though BLPOP named another key first.
+    s.call(&["RPUSH", "other", "o"]);
+    s.call(&["SADD", "bag", "a", "b", "c", "d", "e"]);
+    let popped = s.call(&["SPOP", "bag", "2"]);
+    let (Reply::Array(popped) | Reply::Set(popped)) = popped else { panic!("{popped:?}") };
+    s.stop();
+    let s = start_in(&dir, 3, &[]).unwrap();
+    assert_eq!(s.call(&["LRANGE", "q", "0", "-1"]), Reply::Array(vec![bulk("job2")]));
+    assert_eq!(s.call(&["LRANGE", "other", "0", "-1"]), Reply::Array(vec![bulk("o")]));
+    assert_eq!(s.call(&["SCARD", "bag"]), Reply::Int(3));
+    for m in popped {
+        let Reply::Bulk(m) = m else { panic!() };
+        assert_eq!(s.call(&[b"SISMEMBER".as_slice(), b"bag", &m]), Reply::Int(0));
+    }
+    s.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn multi_shard_writes_and_flushall_survive_resharding() {
+    let dir = scratch("multi");
+    let s = start_in(&dir, 3, &[]).unwrap();
+    for i in 0..200 {
+        s.call(&["SET", &format!("old{i}"), "x"]);
+    }
+    s.call(&["FLUSHALL"]);
+    let pairs: Vec<String> = (0..50).flat_map(|i| [format!("k{i}"), i.to_string()]).collect();
+    let mut argv = vec!["MSET".to_string()];
+    argv.extend(pairs);
+    assert_eq!(s.call(&argv), ok());
+    s.call(&["SET", "src", "moved", "EX", "900"]);
+    s.call(&["RENAME", "src", "dst"]);
+    s.call(&["DEL", "k0", "k1", "k2"]);
+    s.stop();
+    for shards in [2, 1, 4] {
+        let s = start_in(&dir, shards, &[]).unwrap();
+        assert_eq!(s.call(&["DBSIZE"]), Reply::Int(48), "{shards} shards");
+        assert_eq!(s.call(&["GET", "k49"]), bulk("49"));
+        assert_eq!(s.call(&["GET", "dst"]), bulk("moved"));
+        assert!(matches!(s.call(&["TTL", "dst"]), Reply::Int(t) if t > 890));
+        s.call(&["SET", &format!("after{shards}"), "1"]);
+        s.call(&["DEL", &format!("after{shards}")]);
+        s.stop();
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .filter(|n| n.starts_with("appendonly-"))
+            .collect();
+        assert_eq!(files.len(), shards, "{files:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_truncated_tail_is_cut_and_a_corrupt_record_refuses_to_start() {
+    let dir = scratch("truncated");
+    let s = start_in(&dir, 1, &[]).unwrap();
+    s.call(&["SET", "a", "1"]);
+    s.call(&["SET", "b", "2"]);
+    s.stop();
+    let path = dir.join("appendonly-0.aof");
+    let good = std::fs::read(&path).unwrap();
+    let mut torn = good.clone();
+    torn.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nc\r\n$1");
+    std::fs::write(&path, &torn).unwrap();
+    let err = start_in(&dir, 1, &[("aof-load-truncated", "no")]).err().expect("refused").to_string();
+    assert!(err.contains("appendonly-0.aof") && err.contains(&format!("offset {}", good.len())), "{err}");
+    let s = start_in(&dir, 1, &[]).unwrap();
+    assert_eq!(s.call(&["MGET", "a", "b", "c"]), Reply::Array(vec![bulk("1"), bulk("2"), Reply::Nil]));
+    s.stop();
+    assert_eq!(std::fs::read(&path).unwrap().len(), good.len(), "the torn command was cut off");
+    let mut corrupt = good.clone();
+    corrupt.extend_from_slice(b"*1\r\nGARBAGE\r\n*1\r\n$4\r\nPING\r\n");
+    std::fs::write(&path, &corrupt).unwrap();
+    let err = start_in(&dir, 1, &[]).err().expect("refused").to_string();
+    assert!(err.contains("appendonly-0.aof") && err.contains("offset"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn rewrites_keep_every_write_made_while_they_run() {
+    let dir = scratch("rewrite");
+    let s = std::sync::Arc::new(start_in(&dir, 2, &[("appendfsync", "always")]).unwrap());
+    for i in 0..2000 {
+        s.call(&["SET", &format!("k{i}"), "old"]);
+        s.call(&["SET", &format!("k{i}"), &i.to_string()]);
+    }
+    let writer = {
+        let s = std::sync::Arc::clone(&s);
+        std::thread::spawn(move || {
+            for i in 0..3000 {
+                s.call(&["RPUSH", "during", &i.to_string()]);
+            }
+        })
+    };
+    assert_eq!(s.call(&["BGREWRITEAOF"]), Reply::Status(b"Background append only file rewriting started".to_vec()));
+    writer.join().unwrap();
+    for _ in 0..500 {
+        let Reply::Bulk(info) = s.call(&["INFO", "persistence"]) else { panic!() };
+        if String::from_utf8_lossy(&info).contains("aof_rewrite_in_progress:0") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    s.call(&["RPUSH", "during", "last"]);
+    let s = std::sync::Arc::try_unwrap(s).ok().unwrap();
+    s.stop();
+    for id in 0..2 {
+        let bytes = std::fs::read(dir.join(format!("appendonly-{id}.aof"))).unwrap();
+        assert!(bytes.starts_with(b"REDIS"), "shard {id}'s file starts with its RDB preamble");
+    }
+    let s = start_in(&dir, 2, &[]).unwrap();
+    assert_eq!(s.call(&["DBSIZE"]), Reply::Int(2001));
+    assert_eq!(s.call(&["GET", "k1999"]), bulk("1999"));
+    assert_eq!(s.call(&["LLEN", "during"]), Reply::Int(3001));
+    assert_eq!(s.call(&["LINDEX", "during", "-1"]), bulk("last"));
+    s.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
