@@ -156,3 +156,58 @@ def test_lock_and_registered_scripts(r):
     assert r.eval("return {KEYS[1], ARGV[1], 3}", 1, "k", "v") == ["k", "v", 3]
     with pytest.raises(redis.ResponseError, match="user_script:1: boom"):
         r.eval("error('boom')", 0)
+
+
+def test_transactions(r):
+    pipe = r.pipeline(transaction=True)
+    pipe.set("tx:a", 1).incr("tx:a").rpush("tx:l", "x", "y").hset("tx:h", "f", "v")
+    pipe.mget("tx:a", "tx:missing").lrange("tx:l", 0, -1)
+    assert pipe.execute() == [True, 2, 2, 1, ["2", None], ["x", "y"]]
+    # A runtime error is reported for its command; the others ran.
+    pipe = r.pipeline(transaction=True)
+    pipe.set("tx:s", "str").lpush("tx:s", "x").get("tx:s")
+    results = pipe.execute(raise_on_error=False)
+    assert results[0] is True and results[2] == "str"
+    assert isinstance(results[1], redis.ResponseError)
+    # A queue-time error aborts the whole transaction.
+    pipe = r.pipeline(transaction=True)
+    pipe.set("tx:q", 1).execute_command("NOSUCHCOMMAND")
+    with pytest.raises(redis.ResponseError):
+        pipe.execute()
+    assert r.get("tx:q") is None
+
+
+def test_watch_optimistic_locking(r, kevy_port):
+    other = redis.Redis(port=kevy_port, decode_responses=True)
+    r.set("tx:counter", 0)
+    # Another client writes between WATCH and EXEC: WatchError.
+    with r.pipeline() as pipe:
+        pipe.watch("tx:counter")
+        other.set("tx:counter", 100)
+        pipe.multi()
+        pipe.incr("tx:counter")
+        with pytest.raises(redis.WatchError):
+            pipe.execute()
+    # The usual retry loop, from several threads at once, loses no increment.
+    keys = [f"tx:acct:{i}" for i in range(4)]
+
+    def bump(n):
+        client = redis.Redis(port=kevy_port, decode_responses=True)
+
+        def txn(pipe):
+            values = [int(v or 0) for v in pipe.mget(keys)]
+            pipe.multi()
+            for k, v in zip(keys, values):
+                pipe.set(k, v + 1)
+
+        for _ in range(n):
+            client.transaction(txn, *keys)
+        client.close()
+
+    threads = [threading.Thread(target=bump, args=(50,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert other.mget(keys) == ["200"] * 4
+    other.close()
