@@ -10,6 +10,16 @@ import pytest
 import kevy
 
 
+def wait_until_blocked(server: kevy.Server, clients: int = 1) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        info = server.call("INFO", "clients").decode()
+        if f"blocked_clients:{clients}" in info:
+            return
+        time.sleep(0.01)
+    raise AssertionError("no client blocked")
+
+
 @pytest.mark.kevy(clock="manual")
 def test_ttls_follow_the_manual_clock(kevy_fresh_server):
     s = kevy_fresh_server
@@ -57,7 +67,8 @@ def test_blocking_timeouts_follow_the_manual_clock(kevy_fresh_server, kevy_fresh
 
     t = threading.Thread(target=wait)
     t.start()
-    time.sleep(0.3)  # let the client block; real time does not time it out
+    wait_until_blocked(kevy_fresh_server)
+    time.sleep(0.2)  # real time passing does not time it out
     assert t.is_alive()
     kevy_fresh_server.advance(30)
     t.join(timeout=10)
