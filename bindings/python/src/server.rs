@@ -22,6 +22,15 @@ static LIVE: Mutex<Vec<Weak<RwLock<Option<kevy_core::Server>>>>> = Mutex::new(Ve
 
 /// A kevy server running in this process: shard threads, a real TCP port, and
 /// in-process calls that skip the socket.
+///
+/// Server(port=0, shards=2, data_dir=None, config=None, clock="system",
+/// bind="127.0.0.1") starts it and returns once it listens. port=0 lets the kernel
+/// pick a free port (read .port); shards=0 means one per core; data_dir sets the
+/// `dir` parameter; config sets any parameter by its Redis name ({"maxclients":
+/// 100}), applied after the keyword arguments; clock="manual" makes time move only
+/// through advance(). Use it as a context manager, or call stop(); dropping the
+/// last reference stops it too. Raises kevy.ConfigError for a refused parameter,
+/// kevy.StartError when it cannot start.
 #[pyclass(module = "kevy", name = "Server", frozen, weakref)]
 pub struct Server {
     slot: Slot,

@@ -28,7 +28,8 @@ REDIS_VERSION: str
 @final
 class Server:
     """A kevy server running in this process: shard threads, a real TCP port, and
-    in-process calls that skip the socket."""
+    in-process calls that skip the socket. A context manager; ``stop()`` or dropping
+    the last reference stops it."""
 
     def __new__(
         cls,
