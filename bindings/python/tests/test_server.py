@@ -165,3 +165,12 @@ def test_persistence_survives_a_restart(tmp_path):
     with kevy.Server(data_dir=tmp_path) as again:
         assert again.call("GET", "kept") == b"yes"
         assert again.call("LRANGE", "list", 0, -1) == [b"a", b"b"]
+
+
+def test_connection_state_commands_need_a_client(kevy_db):
+    # In-process calls have no connection: MULTI/EXEC (or, before kevy has them, an
+    # unknown command) answer with an error, never a half-open transaction.
+    for cmd in (["MULTI"], ["EXEC"]):
+        with pytest.raises(kevy.ResponseError):
+            kevy_db.call(*cmd)
+    assert kevy_db.call("SET", "a", "1") == "OK"
