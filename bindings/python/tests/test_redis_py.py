@@ -166,3 +166,29 @@ def test_in_process_blocking_command_returns_at_once(kevy_db):
     started = time.monotonic()
     assert kevy_db.call("BLPOP", "nothing", 0) is None
     assert time.monotonic() - started < 1
+
+
+def test_blocking_zset_pop_while_a_python_thread_adds(kevy_db, kevy_redis):
+    def add():
+        time.sleep(0.1)
+        kevy_db.call("ZADD", "prio", 3, "low", 1, "high")
+
+    t = threading.Thread(target=add)
+    t.start()
+    assert kevy_redis.bzpopmin(["prio"], timeout=10) == (b"prio", b"high", 1.0)
+    t.join()
+
+
+def test_scan_helpers(kevy_redis):
+    for i in range(250):
+        kevy_redis.set(f"scan:{i}", i)
+    kevy_redis.hset("bighash", mapping={f"f{i}": i for i in range(300)})
+    assert len(set(kevy_redis.scan_iter(match="scan:*", count=50))) == 250
+    assert len(dict(kevy_redis.hscan_iter("bighash", count=40))) == 300
+
+
+def test_binary_safe_values(kevy_redis, kevy_db):
+    blob = bytes(range(256)) * 100
+    kevy_redis.set(b"\x00key\xff", blob)
+    assert kevy_redis.get(b"\x00key\xff") == blob
+    assert kevy_db.call("GET", b"\x00key\xff") == blob
