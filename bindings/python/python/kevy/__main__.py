@@ -9,6 +9,7 @@ SHUTDOWN).
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import time
@@ -48,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Runs a server as the command line asks; returns the exit status."""
     args = _parser().parse_args(argv)
+    # kevy's log lines (the "kevy" logger) to stderr, notices included.
+    logging.basicConfig(level=logging.INFO, format="kevy: %(message)s")
     config: Dict[str, str] = {}
     for item in args.config:
         name, sep, value = item.partition("=")
@@ -69,7 +72,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"kevy: {e}", file=sys.stderr)
         return 1
     try:
-        print(f"kevy {kevy.__version__} listening on {server.url} ({server.shards} shards)", flush=True)
+        print(f"kevy {kevy.__version__} listening on {server.url} shards={server.shards}", flush=True)
         # Short sleeps: signal handlers run in the main thread between them, and a
         # client's SHUTDOWN is noticed within a fraction of a second.
         while server.running:
