@@ -43,6 +43,17 @@ def test_fresh_server_data_dir(kevy_fresh_server):
     d = d[b"dir"] if isinstance(d, dict) else d[1]
     assert d.decode().startswith({expect_dir!r})
 
+# The examples of docs/PYTHON.md.
+def test_cache(kevy_redis):
+    kevy_redis.set("user:1", "ada")
+    assert kevy_redis.get("user:1") == b"ada"
+
+@pytest.mark.kevy(clock="manual", shards=1, config={{"maxclients": 10}})
+def test_session_expiry(kevy_fresh_server, kevy_fresh_redis):
+    kevy_fresh_redis.set("s", "x", ex=60)
+    kevy_fresh_server.advance(60)
+    assert kevy_fresh_redis.get("s") is None
+
 def test_session_server_data_dir(kevy_db):
     d = kevy_db.call("CONFIG", "GET", "dir")
     d = d[b"dir"] if isinstance(d, dict) else d[1]
@@ -53,13 +64,13 @@ def test_session_server_data_dir(kevy_db):
 def test_sample_suite_passes(pytester):
     pytester.makepyfile(SAMPLE.format(shards=2, expect_dir="/"))
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=10)
 
 
 def test_options(pytester, tmp_path):
     pytester.makepyfile(SAMPLE.format(shards=3, expect_dir=str(tmp_path)))
     result = pytester.runpytest("--kevy-shards", "3", "--kevy-dir", str(tmp_path))
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=10)
 
 
 def test_help_lists_the_options(pytester):
