@@ -10,9 +10,9 @@
 //! Clients blocked on keys the transaction wrote are served after the last command, so
 //! nobody observes the transaction half done, on any shard.
 
+use super::conn::Conn;
 use super::db::Db;
 use super::dispatch::{after_write, execute, Step, Turn};
-use super::conn::Conn;
 use super::routing::{shard_of, ShardId};
 use super::watch::Watching;
 use super::Shared;
