@@ -18,6 +18,8 @@ enum Kind {
     Text,
     /// A listen address list (one or more space-separated addresses).
     Addresses,
+    /// `client-output-buffer-limit`: `<class> <hard> <soft> <seconds>` groups.
+    OutputLimits,
     /// `save` rules: pairs of non-negative integers, or empty.
     SaveRules,
     /// One of a fixed set of words.
@@ -64,6 +66,20 @@ const PARAMS: &[Param] = &[
     // `<seconds> <changes>` pairs; empty (kevy's default, unlike Redis's) saves only on
     // SAVE/BGSAVE/SHUTDOWN SAVE, so an embedded server writes no files unasked.
     Param { name: "save", default: "", kind: Kind::SaveRules, mutable: true },
+    // The append-only file per shard (appendonly-<id>.aof). Set at start (kevy does not
+    // switch it on a running server yet).
+    // Only the pubsub class is enforced: `pubsub <hard> <soft> <soft-seconds>`.
+    Param {
+        name: "client-output-buffer-limit",
+        default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        kind: Kind::OutputLimits,
+        mutable: true,
+    },
+    Param { name: "appendonly", default: "no", kind: Kind::Choice(&["no", "yes"]), mutable: false },
+    Param { name: "appendfsync", default: "everysec", kind: Kind::Choice(&["always", "everysec", "no"]), mutable: true },
+    Param { name: "aof-load-truncated", default: "yes", kind: Kind::Choice(&["yes", "no"]), mutable: true },
+    Param { name: "auto-aof-rewrite-percentage", default: "100", kind: Kind::Int { min: 0, max: i32::MAX as i64 }, mutable: true },
+    Param { name: "auto-aof-rewrite-min-size", default: "67108864", kind: Kind::Memory { min: 0 }, mutable: true },
     // kevy's own: `manual` freezes the server's clock until the host advances it
     // (Server::advance), so TTLs and blocking timeouts are tested without sleeping.
     Param { name: "clock", default: "system", kind: Kind::Choice(&["system", "manual"]), mutable: false },
@@ -128,6 +144,26 @@ fn validate(p: &Param, value: &str) -> Result<String, String> {
             None => Err("argument must be a memory value".into()),
         },
         Kind::Text => Ok(value.to_string()),
+        Kind::OutputLimits => {
+            let words: Vec<&str> = value.split_whitespace().collect();
+            if words.is_empty() || words.len() % 4 != 0 {
+                return Err("Wrong number of arguments in buffer limit configuration.".into());
+            }
+            let mut out = Vec::new();
+            for g in words.chunks(4) {
+                let class = match g[0].to_ascii_lowercase().as_str() {
+                    "normal" => "normal",
+                    "slave" | "replica" => "slave",
+                    "pubsub" => "pubsub",
+                    _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+                };
+                let hard = parse_memory(g[1]).ok_or("Error in hard, soft or soft_seconds setting in buffer limit configuration.")?;
+                let soft = parse_memory(g[2]).ok_or("Error in hard, soft or soft_seconds setting in buffer limit configuration.")?;
+                let secs: u64 = g[3].parse().map_err(|_| "Error in hard, soft or soft_seconds setting in buffer limit configuration.")?;
+                out.push(format!("{class} {hard} {soft} {secs}"));
+            }
+            Ok(out.join(" "))
+        }
         Kind::SaveRules => {
             let words: Vec<&str> = value.split_whitespace().collect();
             if words.len() % 2 != 0 || words.iter().any(|w| w.parse::<u64>().is_err()) {
@@ -200,6 +236,10 @@ impl Config {
     pub fn tcp_backlog(&self) -> i32 {
         self.int("tcp-backlog") as i32
     }
+    /// Is the append-only file on?
+    pub fn appendonly(&self) -> bool {
+        self.get("appendonly") == Some("yes")
+    }
     /// Does the server's clock only move when the host advances it?
     pub fn manual_clock(&self) -> bool {
         self.get("clock") == Some("manual")
@@ -259,6 +299,10 @@ pub struct LiveConfig {
     pub hz: AtomicU64,
     /// Are `save` rules configured? (Shard 0 then ticks to check them.)
     pub saving: std::sync::atomic::AtomicBool,
+    /// `appendfsync` as `persist::aof::Fsync`.
+    pub appendfsync: std::sync::atomic::AtomicU8,
+    /// The pubsub class of `client-output-buffer-limit`: hard, soft, soft seconds.
+    pubsub_limits: [AtomicU64; 3],
 }
 
 impl LiveConfig {
@@ -269,6 +313,8 @@ impl LiveConfig {
             maxclients: AtomicU64::new(0),
             hz: AtomicU64::new(0),
             saving: Default::default(),
+            appendfsync: Default::default(),
+            pubsub_limits: Default::default(),
             table: RwLock::new(cfg),
         };
         live.refresh();
@@ -283,6 +329,21 @@ impl LiveConfig {
         self.maxclients.store(num("maxclients"), Ordering::Relaxed);
         self.hz.store(num("hz"), Ordering::Relaxed);
         self.saving.store(!t.get("save").unwrap_or("").is_empty(), Ordering::Relaxed);
+        let limits = t.get("client-output-buffer-limit").unwrap_or("").to_string();
+        let words: Vec<&str> = limits.split_whitespace().collect();
+        if let Some(g) = words.chunks(4).find(|g| g[0] == "pubsub" && g.len() == 4) {
+            for (slot, w) in self.pubsub_limits.iter().zip(&g[1..]) {
+                slot.store(w.parse().unwrap_or(0), Ordering::Relaxed);
+            }
+        }
+        let fsync = crate::persist::aof::Fsync::parse(t.get("appendfsync").unwrap_or("everysec"));
+        self.appendfsync.store(fsync.unwrap_or(crate::persist::aof::Fsync::EverySec) as u8, Ordering::Relaxed);
+    }
+
+    /// The pubsub output buffer limits: (hard bytes, soft bytes, soft seconds); 0 = off.
+    pub fn pubsub_output_limits(&self) -> (u64, u64, u64) {
+        let [h, s, t] = &self.pubsub_limits;
+        (h.load(Ordering::Relaxed), s.load(Ordering::Relaxed), t.load(Ordering::Relaxed))
     }
 
     /// (name, value) of every parameter whose name matches the glob `pattern`. A

@@ -53,6 +53,7 @@ impl Server {
                     waker: Waker::new()?,
                     stats: ShardStats::default(),
                     clients: Mutex::new(Default::default()),
+                    subscribers: Mutex::new(Default::default()),
                 })
             })
             .collect::<std::io::Result<Vec<_>>>()?;
@@ -72,6 +73,7 @@ impl Server {
             blocked_clients: AtomicU64::new(0),
             persist: SaveState::default(),
             shutdown_mode: AtomicU8::new(shutdown::DEFAULT),
+            pubsub: crate::shard::pubsub::Registry::new(shards),
             aof: crate::persist::aof::Logs::new(shards),
             aof_worker: Default::default(),
         });

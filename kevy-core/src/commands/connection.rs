@@ -11,6 +11,7 @@ const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler
 pub const COMMANDS: &[Command] = &[
     cmd("ping", -1, FAST | STALE, ping, "Returns the server's liveliness response."),
     cmd("echo", 2, FAST, echo, "Returns the given string."),
+    cmd("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, reset, "Resets the connection."),
     cmd("quit", -1, FAST | NO_AUTH | STALE | LOADING | ALLOW_BUSY, quit, "Closes the connection."),
     cmd("hello", -1, FAST | NO_AUTH | STALE | LOADING | ALLOW_BUSY, hello, "Handshakes with the Redis server."),
     cmd("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, auth, "Authenticates the connection."),
@@ -39,11 +40,32 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
 
 /// PING [message]
 fn ping(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if ctx.client.as_ref().is_some_and(|c| c.subs.any() && !c.resp3) && args.len() <= 2 {
+        // In RESP2 subscribed mode PING answers in the shape of a message.
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        return ctx.out.bulk(args.opt(1).unwrap_or_default());
+    }
     match args.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(args.get(1)),
         _ => ctx.out.error(&errors::wrong_arity("ping")),
     }
+}
+
+/// RESET: back to a fresh connection's state: no subscriptions, RESP2, no name (the
+/// dispatcher also ends MULTI and WATCH).
+fn reset(ctx: &mut Ctx<'_>, _: Args<'_>) {
+    let (shared, shard) = (ctx.shared, ctx.shard);
+    let client = ctx.client();
+    let conn = crate::shard::mailbox::ConnRef { slot: client.slot, generation: client.generation };
+    let subs = std::mem::take(&mut client.subs);
+    crate::shard::pubsub::forget(shared, shard, &subs, conn);
+    client.resp3 = false;
+    client.name.clear();
+    client.changed = true;
+    ctx.out.set_resp3(false);
+    ctx.out.simple("RESET");
 }
 
 /// ECHO message

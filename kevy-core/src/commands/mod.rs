@@ -7,7 +7,6 @@
 pub mod connection;
 pub mod custom;
 pub mod errors;
-pub mod function;
 pub mod hash;
 pub mod hash_scan;
 pub mod info;
@@ -20,6 +19,7 @@ pub mod list_blocking;
 pub mod list_move;
 pub mod script;
 pub mod persistence;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod set_ops;
@@ -217,6 +217,7 @@ impl Default for CommandTable {
             server::COMMANDS,
             info::COMMANDS,
             persistence::COMMANDS,
+            pubsub::COMMANDS,
             introspect::COMMANDS,
             string::COMMANDS,
             string_range::COMMANDS,
@@ -235,7 +236,6 @@ impl Default for CommandTable {
             zset_range::COMMANDS,
             zset_ops::COMMANDS,
             zset_blocking::COMMANDS,
-            function::COMMANDS,
             script::COMMANDS,
             txn::COMMANDS,
         ];

@@ -20,13 +20,18 @@ pub struct Client {
     pub close_after_reply: bool,
     /// Set by commands that change what CLIENT LIST shows (SETNAME, HELLO, SETINFO).
     pub changed: bool,
+    /// The connection's slot and generation on its shard (pub/sub delivers by them).
+    pub slot: u32,
+    pub generation: u32,
+    /// Channels, patterns and shard channels it is subscribed to.
+    pub subs: super::pubsub::Subscriptions,
 }
 
 impl Client {
     /// The `CLIENT LIST` / `CLIENT INFO` line for this client (without the newline).
     pub fn describe(&self, now_ms: u64) -> String {
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} multi=-1 \
              qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
              cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
@@ -36,6 +41,10 @@ impl Client {
             String::from_utf8_lossy(&self.name),
             now_ms.saturating_sub(self.created_ms) / 1000,
             now_ms.saturating_sub(self.last_cmd_ms) / 1000,
+            if self.subs.any() { "P" } else { "N" },
+            self.subs.channels.len(),
+            self.subs.patterns.len(),
+            self.subs.shard_channels.len(),
             if self.last_cmd.is_empty() { "NULL" } else { self.last_cmd },
             if self.resp3 { 3 } else { 2 },
             String::from_utf8_lossy(&self.lib_name),

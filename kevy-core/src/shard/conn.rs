@@ -64,6 +64,8 @@ pub struct Conn {
     pub watching_writable: bool,
     pub spans: ArgSpans,
     pub scratch: Vec<u8>,
+    /// Since when (unix ms) the output has been over the pub/sub soft limit.
+    soft_since: Option<u64>,
 }
 
 /// What a read found.
@@ -95,6 +97,7 @@ impl Conn {
             watching_writable: false,
             spans: ArgSpans::default(),
             scratch: Vec::new(),
+            soft_since: None,
         }
     }
 
@@ -227,6 +230,28 @@ impl Conn {
     /// Nothing left to send or await.
     pub fn idle_output(&self) -> bool {
         self.wbuf.len() == self.wpos && self.pending.is_empty()
+    }
+
+    /// Appends an out-of-band frame (a pub/sub message): it goes after the replies
+    /// already complete, never inside one.
+    pub fn push_out(&mut self, frame: &[u8]) {
+        self.wbuf.extend_from_slice(frame);
+    }
+
+    /// Bytes queued for this client and not yet sent.
+    pub fn unsent(&self) -> usize {
+        self.wbuf.len() - self.wpos + self.held.len()
+    }
+
+    /// Has the output stayed over `soft` bytes for more than `secs` seconds? (Redis's
+    /// soft limit; 0 disables it.) Tracks when the output went over.
+    pub fn soft_limit_exceeded(&mut self, soft: u64, secs: u64, queued: u64, now_ms: u64) -> bool {
+        if soft == 0 || queued <= soft {
+            self.soft_since = None;
+            return false;
+        }
+        let since = *self.soft_since.get_or_insert(now_ms);
+        now_ms.saturating_sub(since) > secs * 1000
     }
 }
 

@@ -116,6 +116,12 @@ pub fn execute(cmd: &'static Command, args: Args<'_>, ctx: &mut Ctx<'_>) {
         let failed = ctx.out.written_since(mark).first() == Some(&b'-');
         super::watch::settle(&mut ctx.db, !failed);
     }
+    if write && ctx.shared.aof.on.load(std::sync::atomic::Ordering::Relaxed) {
+        let reply = ctx.out.written_since(mark).to_vec();
+        if catch_unwind(AssertUnwindSafe(|| crate::persist::aof::record(cmd, args, ctx, &reply))).is_err() {
+            crate::log_warning!("could not log '{}' to the append only file", cmd.name);
+        }
+    }
 }
 
 /// Runs a batch of commands another shard sent here; returns their encoded replies.
@@ -161,6 +167,11 @@ pub fn run_requests(
 pub(crate) fn after_write(db: &mut Db<'_>, cmd: &'static Command, args: Args<'_>, shared: &Shared, me: ShardId, now_ms: u64, outbox: &mut Outbox) {
     if cmd.has(flags::WRITE) {
         shared.shards[me].stats.dirty.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if shared.aof.on.load(std::sync::atomic::Ordering::Relaxed) {
+            // Other shards' logs this command wrote to: durable before the locks go
+            // (our own shard's log is flushed by our loop before the turn's replies).
+            crate::persist::aof::flush_others(db, shared, me);
+        }
     }
     if (cmd.has(flags::WRITE) || crate::scripting::may_write(cmd)) && blocking::any_waiters(db) {
         blocking::serve_ready(db, blocking::touched_keys(cmd, args), shared, me, now_ms, outbox);
@@ -275,6 +286,21 @@ fn run_one<'g>(
     let (me, now_ms) = (turn.me, turn.now_ms);
     conn.client.last_cmd = cmd.name;
     conn.client.last_cmd_ms = now_ms;
+    if conn.client.subs.any() && !conn.client.resp3 && !crate::commands::pubsub::allowed_when_subscribed(cmd) {
+        let msg = format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            cmd.name
+        );
+        ReplyWriter::new(conn.reply_parts().0, false).error(&msg);
+        return Step::Done;
+    }
+    if cmd.name == "reset" {
+        // RESET also ends a transaction and every WATCH (connection state kept here).
+        drop(guard.take()); // forgetting watches locks their shards
+        super::txn::on_close(shared, conn);
+        conn.multi = None;
+        conn.watching = None;
+    }
     // One test for ordinary commands: transaction commands are all NOSCRIPT.
     let txn = if conn.multi.is_some() || (cmd.has(flags::NOSCRIPT) && is_txn(cmd)) {
         super::txn::intercept(turn, conn, guard, cmd, args)

@@ -209,6 +209,7 @@ impl ShardLoop {
             });
             let generation = self.generations[slot as usize].wrapping_add(1);
             self.generations[slot as usize] = generation;
+            let client = Client { slot, generation, ..client };
             if self.epoll.add(stream.as_raw_fd(), READABLE, conn_token(slot, generation)).is_err() {
                 self.free_slots.push(slot);
                 continue;
@@ -301,6 +302,10 @@ impl ShardLoop {
 
     fn close(&mut self, slot: u32) {
         let Some(conn) = self.conns[slot as usize].take() else { return };
+        if conn.client.subs.any() {
+            let cref = crate::shard::mailbox::ConnRef { slot, generation: conn.generation };
+            crate::shard::pubsub::forget(&self.shared, self.id, &conn.client.subs, cref);
+        }
         let _ = self.epoll.delete(conn.stream.as_raw_fd());
         super::txn::on_close(&self.shared, &conn);
         if let Some(b) = conn.blocked {
@@ -365,6 +370,10 @@ impl ShardLoop {
                 self.outbox.send(&shared.rings, batch.from, Msg::Replies(replies));
                 batch.requests.len() as u64
             }
+            Msg::Publish(p) => {
+                self.deliver(shared, &p, touched);
+                0
+            }
             Msg::Replies(batch) => {
                 for (cref, seq, bytes) in batch.iter() {
                     if let Some(Some(conn)) = self.conns.get_mut(cref.slot as usize) {
@@ -380,6 +389,38 @@ impl ShardLoop {
                 }
                 0
             }
+        }
+    }
+
+    /// Writes a published message to our subscribers of it. A subscriber whose unsent
+    /// output passes the pub/sub output buffer limit (hard, or soft for too long) is
+    /// disconnected, so one that does not read cannot grow the server without bound.
+    fn deliver(&mut self, shared: &Shared, p: &crate::shard::pubsub::Publication, touched: &mut Vec<u32>) {
+        let (hard, soft, soft_secs) = shared.config.pubsub_output_limits();
+        let now = self.now_ms;
+        let mut over = Vec::new();
+        crate::shard::pubsub::frames(shared, self.id, p, |cref, frame| {
+            let Some(Some(conn)) = self.conns.get_mut(cref.slot as usize) else { return };
+            if conn.generation != cref.generation || conn.closing {
+                return;
+            }
+            conn.push_out(&frame(conn.client.resp3));
+            let queued = conn.unsent() as u64;
+            if (hard > 0 && queued > hard) || conn.soft_limit_exceeded(soft, soft_secs, queued, now) {
+                over.push(cref.slot);
+            } else {
+                touched.push(cref.slot);
+            }
+        });
+        for slot in over {
+            if let Some(conn) = self.conns[slot as usize].as_ref() {
+                crate::log_warning!(
+                    "closing subscriber {}: client-output-buffer-limit pubsub reached ({} bytes queued)",
+                    conn.client.id,
+                    conn.unsent()
+                );
+            }
+            self.close(slot);
         }
     }
 

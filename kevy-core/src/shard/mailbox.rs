@@ -31,6 +31,8 @@ pub struct ConnRef {
 pub enum Msg {
     Requests(RequestBatch),
     Replies(ReplyBatch),
+    /// A pub/sub message for this shard's subscribers.
+    Publish(Arc<super::pubsub::Publication>),
 }
 
 /// One request of a batch: run `cmd` on the receiving shard (which owns its keys) and
@@ -169,6 +171,10 @@ impl Rings {
             rings: (0..shards * shards).map(|_| ArrayQueue::new(RING_CAPACITY)).collect(),
             host: (0..shards).map(|_| SegQueue::new()).collect(),
         }
+    }
+    /// Queues a message for shard `to` from any thread (the caller wakes it).
+    pub fn push_host(&self, to: ShardId, msg: Msg) {
+        self.host[to].push(msg);
     }
     /// Takes the next message host threads sent to `to`.
     pub fn pop_host(&self, to: ShardId) -> Option<Msg> {

@@ -6,6 +6,7 @@
 //! - `mailbox`: SPSC rings between shards, backlog, waker.
 //! - `routing`: `shard_of(key)`.
 //! - `db`: the keyspace view a handler works on.
+//! - `pubsub`: subscriptions and message fan-out across shards.
 //! - `host`: in-process calls, snapshots and restores from host threads.
 //! - `txn`, `watch`: MULTI/EXEC transactions and WATCH.
 
@@ -17,6 +18,7 @@ pub mod dispatch;
 pub mod event_loop;
 pub mod host;
 pub mod mailbox;
+pub mod pubsub;
 pub mod routing;
 pub mod txn;
 pub mod watch;
@@ -52,6 +54,8 @@ pub struct ShardHandle {
     /// Copies of this shard's client states, for CLIENT LIST (changed only on connect,
     /// disconnect and SETNAME-like commands, never per request).
     pub clients: Mutex<HashMap<u64, Client>>,
+    /// Which of this shard's connections listen to which channels (pub/sub).
+    pub subscribers: Mutex<pubsub::Local>,
 }
 
 /// Server-wide state, shared by all shard threads.
@@ -75,6 +79,8 @@ pub struct Shared {
     pub persist: crate::persist::saver::SaveState,
     /// How SHUTDOWN asked to stop (`persist::saver::shutdown`).
     pub shutdown_mode: std::sync::atomic::AtomicU8,
+    /// Subscriber counts per shard, by channel and pattern (pub/sub).
+    pub pubsub: pubsub::Registry,
     /// The append-only files, one per shard.
     pub aof: crate::persist::aof::Logs,
     /// The AOF's background thread (everysec fsync, rewrites).

@@ -36,6 +36,11 @@ impl Client {
         out
     }
 
+    /// The socket, for tests that read raw bytes.
+    pub fn stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
     pub fn send_raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write");
     }
