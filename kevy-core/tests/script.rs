@@ -250,3 +250,32 @@ fn a_script_push_wakes_a_blocked_client() {
     assert_eq!(send(&mut pusher, &["EVAL", body, "1", "jobs", "job-1"]), ":1\r\n");
     assert_eq!(waiter.reply(), "*2\r\n$4\r\njobs\r\n$5\r\njob-1\r\n");
 }
+
+#[test]
+fn functions_load_once_and_run_on_every_shard() {
+    let server = start(4);
+    let port = server.port();
+    let code = "#!lua name=bank\n\
+        redis.register_function('move', function(keys, args)\n\
+          redis.call('decrby', keys[1], args[1]) return redis.call('incrby', keys[2], args[1]) end)\n\
+        redis.register_function{function_name='total', callback=function(keys)\n\
+          local s = 0 for _, k in ipairs(keys) do s = s + (tonumber(redis.call('get', k)) or 0) end return s end,\n\
+          flags={'no-writes'}}";
+    let mut c = Client::connect(port);
+    assert_eq!(send(&mut c, &["FUNCTION", "LOAD", code]), "$4\r\nbank\r\n");
+    let keys = keys_on_distinct_shards("fn", 4, 4);
+    for (i, k) in keys.iter().enumerate() {
+        let mut other = Client::connect(port);
+        let next = &keys[(i + 1) % 4];
+        // Each move returns the receiver's new balance; the last one closes the ring.
+        let want = if i == 3 { ":0\r\n" } else { ":5\r\n" };
+        assert_eq!(send(&mut other, &["FCALL", "move", "2", k, next, "5"]), want);
+    }
+    let mut total = vec!["FCALL_RO", "total", "4"];
+    total.extend(keys.iter().map(String::as_str));
+    assert_eq!(send(&mut c, &total), ":0\r\n");
+    assert_eq!(send(&mut c, &["FCALL_RO", "move", "2", &keys[0], &keys[1], "1"]),
+        "-ERR Can not execute a script with write flag using *_ro command.\r\n");
+    assert_eq!(send(&mut c, &["FUNCTION", "DELETE", "bank"]), "+OK\r\n");
+    assert_eq!(send(&mut c, &["FCALL", "total", "0"]), "-ERR Function not found\r\n");
+}

@@ -7,6 +7,7 @@
 pub mod connection;
 pub mod custom;
 pub mod errors;
+pub mod function;
 pub mod hash;
 pub mod hash_scan;
 pub mod info;
@@ -236,6 +237,7 @@ impl Default for CommandTable {
             zset_range::COMMANDS,
             zset_ops::COMMANDS,
             zset_blocking::COMMANDS,
+            function::COMMANDS,
             script::COMMANDS,
             txn::COMMANDS,
         ];

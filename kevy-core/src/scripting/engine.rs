@@ -31,6 +31,8 @@ const HOOK_EVERY: u32 = 100_000;
 const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 /// The chunk name of user scripts: errors read `user_script:<line>: ...`.
 const SCRIPT_NAME: &str = "@user_script";
+/// The chunk name of function libraries.
+pub(super) const FUNCTION_NAME: &str = "@user_function";
 
 /// What a script run needs from its command.
 pub struct Invocation<'a> {
@@ -107,13 +109,28 @@ G.table = readonly(table)
 G.math = readonly(math)
 
 setmetatable(G, {__index = missing_global, __newindex = readonly_error, __metatable = false})
+
+-- Runs a function's callback with its keys and arguments under the error handler.
+local function call_with(f, keys, args, handler)
+  return raw_xpcall(function() return f(keys, args) end, handler)
+end
+
+-- The environment of a function library: while its code loads it sees only `load_redis`
+-- (register_function, log...); `finish` then points it at the full globals.
+local function library_env(load_redis)
+  setmetatable(load_redis, {__index = missing_global})
+  local api = setmetatable({redis = readonly(load_redis)}, {__index = missing_global, __newindex = readonly_error})
+  local mt = {__index = api, __newindex = readonly_error, __metatable = false}
+  return setmetatable({}, mt), function() mt.__index = G end
+end
+
 -- What scripts see as their globals: reads fall through to G, writes are refused.
-return setmetatable({}, {__index = G, __newindex = readonly_error, __metatable = false})
+return setmetatable({}, {__index = G, __newindex = readonly_error, __metatable = false}), call_with, library_env
 "#;
 
 /// One thread's Lua state.
-struct State {
-    lua: Lua,
+pub(super) struct State {
+    pub(super) lua: Lua,
     /// The `Scripts` (server) and flush generation it was built for.
     owner: usize,
     generation: u64,
@@ -121,11 +138,17 @@ struct State {
     env: Table,
     /// The library table behind the read-only `redis`: `call` and `pcall` are set in
     /// it for each run (they borrow the running command).
-    redis: Table,
-    xpcall: Function,
-    handler: Function,
+    pub(super) redis: Table,
+    pub(super) xpcall: Function,
+    pub(super) handler: Function,
+    /// `call_with(f, keys, args, handler)` and `library_env(load_redis)` of the prelude.
+    pub(super) call_with: Function,
+    pub(super) library_env: Function,
     /// Compiled scripts by SHA-1.
     functions: HashMap<String, Function>,
+    /// Function libraries loaded here: the shared library they came from (to notice a
+    /// replaced one) and their callbacks by function name.
+    pub(super) libraries: HashMap<String, (Arc<super::library::Library>, HashMap<String, Function>)>,
 }
 
 thread_local! {
@@ -147,7 +170,7 @@ impl std::fmt::Display for Raised {
 
 impl std::error::Error for Raised {}
 
-fn raise<T>(msg: impl Into<String>) -> mlua::Result<T> {
+pub(super) fn raise<T>(msg: impl Into<String>) -> mlua::Result<T> {
     Err(mlua::Error::external(Raised(msg.into())))
 }
 
@@ -212,7 +235,9 @@ fn register_redis_functions(lua: &Lua, redis: &Table) -> mlua::Result<()> {
     Ok(())
 }
 
-fn build() -> mlua::Result<(Lua, Table, Table, Function, Function)> {
+type Built = (Lua, Table, Table, Function, Function, Function, Function);
+
+fn build() -> mlua::Result<Built> {
     let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::new())?;
     let redis = lua.create_table()?;
     redis.set("REDIS_VERSION", crate::REDIS_VERSION)?;
@@ -224,9 +249,10 @@ fn build() -> mlua::Result<(Lua, Table, Table, Function, Function)> {
     super::bit::register(&lua, &bit)?;
     let xpcall: Function = lua.globals().raw_get("xpcall")?;
     let unwrap = lua.create_function(unwrap_error)?;
-    let env: Table = lua.load(PRELUDE).set_name("=kevy").call((redis.clone(), cjson, bit, unwrap))?;
+    let (env, call_with, library_env): (Table, Function, Function) =
+        lua.load(PRELUDE).set_name("=kevy").call((redis.clone(), cjson, bit, unwrap))?;
     let handler = lua.create_function(on_error)?;
-    Ok((lua, env, redis, xpcall, handler))
+    Ok((lua, env, redis, xpcall, handler, call_with, library_env))
 }
 
 /// `7.0.15` -> 0x07000f, as `redis.REDIS_VERSION_NUM`.
@@ -245,7 +271,7 @@ fn on_error(lua: &Lua, err: Value) -> mlua::Result<Table> {
                 msg
             } else {
                 match script_position(lua) {
-                    Some(line) => format!("ERR user_script:{line}: {msg}"),
+                    Some((source, line)) => format!("ERR {}:{line}: {msg}", &source[1..]),
                     None => format!("ERR {msg}"),
                 }
             };
@@ -263,8 +289,8 @@ fn on_error(lua: &Lua, err: Value) -> mlua::Result<Table> {
             convert::error_table(lua, format!("ERR {text}").as_bytes())?
         }
     };
-    if let Some(line) = script_position(lua) {
-        t.raw_set("source", SCRIPT_NAME)?;
+    if let Some((source, line)) = script_position(lua) {
+        t.raw_set("source", source)?;
         t.raw_set("line", line)?;
     }
     Ok(t)
@@ -279,19 +305,23 @@ fn unwrap_error(lua: &Lua, err: Value) -> mlua::Result<Value> {
         return Ok(Value::Table(convert::error_table(lua, msg.as_bytes())?));
     }
     let text = match script_position(lua) {
-        Some(line) => format!("user_script:{line}: {msg}"),
+        Some((source, line)) => format!("{}:{line}: {msg}", &source[1..]),
         None => msg,
     };
     Ok(Value::String(lua.create_string(text)?))
 }
 
-/// The line the innermost frame of the user's script is at, if it is on the stack.
-fn script_position(lua: &Lua) -> Option<i32> {
+/// The chunk name and line of the innermost frame of user code (a script or a function
+/// library), if one is on the stack.
+fn script_position(lua: &Lua) -> Option<(&'static str, i32)> {
     for level in 0..256 {
         let frame = lua.inspect_stack(level)?;
-        if frame.source().source.as_deref() == Some(SCRIPT_NAME) {
-            return Some(frame.curr_line());
-        }
+        let source = match frame.source().source.as_deref() {
+            Some(SCRIPT_NAME) => SCRIPT_NAME,
+            Some(FUNCTION_NAME) => FUNCTION_NAME,
+            _ => continue,
+        };
+        return Some((source, frame.curr_line()));
     }
     None
 }
@@ -305,7 +335,7 @@ fn raised(e: &mlua::Error) -> bool {
 }
 
 /// The message of the error a Rust callback (or the kill hook) raised.
-fn root_message(e: &mlua::Error) -> String {
+pub(super) fn root_message(e: &mlua::Error) -> String {
     match e {
         mlua::Error::CallbackError { cause, .. } => root_message(cause),
         mlua::Error::ExternalError(inner) => inner.to_string(),
@@ -333,7 +363,7 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) {
 }
 
 /// Runs `f` on this thread's state, (re)building it for `scripts` when needed.
-fn with_state<R>(scripts: &Scripts, f: impl FnOnce(&mut State) -> R) -> Result<R, String> {
+pub(super) fn with_state<R>(scripts: &Scripts, f: impl FnOnce(&mut State) -> R) -> Result<R, String> {
     STATE.with(|cell| {
         let Ok(mut slot) = cell.try_borrow_mut() else {
             return Err("ERR a script cannot run another script".to_string());
@@ -341,9 +371,21 @@ fn with_state<R>(scripts: &Scripts, f: impl FnOnce(&mut State) -> R) -> Result<R
         let owner = scripts as *const Scripts as usize;
         let generation = scripts.generation();
         if slot.as_ref().is_none_or(|s| s.owner != owner || s.generation != generation) {
-            let (lua, env, redis, xpcall, handler) =
+            let (lua, env, redis, xpcall, handler, call_with, library_env) =
                 build().map_err(|e| format!("ERR could not start the Lua engine: {e}"))?;
-            *slot = Some(State { lua, owner, generation, env, redis, xpcall, handler, functions: HashMap::new() });
+            *slot = Some(State {
+                lua,
+                owner,
+                generation,
+                env,
+                redis,
+                xpcall,
+                handler,
+                call_with,
+                library_env,
+                functions: HashMap::new(),
+                libraries: HashMap::new(),
+            });
         }
         Ok(f(slot.as_mut().expect("state was just built")))
     })
@@ -374,7 +416,7 @@ fn function(st: &mut State, sha: &str, body: &[u8]) -> Result<Function, String> 
 
 /// A `#!lua ...` first line is the script's flags, not Lua: it is blanked (the line
 /// count stays, so error lines match the body).
-fn strip_shebang(body: &[u8]) -> Vec<u8> {
+pub(super) fn strip_shebang(body: &[u8]) -> Vec<u8> {
     if !body.starts_with(b"#!") {
         return body.to_vec();
     }
@@ -411,13 +453,37 @@ pub fn shebang_flags(body: &[u8]) -> Result<Option<Vec<String>>, String> {
 
 fn run_in(st: &mut State, ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> Result<(), String> {
     let f = function(st, inv.sha, inv.body)?;
+    let entry = Entry::Script(f);
+    run_entry(st, ctx, entry, inv.sha, &inv.keys, &inv.argv, inv.read_only)
+}
+
+/// What a run calls: a script chunk (KEYS and ARGV as globals) or a function's
+/// callback (keys and args as its arguments).
+pub(super) enum Entry {
+    Script(Function),
+    Callback(Function),
+}
+
+/// Runs `entry` for `ctx`'s command and writes its reply; `name` (a SHA-1 or a function
+/// name) goes into error texts. Err is an error reply of the engine itself.
+pub(super) fn run_entry(
+    st: &mut State,
+    ctx: &mut Ctx<'_>,
+    entry: Entry,
+    name: &str,
+    keys: &[&[u8]],
+    argv: &[&[u8]],
+    read_only: bool,
+) -> Result<(), String> {
     let lua = &st.lua;
     let lua_err = |e: mlua::Error| format!("ERR Error running script: {}", root_message(&e));
     let globals = lua.globals();
-    let keys = string_list(lua, &inv.keys).map_err(lua_err)?;
-    let argv = string_list(lua, &inv.argv).map_err(lua_err)?;
-    globals.raw_set("KEYS", keys).map_err(lua_err)?;
-    globals.raw_set("ARGV", argv).map_err(lua_err)?;
+    let keys = string_list(lua, keys).map_err(lua_err)?;
+    let argv = string_list(lua, argv).map_err(lua_err)?;
+    if matches!(entry, Entry::Script(_)) {
+        globals.raw_set("KEYS", keys.clone()).map_err(lua_err)?;
+        globals.raw_set("ARGV", argv.clone()).map_err(lua_err)?;
+    }
     SCRIPT_RESP.with(|r| r.set(2));
 
     let shared = ctx.shared;
@@ -432,7 +498,6 @@ fn run_in(st: &mut State, ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> Result<(),
         }
     });
     let redis = st.redis.clone();
-    let read_only = inv.read_only;
     let running: &Running = &guard.run;
     // redis.call and redis.pcall share the running command: one closure serves both.
     let ctx_cell = RefCell::new(&mut *ctx);
@@ -456,7 +521,10 @@ fn run_in(st: &mut State, ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> Result<(),
         let protected = scope.create_function(|lua, args: MultiValue| Ok(call(lua, &args)?.0))?;
         redis.raw_set("call", raising)?;
         redis.raw_set("pcall", protected)?;
-        let result = st.xpcall.call::<MultiValue>((f, st.handler.clone()));
+        let result = match entry {
+            Entry::Script(f) => st.xpcall.call::<MultiValue>((f, st.handler.clone())),
+            Entry::Callback(f) => st.call_with.call::<MultiValue>((f, keys, argv, st.handler.clone())),
+        };
         redis.raw_set("call", Value::Nil)?;
         redis.raw_set("pcall", Value::Nil)?;
         result
@@ -470,7 +538,7 @@ fn run_in(st: &mut State, ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> Result<(),
     if ok {
         convert::lua_to_reply(&first, &mut ctx.out, script_resp3);
     } else {
-        ctx.out.error(&error_text(&first, inv.sha));
+        ctx.out.error(&error_text(&first, name));
     }
     let _ = globals.raw_set("KEYS", Value::Nil);
     let _ = globals.raw_set("ARGV", Value::Nil);
@@ -478,7 +546,7 @@ fn run_in(st: &mut State, ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> Result<(),
 }
 
 /// A Lua array of byte strings.
-fn string_list(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
+pub(super) fn string_list(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
     let t = lua.create_table_with_capacity(items.len(), 0)?;
     for (i, item) in items.iter().enumerate() {
         t.raw_set(i + 1, lua.create_string(item)?)?;
@@ -487,7 +555,7 @@ fn string_list(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
 }
 
 /// The reply text of a script that raised `err` (the handler's table).
-fn error_text(err: &Value, sha: &str) -> String {
+pub(super) fn error_text(err: &Value, sha: &str) -> String {
     let Value::Table(t) = err else {
         return "ERR Error running script: execution failure".to_string();
     };

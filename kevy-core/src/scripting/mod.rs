@@ -7,6 +7,8 @@
 //! - `engine`: one Lua state per thread, created on first use; sandbox, the `redis`
 //!   library, the error handler that gives Redis's error texts, the kill hook.
 //! - `convert`: RESP replies to Lua values and Lua values to replies.
+//! - `library`, `functions`: FUNCTION LOAD libraries (shared registry) and their
+//!   loading and calling on a thread's state.
 //! - `cjson`, `bit`: the libraries Redis bundles, written in Rust.
 //! - `sha1`: script names.
 //!
@@ -18,6 +20,8 @@ pub mod bit;
 pub mod cjson;
 pub mod convert;
 pub mod engine;
+pub mod functions;
+pub mod library;
 pub mod sha1;
 
 use std::collections::HashMap;
@@ -92,6 +96,8 @@ pub struct Scripts {
     running: Mutex<Vec<Arc<Running>>>,
     /// How many scripts run now: the dispatcher's BUSY check costs one load when 0.
     running_count: AtomicUsize,
+    /// Function libraries (FUNCTION LOAD, FCALL).
+    pub libraries: library::Libraries,
 }
 
 impl Scripts {

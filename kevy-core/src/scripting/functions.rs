@@ -1,0 +1,158 @@
+//! Function libraries on a thread's Lua state: loading a library's code (which calls
+//! `redis.register_function`) and calling a registered function for FCALL.
+//!
+//! A library loads with a restricted `redis` (register_function, log, setresp, the
+//! constants) and no other globals, as in Redis; once loaded, its environment points at
+//! the full globals, so its callbacks see `redis.call`, `cjson`... when they run. Each
+//! shard thread loads a library the first time it runs one of its functions, so
+//! module-level variables of a library are per shard.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mlua::{ChunkMode, Function, MultiValue, Table, Value};
+
+use super::engine::{self, raise, Entry, State};
+use super::library::{valid_name, FunctionMeta, Library, FLAGS};
+use super::Scripts;
+use crate::commands::Ctx;
+
+type Registered = RefCell<Vec<(FunctionMeta, Function)>>;
+
+/// Loads `code` into this thread's state; returns its functions. Err is the reply text.
+fn load(st: &State, code: &[u8]) -> Result<Vec<(FunctionMeta, Function)>, String> {
+    let lua = &st.lua;
+    let fail = |e: mlua::Error| format!("ERR Error registering functions: {}", engine::root_message(&e));
+    let load_redis = lua.create_table().map_err(fail)?;
+    for k in ["log", "setresp", "LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING", "REDIS_VERSION", "REDIS_VERSION_NUM"] {
+        load_redis.raw_set(k, st.redis.raw_get::<Value>(k).map_err(fail)?).map_err(fail)?;
+    }
+    let (env, finish): (Table, Function) = st.library_env.call(load_redis.clone()).map_err(fail)?;
+    let chunk = lua
+        .load(engine::strip_shebang(code))
+        .set_name(engine::FUNCTION_NAME)
+        .set_mode(ChunkMode::Text)
+        .set_environment(env)
+        .into_function()
+        .map_err(|e| {
+            let msg = match e {
+                mlua::Error::SyntaxError { message, .. } => message,
+                other => engine::root_message(&other),
+            };
+            format!("ERR Error compiling function: {msg}")
+        })?;
+    let registered: Registered = RefCell::new(Vec::new());
+    let outcome: mlua::Result<MultiValue> = lua.scope(|scope| {
+        let register = scope.create_function(|_, args: MultiValue| register(&registered, args))?;
+        load_redis.raw_set("register_function", register)?;
+        let result = st.xpcall.call::<MultiValue>((chunk, st.handler.clone()));
+        load_redis.raw_set("register_function", Value::Nil)?;
+        result
+    });
+    let mut values = outcome.map_err(fail)?.into_iter();
+    if !matches!(values.next(), Some(Value::Boolean(true))) {
+        let err = match values.next() {
+            Some(Value::Table(t)) => t.raw_get::<mlua::String>("err").map(|s| s.to_string_lossy()).unwrap_or_default(),
+            _ => "ERR unknown error".to_string(),
+        };
+        return Err(format!("ERR Error registering functions: {err}"));
+    }
+    finish.call::<()>(()).map_err(fail)?;
+    Ok(registered.into_inner())
+}
+
+/// `redis.register_function(name, callback)` or
+/// `redis.register_function{function_name=, callback=, flags=, description=}`.
+fn register(registered: &Registered, args: MultiValue) -> mlua::Result<()> {
+    let wrong_args = "ERR wrong number of arguments to redis.register_function";
+    let (name, callback, flags, description) = match (args.len(), args.front()) {
+        (2, _) => {
+            let Value::Function(f) = &args[1] else {
+                return raise("ERR second argument to redis.register_function must be a function");
+            };
+            (args[0].clone(), f.clone(), Vec::new(), None)
+        }
+        (1, Some(Value::Table(t))) => named_arguments(t)?,
+        _ => return raise(wrong_args),
+    };
+    let name = match name {
+        Value::String(s) => s.to_string_lossy(),
+        _ => return raise("ERR function name argument given to redis.register_function must be a string"),
+    };
+    if !valid_name(&name) {
+        // Redis's text says "Library" here too.
+        return raise("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
+    }
+    let mut list = registered.borrow_mut();
+    if list.iter().any(|(m, _)| m.name == name) {
+        return raise("ERR Function already exists in the library");
+    }
+    list.push((FunctionMeta { name, flags, description }, callback));
+    Ok(())
+}
+
+type Declared = (Value, Function, Vec<String>, Option<String>);
+
+fn named_arguments(t: &Table) -> mlua::Result<Declared> {
+    let (mut name, mut callback, mut flags, mut description) = (Value::Nil, None, Vec::new(), None);
+    for pair in t.clone().pairs::<String, Value>() {
+        let (k, v) = pair.or_else(|_| raise("ERR named argument key given to redis.register_function is not a string"))?;
+        match (k.as_str(), v) {
+            ("function_name", v) => name = v,
+            ("callback", Value::Function(f)) => callback = Some(f),
+            ("callback", _) => return raise("ERR callback argument given to redis.register_function must be a function"),
+            ("description", Value::String(s)) => description = Some(s.to_string_lossy()),
+            ("description", _) => return raise("ERR description argument given to redis.register_function must be a string"),
+            ("flags", Value::Table(list)) => {
+                for f in list.sequence_values::<Value>() {
+                    match f? {
+                        Value::String(s) if FLAGS.contains(&s.to_string_lossy().as_str()) => flags.push(s.to_string_lossy()),
+                        _ => return raise("ERR unknown flag given"),
+                    }
+                }
+            }
+            ("flags", _) => return raise("ERR flags argument to redis.register_function must be a table representing function flags"),
+            _ => return raise("ERR unknown argument given to redis.register_function"),
+        }
+    }
+    let Some(callback) = callback else {
+        return raise("ERR redis.register_function must get a callback argument");
+    };
+    Ok((name, callback, flags, description))
+}
+
+/// FUNCTION LOAD: loads `code` on this thread to check it and learn its functions.
+pub fn check_library(scripts: &Scripts, name: String, code: &[u8]) -> Result<Library, String> {
+    engine::with_state(scripts, |st| {
+        let funcs = load(st, code)?;
+        if funcs.is_empty() {
+            return Err("ERR No functions registered".to_string());
+        }
+        Ok(Library { name, code: Arc::from(code), functions: funcs.into_iter().map(|(m, _)| m).collect() })
+    })?
+}
+
+/// The callback of function `fname` of `lib` on this thread, loading the library here
+/// first when this thread has not got it (or has an older version).
+fn callback(st: &mut State, lib: &Arc<Library>, fname: &str) -> Result<Function, String> {
+    let fresh = st.libraries.get(&lib.name).is_some_and(|(l, _)| Arc::ptr_eq(l, lib));
+    if !fresh {
+        let funcs: HashMap<String, Function> = load(st, &lib.code)?.into_iter().map(|(m, f)| (m.name, f)).collect();
+        st.libraries.insert(lib.name.clone(), (Arc::clone(lib), funcs));
+    }
+    st.libraries[&lib.name].1.get(fname).cloned().ok_or_else(|| "ERR Function not found".to_string())
+}
+
+/// FCALL: runs function `meta` of `lib` and writes its reply.
+pub fn call(ctx: &mut Ctx<'_>, lib: &Arc<Library>, meta: &FunctionMeta, keys: &[&[u8]], args: &[&[u8]], read_only: bool) {
+    let shared = ctx.shared;
+    let outcome = engine::with_state(&shared.table.scripts, |st| {
+        let f = callback(st, lib, &meta.name)?;
+        engine::run_entry(st, ctx, Entry::Callback(f), &meta.name, keys, args, read_only || meta.no_writes())
+    });
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(msg)) | Err(msg) => ctx.out.error(&msg),
+    }
+}
