@@ -37,7 +37,7 @@ impl WatchFlag {
 /// One keyspace's watched keys and who watches them.
 #[derive(Default)]
 pub struct WatchedKeys {
-    by_key: HashMap<Box<[u8]>, Vec<Arc<WatchFlag>>>,
+    by_key: HashMap<Box<[u8]>, Vec<Arc<WatchFlag>>, ahash::RandomState>,
     /// Watched keys a running command took for an in-place change: touched when it
     /// ends, unless it replied with an error (WRONGTYPE, not an integer...).
     pending: Vec<Box<[u8]>>,
@@ -111,8 +111,8 @@ impl WatchedKeys {
 #[derive(Default)]
 pub struct Watching {
     pub flag: Arc<WatchFlag>,
-    /// Watched keys with their shards, in WATCH order, without repeats.
-    keys: Vec<(ShardId, Box<[u8]>)>,
+    /// Watched keys, with the shard of each.
+    keys: HashMap<Box<[u8]>, ShardId, ahash::RandomState>,
 }
 
 impl Watching {
@@ -123,7 +123,7 @@ impl Watching {
 
     /// The shards of the watched keys (sorted, distinct).
     pub fn shards(&self) -> Vec<ShardId> {
-        let mut ids: Vec<ShardId> = self.keys.iter().map(|(s, _)| *s).collect();
+        let mut ids: Vec<ShardId> = self.keys.values().copied().collect();
         ids.sort_unstable();
         ids.dedup();
         ids
@@ -133,12 +133,12 @@ impl Watching {
     /// passed is removed first, so an expiry that happened before WATCH does not count
     /// (Redis 7 likewise ignores keys already expired when watched).
     pub fn add(&mut self, shard: ShardId, ks: &mut Keyspace, key: &[u8], now_ms: u64) {
-        if self.keys.iter().any(|(_, k)| &**k == key) {
+        if self.keys.contains_key(key) {
             return;
         }
         ks.get(key, now_ms);
         ks.watched.add(key, &self.flag);
-        self.keys.push((shard, key.into()));
+        self.keys.insert(key.into(), shard);
     }
 
     /// At EXEC, with every watched shard locked in `db`: a watched key whose deadline
@@ -146,14 +146,14 @@ impl Watching {
     /// removed. Returns whether the watch held.
     pub fn check_and_forget(&self, db: &mut Db<'_>, now_ms: u64) -> bool {
         settle(db, true);
-        for (shard, key) in &self.keys {
+        for (key, shard) in &self.keys {
             if let Some(ks) = db.shard(*shard) {
                 // A due key is removed here, which sets our flag (still registered).
                 ks.get(key, now_ms);
             }
         }
         let held = !self.broken();
-        for (shard, key) in &self.keys {
+        for (key, shard) in &self.keys {
             if let Some(ks) = db.shard(*shard) {
                 ks.watched.remove(key, &self.flag);
             }
@@ -166,7 +166,7 @@ impl Watching {
     pub fn forget(&self, shared: &Shared) {
         for shard in self.shards() {
             let mut ks = shared.lock(shard);
-            for (s, key) in &self.keys {
+            for (key, s) in &self.keys {
                 if *s == shard {
                     ks.watched.remove(key, &self.flag);
                 }
