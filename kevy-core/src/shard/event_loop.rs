@@ -92,6 +92,9 @@ impl ShardLoop {
                 self.serve_deferred();
             }
             self.flush_outbox();
+            // Published before parking: the reaper's wake-up reads `expires`, and the
+            // inbox just drained may have added the first key with a deadline.
+            self.publish_stats(std::mem::take(&mut commands));
             let timeout = self.park_timeout();
             let waker = &self.shared.shards[self.id].waker;
             waker.park();
@@ -111,7 +114,6 @@ impl ShardLoop {
             }
             self.reap_if_due();
             self.expire_blocked();
-            self.publish_stats(std::mem::take(&mut commands));
         }
         self.shutdown();
     }
