@@ -266,3 +266,22 @@ fn transfers_across_shards_never_show_a_changed_total() {
     let values = setup.cmd(&format!("MGET {}", keys.join(" ")));
     assert_eq!(sum_of(&values), total);
 }
+
+#[test]
+fn client_list_shows_transactions_and_broken_watches() {
+    let server = start(2);
+    let (mut a, mut b) = (Client::connect(server.port()), Client::connect(server.port()));
+    assert!(a.cmd("CLIENT INFO").contains(" flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 "));
+    assert_eq!(a.cmd("WATCH k"), "+OK\r\n");
+    assert!(a.cmd("CLIENT INFO").contains(" flags=N "));
+    assert_eq!(b.cmd("SET k 1"), "+OK\r\n");
+    assert!(a.cmd("CLIENT INFO").contains(" flags=d "));
+    let id = a.cmd("CLIENT ID").trim_start_matches(':').trim().to_string();
+    assert_eq!(a.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(a.cmd("SET k 2"), "+QUEUED\r\n");
+    let list = b.cmd("CLIENT LIST");
+    let line = list.lines().find(|l| l.contains(&format!("id={id} "))).expect("a is listed");
+    assert!(line.contains(" flags=xd ") && line.contains(" multi=1 "), "{line}");
+    assert_eq!(a.cmd("EXEC"), NIL_ARRAY);
+    assert!(a.cmd("CLIENT INFO").contains(" flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 "));
+}

@@ -25,13 +25,37 @@ pub struct Client {
     pub generation: u32,
     /// Channels, patterns and shard channels it is subscribed to.
     pub subs: super::pubsub::Subscriptions,
+    /// Inside MULTI: the number of queued commands.
+    pub multi: Option<usize>,
+    /// The connection's WATCH flag while it watches keys (CLIENT LIST shows `d` once a
+    /// watched key changed).
+    pub watch: Option<std::sync::Arc<super::watch::WatchFlag>>,
 }
 
 impl Client {
+    /// CLIENT LIST's flag letters, in Redis's order: `P` subscribed, `x` inside MULTI,
+    /// `d` a watched key changed; `N` for none.
+    fn flags(&self) -> String {
+        let mut f = String::new();
+        if self.subs.any() {
+            f.push('P');
+        }
+        if self.multi.is_some() {
+            f.push('x');
+        }
+        if self.watch.as_ref().is_some_and(|w| w.is_set()) {
+            f.push('d');
+        }
+        if f.is_empty() {
+            f.push('N');
+        }
+        f
+    }
+
     /// The `CLIENT LIST` / `CLIENT INFO` line for this client (without the newline).
     pub fn describe(&self, now_ms: u64) -> String {
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} multi=-1 \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} multi={} \
              qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
              cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
@@ -41,10 +65,11 @@ impl Client {
             String::from_utf8_lossy(&self.name),
             now_ms.saturating_sub(self.created_ms) / 1000,
             now_ms.saturating_sub(self.last_cmd_ms) / 1000,
-            if self.subs.any() { "P" } else { "N" },
+            self.flags(),
             self.subs.channels.len(),
             self.subs.patterns.len(),
             self.subs.shard_channels.len(),
+            self.multi.map_or(-1, |n| n as i64),
             if self.last_cmd.is_empty() { "NULL" } else { self.last_cmd },
             if self.resp3 { 3 } else { 2 },
             String::from_utf8_lossy(&self.lib_name),

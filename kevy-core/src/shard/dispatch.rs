@@ -296,10 +296,7 @@ fn run_one<'g>(
     }
     if cmd.name == "reset" {
         // RESET also ends a transaction and every WATCH (connection state kept here).
-        drop(guard.take()); // forgetting watches locks their shards
-        super::txn::on_close(shared, conn);
-        conn.multi = None;
-        conn.watching = None;
+        super::txn::reset(shared, conn, guard);
     }
     // One test for ordinary commands: transaction commands are all NOSCRIPT.
     let txn = if conn.multi.is_some() || (cmd.has(flags::NOSCRIPT) && is_txn(cmd)) {

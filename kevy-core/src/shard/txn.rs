@@ -52,9 +52,17 @@ fn reply_ok(conn: &mut Conn) {
 /// watched keys may live on any shard.
 fn unwatch(shared: &Shared, conn: &mut Conn, guard: &mut Guard<'_>) {
     if let Some(w) = conn.watching.take() {
+        conn.client.watch = None;
+        conn.client.changed = true;
         drop(guard.take());
         w.forget(shared);
     }
+}
+
+/// RESET: ends the transaction and drops every watch.
+pub(crate) fn reset(shared: &Shared, conn: &mut Conn, guard: &mut Guard<'_>) {
+    end_multi(conn);
+    unwatch(shared, conn, guard);
 }
 
 /// A disconnecting connection's watches (no lock held by the caller).
@@ -68,7 +76,7 @@ pub fn on_close(shared: &Shared, conn: &Conn) {
 /// transaction; a malformed EXEC ends it at once, as Redis does.
 pub(crate) fn refused<'g>(shared: &'g Shared, conn: &mut Conn, guard: &mut Guard<'g>, args: Args<'_>, msg: &str) {
     if args.get(0).eq_ignore_ascii_case(b"exec") {
-        conn.multi = None;
+        end_multi(conn);
         unwatch(shared, conn, guard);
         let why = msg.strip_prefix("ERR ").unwrap_or(msg);
         return reply_error(conn, &format!("EXECABORT Transaction discarded because of: {why}"));
@@ -89,12 +97,14 @@ pub(crate) fn intercept<'g>(turn: &mut Turn<'g>, conn: &mut Conn, guard: &mut Gu
             "multi" if in_multi => reply_error(conn, NESTED),
             "multi" => {
                 conn.multi = Some(Box::default());
+                conn.client.multi = Some(0);
+                conn.client.changed = true;
                 reply_ok(conn);
             }
             "exec" if in_multi => return Some(exec(turn, conn, guard)),
             "exec" => reply_error(conn, EXEC_WITHOUT_MULTI),
             "discard" if in_multi => {
-                conn.multi = None;
+                end_multi(conn);
                 unwatch(shared, conn, guard);
                 reply_ok(conn);
             }
@@ -118,9 +128,18 @@ pub(crate) fn intercept<'g>(turn: &mut Turn<'g>, conn: &mut Conn, guard: &mut Gu
         return Some(Step::Done);
     }
     multi.queue.push((cmd, OwnedArgs::from_slices(args.iter())));
+    conn.client.multi = Some(multi.queue.len());
+    conn.client.changed = true;
     let resp3 = conn.client.resp3;
     ReplyWriter::new(conn.reply_parts().0, resp3).simple("QUEUED");
     Some(Step::Done)
+}
+
+/// Leaves MULTI (the queue is dropped).
+fn end_multi(conn: &mut Conn) {
+    conn.multi = None;
+    conn.client.multi = None;
+    conn.client.changed = true;
 }
 
 /// WATCH key [key ...]: registers the keys in their owners' keyspaces.
@@ -137,6 +156,8 @@ fn watch<'g>(turn: &mut Turn<'g>, conn: &mut Conn, guard: &mut Guard<'g>, args: 
     let mut locks = shared.lock_shards(&ids);
     let mut db = Db::locked(&mut locks, &ids, n);
     let w = conn.watching.get_or_insert_with(Box::default);
+    conn.client.watch = Some(std::sync::Arc::clone(&w.flag));
+    conn.client.changed = true;
     for key in args.from(1) {
         let s = shard_of(key, n);
         let ks = db.shard(s).expect("the key's shard is locked");
@@ -164,12 +185,16 @@ fn exec<'g>(turn: &mut Turn<'g>, conn: &mut Conn, guard: &mut Guard<'g>) -> Step
     }
     let shared = turn.shared;
     let multi = conn.multi.take().expect("inside MULTI");
+    // CLIENT INFO inside the transaction still shows it (as Redis): cleared at the end.
+    conn.client.changed = true;
     if multi.aborted {
+        conn.client.multi = None;
         unwatch(shared, conn, guard);
         reply_error(conn, EXECABORT);
         return Step::Done;
     }
     let watching: Option<Box<Watching>> = conn.watching.take();
+    conn.client.watch = None;
     let n = shared.shard_count();
     let mut ids = vec![turn.me];
     for (cmd, args) in &multi.queue {
@@ -186,12 +211,14 @@ fn exec<'g>(turn: &mut Turn<'g>, conn: &mut Conn, guard: &mut Guard<'g>) -> Step
     let mut db = Db::locked(&mut locks, &ids, n);
     if let Some(w) = &watching {
         if !w.check_and_forget(&mut db, turn.now_ms) {
+            conn.client.multi = None;
             let resp3 = conn.client.resp3;
             ReplyWriter::new(conn.reply_parts().0, resp3).null_array();
             return Step::Done;
         }
     }
     run_queue(turn, conn, &mut db, &multi.queue);
+    conn.client.multi = None;
     turn.commands += multi.queue.len() as u64;
     Step::Done
 }
