@@ -26,6 +26,11 @@ pub mod set;
 pub mod set_ops;
 pub mod string;
 pub mod string_float;
+pub mod stream;
+pub mod stream_group;
+pub mod stream_info;
+pub mod stream_read;
+pub mod stream_rewrite;
 pub mod string_range;
 pub mod txn;
 pub mod zset;
@@ -237,6 +242,10 @@ impl Default for CommandTable {
             zset_range::COMMANDS,
             zset_ops::COMMANDS,
             zset_blocking::COMMANDS,
+            stream::COMMANDS,
+            stream_group::COMMANDS,
+            stream_info::COMMANDS,
+            stream_read::COMMANDS,
             function::COMMANDS,
             script::COMMANDS,
             txn::COMMANDS,

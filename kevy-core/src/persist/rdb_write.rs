@@ -7,6 +7,8 @@
 
 use std::io::{self, Write};
 
+mod stream; // streams (type 19), kept apart
+
 use super::crc64::crc64;
 use super::rdb::{opcode, rdb_type, RDB_VERSION};
 use crate::store::ValueRef;
@@ -111,6 +113,7 @@ impl<W: Write> RdbWriter<W> {
                     self.raw(&score.to_le_bytes())
                 })
             }
+            ValueRef::Stream(s) => self.stream(key, s),
         }
     }
 

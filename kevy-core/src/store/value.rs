@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use crate::types::{hash::Hash, set::Set, zset::ZSet};
+use crate::types::{hash::Hash, set::Set, stream::Stream, zset::ZSet};
 
 /// A value stored under a key.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +15,7 @@ pub enum Value {
     Hash(Hash),
     Set(Set),
     ZSet(ZSet),
+    Stream(Box<Stream>),
 }
 
 /// A borrowed view of a stored value. Small strings live packed in the key's record,
@@ -26,6 +27,7 @@ pub enum ValueRef<'a> {
     Hash(&'a Hash),
     Set(&'a Set),
     ZSet(&'a ZSet),
+    Stream(&'a Stream),
 }
 
 impl Value {
@@ -37,6 +39,7 @@ impl Value {
             Value::Hash(h) => ValueRef::Hash(h),
             Value::Set(s) => ValueRef::Set(s),
             Value::ZSet(z) => ValueRef::ZSet(z),
+            Value::Stream(s) => ValueRef::Stream(s),
         }
     }
     /// The name `TYPE` reports.
@@ -58,6 +61,7 @@ impl ValueRef<'_> {
             ValueRef::Hash(_) => "hash",
             ValueRef::Set(_) => "set",
             ValueRef::ZSet(_) => "zset",
+            ValueRef::Stream(_) => "stream",
         }
     }
 
@@ -77,6 +81,7 @@ impl ValueRef<'_> {
             ValueRef::Hash(h) => h.encoding_name(),
             ValueRef::Set(s) => s.encoding_name(),
             ValueRef::ZSet(z) => z.encoding_name(),
+            ValueRef::Stream(_) => "stream",
         }
     }
 
@@ -88,6 +93,7 @@ impl ValueRef<'_> {
             ValueRef::Hash(h) => Value::Hash((*h).clone()),
             ValueRef::Set(s) => Value::Set((*s).clone()),
             ValueRef::ZSet(z) => Value::ZSet((*z).clone()),
+            ValueRef::Stream(s) => Value::Stream(Box::new((*s).clone())),
         }
     }
 }

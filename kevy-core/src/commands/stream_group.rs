@@ -1,0 +1,2 @@
+//! (in progress)
+pub const COMMANDS: &[super::Command] = &[];
