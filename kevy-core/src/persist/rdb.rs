@@ -8,6 +8,8 @@ use std::fmt;
 
 use super::crc64::crc64;
 use super::{lzf, packed};
+
+mod stream; // streams (types 15, 19, 21), kept apart
 use crate::store::Value;
 use crate::types::{hash::Hash, set::Set, zset::ZSet};
 
@@ -354,7 +356,7 @@ fn read_value(r: &mut Reader<'_>, ty: u8) -> Res<Value> {
             }
             Value::List(list)
         }
-        15 | 19 | 21 => return r.fail("stream keys are not supported yet"),
+        15 | 19 | 21 => stream::read_stream(r, ty)?,
         _ => return r.fail(format!("unknown value type {ty}")),
     })
 }

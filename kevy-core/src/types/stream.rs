@@ -351,12 +351,6 @@ impl Stream {
         None
     }
 
-    /// Sets the stream's bookkeeping directly (XSETID, loading a snapshot).
-    pub fn set_meta(&mut self, len: u64, last_id: StreamId) {
-        debug_assert_eq!(len, self.len);
-        self.last_id = last_id;
-    }
-
     /// Appends a node as read from a snapshot (entries in ID order, some deleted).
     pub fn push_loaded_node(&mut self, key: StreamId, node: Node) {
         self.len += node.live as u64;
