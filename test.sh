@@ -16,6 +16,8 @@ status=0
 python3 -m pytest -q tests/clients || status=1
 # RDB files both ways with a real redis-server, SHUTDOWN SAVE from redis-cli.
 python3 -m pytest -q tests/persist || status=1
+# Keyspace notifications compared with redis-server.
+python3 -m pytest -q tests/pubsub || status=1
 
 for shards in 1 3; do
   echo "== compat: kevy-server --shards $shards vs redis-server"

@@ -18,6 +18,8 @@ enum Kind {
     Text,
     /// A listen address list (one or more space-separated addresses).
     Addresses,
+    /// `notify-keyspace-events` letters (shown in Redis's canonical order).
+    NotifyFlags,
     /// `client-output-buffer-limit`: `<class> <hard> <soft> <seconds>` groups.
     OutputLimits,
     /// `save` rules: pairs of non-negative integers, or empty.
@@ -68,6 +70,7 @@ const PARAMS: &[Param] = &[
     Param { name: "save", default: "", kind: Kind::SaveRules, mutable: true },
     // The append-only file per shard (appendonly-<id>.aof). Set at start (kevy does not
     // switch it on a running server yet).
+    Param { name: "notify-keyspace-events", default: "", kind: Kind::NotifyFlags, mutable: true },
     // Only the pubsub class is enforced: `pubsub <hard> <soft> <soft-seconds>`.
     Param {
         name: "client-output-buffer-limit",
@@ -144,6 +147,9 @@ fn validate(p: &Param, value: &str) -> Result<String, String> {
             None => Err("argument must be a memory value".into()),
         },
         Kind::Text => Ok(value.to_string()),
+        Kind::NotifyFlags => crate::shard::notify::parse_flags(value)
+            .map(crate::shard::notify::format_flags)
+            .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmd'.".to_string()),
         Kind::OutputLimits => {
             let words: Vec<&str> = value.split_whitespace().collect();
             if words.is_empty() || words.len() % 4 != 0 {
@@ -301,6 +307,8 @@ pub struct LiveConfig {
     pub saving: std::sync::atomic::AtomicBool,
     /// `appendfsync` as `persist::aof::Fsync`.
     pub appendfsync: std::sync::atomic::AtomicU8,
+    /// `notify-keyspace-events` as `shard::notify::class` bits.
+    pub notify_flags: std::sync::atomic::AtomicU32,
     /// The pubsub class of `client-output-buffer-limit`: hard, soft, soft seconds.
     pubsub_limits: [AtomicU64; 3],
 }
@@ -315,6 +323,7 @@ impl LiveConfig {
             saving: Default::default(),
             appendfsync: Default::default(),
             pubsub_limits: Default::default(),
+            notify_flags: Default::default(),
             table: RwLock::new(cfg),
         };
         live.refresh();
@@ -329,6 +338,8 @@ impl LiveConfig {
         self.maxclients.store(num("maxclients"), Ordering::Relaxed);
         self.hz.store(num("hz"), Ordering::Relaxed);
         self.saving.store(!t.get("save").unwrap_or("").is_empty(), Ordering::Relaxed);
+        let notify = crate::shard::notify::parse_flags(t.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
+        self.notify_flags.store(notify, Ordering::Relaxed);
         let limits = t.get("client-output-buffer-limit").unwrap_or("").to_string();
         let words: Vec<&str> = limits.split_whitespace().collect();
         if let Some(g) = words.chunks(4).find(|g| g[0] == "pubsub" && g.len() == 4) {

@@ -104,6 +104,8 @@ fn by_keys(mut positions: impl Iterator<Item = usize>, args: Args<'_>, shards: u
 /// the watches unless the command replied with an error.
 pub fn execute(cmd: &'static Command, args: Args<'_>, ctx: &mut Ctx<'_>) {
     let mark = ctx.out.mark();
+    let notify = super::notify::flags(ctx.shared) != 0;
+    let existed = if notify { super::notify::before(cmd, args, ctx) } else { None };
     let write = cmd.has(flags::WRITE);
     if write {
         super::watch::settle(&mut ctx.db, true);
@@ -115,6 +117,10 @@ pub fn execute(cmd: &'static Command, args: Args<'_>, ctx: &mut Ctx<'_>) {
     if write {
         let failed = ctx.out.written_since(mark).first() == Some(&b'-');
         super::watch::settle(&mut ctx.db, !failed);
+    }
+    if notify {
+        let reply = ctx.out.written_since(mark).to_vec();
+        super::notify::after(cmd, args, ctx, &reply, existed);
     }
     if write && ctx.shared.aof.on.load(std::sync::atomic::Ordering::Relaxed) {
         let reply = ctx.out.written_since(mark).to_vec();

@@ -440,12 +440,14 @@ impl ShardLoop {
         if ks.blocked.keys() > 0 {
             ks.blocked.sweep();
         }
+        crate::shard::notify::arm(&self.shared, &mut ks);
         for _ in 0..REAP_ROUNDS {
             // Keep going while more than a quarter of the sample had expired.
             if ks.reap(self.now_ms, REAP_BATCH) <= REAP_BATCH / 4 {
                 break;
             }
         }
+        crate::shard::notify::reaped(&self.shared, &mut ks);
     }
 
     fn publish_stats(&self, commands: u64) {

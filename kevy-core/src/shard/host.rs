@@ -45,6 +45,7 @@ pub fn call(shared: &Shared, argv: &OwnedArgs) -> Reply {
     let mut bytes = Vec::new();
     let mut client = Client { resp3: true, ..Client::default() };
     let mut outbox = Outbox::for_host(n);
+    let mut waiters = false;
     {
         let mut locks = shared.lock_shards(&ids);
         let db = Db::locked(&mut locks, &ids, n);
@@ -53,6 +54,7 @@ pub fn call(shared: &Shared, argv: &OwnedArgs) -> Reply {
         if ctx.block.take().is_some() {
             ctx.out.null();
         }
+        waiters = cmd.has(crate::commands::flags::WRITE) && super::blocking::any_waiters(&ctx.db);
         after_write(&mut ctx.db, cmd, args, shared, home, now_ms, &mut outbox);
         if cmd.has(crate::commands::flags::WRITE) && shared.aof.on.load(std::sync::atomic::Ordering::Relaxed) {
             // No loop of ours will flush the logs: they are durable before we return.
@@ -61,10 +63,11 @@ pub fn call(shared: &Shared, argv: &OwnedArgs) -> Reply {
         }
     }
     shared.shards[home].stats.commands.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    // Wake the shards we sent replies to, and the ones whose keys we wrote (a write may
-    // have left them deferred waiters to serve).
+    // Wake the shards we sent replies to, and, when clients were blocked on them, the
+    // ones whose keys we wrote (the write may have left them deferred waiters to serve).
+    // An idle shard is not woken for every write: that would cost a syscall per call.
     outbox.flush(&shared.rings, |to| shared.shards[to].waker.wake_if_parked());
-    if cmd.has(crate::commands::flags::WRITE) {
+    if waiters {
         ids.iter().for_each(|&s| shared.shards[s].waker.wake_if_parked());
     }
     Reply::decode(&bytes).map_or_else(|| Reply::Error(b"ERR internal error: unreadable reply".to_vec()), |r| r.0)

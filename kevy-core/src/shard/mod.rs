@@ -7,6 +7,7 @@
 //! - `routing`: `shard_of(key)`.
 //! - `db`: the keyspace view a handler works on.
 //! - `pubsub`: subscriptions and message fan-out across shards.
+//! - `notify`: keyspace notifications (`notify-keyspace-events`).
 //! - `host`: in-process calls, snapshots and restores from host threads.
 //! - `txn`, `watch`: MULTI/EXEC transactions and WATCH.
 
@@ -18,6 +19,7 @@ pub mod dispatch;
 pub mod event_loop;
 pub mod host;
 pub mod mailbox;
+pub mod notify;
 pub mod pubsub;
 pub mod routing;
 pub mod txn;

@@ -57,6 +57,9 @@ pub struct Keyspace {
     /// Keys connections WATCH, with their flags: every change to one of them below
     /// sets its watchers' flags (see `shard::watch`). Empty unless someone watches.
     pub watched: crate::shard::watch::WatchedKeys,
+    /// Keys removed because their deadline passed, while keyspace notifications for
+    /// `expired` are on (None otherwise): drained by `shard::notify`.
+    pub expired_log: Option<Vec<Vec<u8>>>,
 }
 
 fn deadline_at(r: &Record) -> u64 {
@@ -105,6 +108,9 @@ impl Keyspace {
                 self.discard_hashed(h, key);
                 self.stats.expired += 1;
                 self.touched(key);
+                if let Some(log) = &mut self.expired_log {
+                    log.push(key.to_vec());
+                }
                 (h, false)
             }
         }
