@@ -45,7 +45,7 @@ pub fn call(shared: &Shared, argv: &OwnedArgs) -> Reply {
     let mut bytes = Vec::new();
     let mut client = Client { resp3: true, ..Client::default() };
     let mut outbox = Outbox::for_host(n);
-    let mut waiters = false;
+    let waiters: bool;
     {
         let mut locks = shared.lock_shards(&ids);
         let db = Db::locked(&mut locks, &ids, n);
