@@ -44,6 +44,7 @@ fn wait(ctx: &mut Ctx<'_>, deadline_ms: u64, watch: &[&[u8]], extra: &[&[u8]]) {
         deadline_ms,
         watch: watch.iter().map(|k| k.to_vec()).collect(),
         extra: extra.iter().map(|k| k.to_vec()).collect(),
+        args: None,
     });
 }
 

@@ -45,7 +45,7 @@ fn pop_first(ctx: &mut Ctx<'_>, keys: &[&[u8]], max: bool, count: usize) -> Resu
 }
 
 fn wait(ctx: &mut Ctx<'_>, deadline_ms: u64, keys: &[&[u8]]) {
-    ctx.block_on(BlockRequest { deadline_ms, watch: keys.iter().map(|k| k.to_vec()).collect(), extra: Vec::new() });
+    ctx.block_on(BlockRequest { deadline_ms, watch: keys.iter().map(|k| k.to_vec()).collect(), extra: Vec::new(), args: None });
 }
 
 fn pop_one(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) {

@@ -85,6 +85,9 @@ pub struct BlockRequest {
     pub watch: Vec<Vec<u8>>,
     /// Other keys serving touches (BLMOVE's destination).
     pub extra: Vec<Vec<u8>>,
+    /// The arguments to re-run the command with when serving it, if not the ones it
+    /// came with (XREAD's `$` resolved to the stream's last ID at block time).
+    pub args: Option<Vec<Vec<u8>>>,
 }
 
 /// One blocked command queued under one key.
@@ -171,7 +174,10 @@ pub fn register(db: &mut Db<'_>, req: &BlockRequest, ticket: &Arc<Ticket>, home:
         seq: home.seq,
         resp3: home.resp3,
         cmd,
-        args: OwnedArgs::from_slices(args.iter()),
+        args: match &req.args {
+            Some(a) => OwnedArgs::from_slices(a.iter()),
+            None => OwnedArgs::from_slices(args.iter()),
+        },
         extra: req.extra.clone(),
     });
     for key in &req.watch {
