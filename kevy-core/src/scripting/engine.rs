@@ -621,10 +621,15 @@ fn command_call(
         _ => cmd.key_positions(cargs).into_iter().map(|p| shard_of(cargs.get(p), shards)).collect(),
     };
     if needed.iter().any(|&s| ctx.db.shard(s).is_none()) {
-        return Err(UNDECLARED_KEY.into());
+        return Err(if matches!(cmd.route, Route::AllShards) { ALL_SHARDS } else { UNDECLARED_KEY }.into());
     }
     Ok(crate::commands::custom::call_on(ctx, cargs, resp3))
 }
+
+/// A script ran a command that needs every shard (DBSIZE, KEYS, INFO...) while holding
+/// only the shards of its KEYS.
+pub const ALL_SHARDS: &str =
+    "ERR Script attempted to run a command that needs every shard: a script holds only the shards of its KEYS";
 
 /// A script used a key of a shard its EVAL does not hold.
 pub const UNDECLARED_KEY: &str =
