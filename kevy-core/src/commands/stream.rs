@@ -172,6 +172,12 @@ fn parse_add_or_trim(args: Args<'_>, from: usize, xadd: bool) -> Result<AddArgs,
 
 // ---------------------------------------------------------------- XADD / XLEN
 
+/// Where XADD's ID argument is (for logging the ID it got), if the arguments parse.
+pub fn xadd_id_position(args: Args<'_>) -> Option<usize> {
+    let a = parse_add_or_trim(args, 2, true).ok()?;
+    (a.id_at < args.len()).then_some(a.id_at)
+}
+
 /// XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value ...]
 fn xadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let a = match parse_add_or_trim(args, 2, true) {

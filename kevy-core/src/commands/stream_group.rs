@@ -361,8 +361,10 @@ fn xclaim(ctx: &mut Ctx<'_>, args: Args<'_>) {
         Ok(o) => o,
         Err(e) => return ctx.out.error(&e),
     };
+    // A time in the future (or negative) means now, as in Redis. While the AOF is
+    // replayed the clock reads 0: the logged TIME is then taken as is.
     let delivery_time = match o.delivery_time {
-        Some(t) if t >= 0 && t <= now as i64 => t as u64,
+        Some(t) if t >= 0 && (t <= now as i64 || now == 0) => t as u64,
         _ => now,
     };
     let consumer = args.get(3);

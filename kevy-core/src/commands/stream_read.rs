@@ -47,6 +47,10 @@ pub const COMMANDS: &[Command] = &[
 const BLOCKED_DEFAULT_COUNT: usize = 1000;
 
 /// Where the keys are: after STREAMS, the first half of the rest.
+pub fn xread_key_positions(args: Args<'_>) -> Option<Vec<usize>> {
+    xread_keys(args)
+}
+
 fn xread_keys(args: Args<'_>) -> Option<Vec<usize>> {
     let at = streams_at(args)?;
     let n = args.len() - at;

@@ -255,6 +255,13 @@ pub fn record(cmd: &'static Command, args: Args<'_>, ctx: &mut Ctx<'_>, reply: &
     if positions.iter().any(|&p| shard_of(args.get(p), n) != home) {
         return log_states(ctx, args, &positions);
     }
+    if cmd.group == "stream" {
+        // Streams: generated IDs and delivery times are logged as they came out.
+        let (now, ks) = (ctx.now_ms, ctx.db.ks(args.get(first)));
+        if let Some(lines) = crate::commands::stream_rewrite::effects(cmd.name, args, ks, now, reply) {
+            return lines.into_iter().for_each(|l| logs.append(home, l.iter()));
+        }
+    }
     if cmd.name == "spop" {
         log_spop(ctx, args, reply, home);
     } else {
