@@ -166,6 +166,7 @@ pub struct Command {
 
 impl Command {
     /// Does `argc` satisfy this command's arity?
+    #[inline]
     pub fn arity_ok(&self, argc: usize) -> bool {
         if self.arity >= 0 {
             argc == self.arity as usize
@@ -173,6 +174,7 @@ impl Command {
             argc >= (-self.arity) as usize
         }
     }
+    #[inline(always)]
     pub fn has(&self, flag: u32) -> bool {
         self.flags & flag != 0
     }
@@ -281,12 +283,12 @@ impl CommandTable {
     }
 
     /// Finds a command by name, ignoring ASCII case.
-    #[inline]
+    #[inline(always)]
     pub fn lookup(&self, name: &[u8]) -> Option<&'static Command> {
         let mask = self.slots.len() - 1;
         let mut i = fold_hash(name) as usize & mask;
         loop {
-            let Some(c) = self.slots[i] else { return self.custom.lookup(name) };
+            let Some(c) = self.slots[i] else { return self.lookup_custom(name) };
             if c.name.len() == name.len() && c.name.as_bytes().eq_ignore_ascii_case(name) {
                 return Some(c);
             }
@@ -299,6 +301,14 @@ impl CommandTable {
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
+    /// Not a built-in: maybe a command the host registered. Kept out of line so the
+    /// built-in lookup stays small enough to inline into the dispatcher.
+    #[cold]
+    #[inline(never)]
+    fn lookup_custom(&self, name: &[u8]) -> Option<&'static Command> {
+        self.custom.lookup(name)
+    }
+
     /// Is `name` a built-in command (ignoring case)?
     pub fn is_builtin(&self, name: &[u8]) -> bool {
         self.lookup(name).is_some_and(|c| c.group != "module")

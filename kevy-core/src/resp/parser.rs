@@ -38,6 +38,7 @@ pub enum Parsed {
 
 /// Parses the first command in `input`. On `Command`, `spans` (and `scratch` for inline
 /// commands) describe the arguments.
+#[inline]
 pub fn parse(input: &[u8], limits: &Limits, spans: &mut ArgSpans, scratch: &mut Vec<u8>) -> Parsed {
     spans.clear();
     match input.first() {

@@ -36,7 +36,33 @@ pub struct Turn<'s> {
     pub commands: u64,
 }
 
+/// The rules of a connection's state that come before running a command: RESP2
+/// subscribed mode allows only the pub/sub commands, PING, QUIT and RESET; RESET ends
+/// a transaction and every WATCH. Some(step) when the command was answered here.
+#[cold]
+fn connection_state<'g>(
+    turn: &mut Turn<'g>,
+    conn: &mut Conn,
+    guard: &mut Option<MutexGuard<'g, Keyspace>>,
+    cmd: &'static Command,
+    _args: Args<'_>,
+) -> Option<Step> {
+    if conn.client.subs.any() && !conn.client.resp3 && !crate::commands::pubsub::allowed_when_subscribed(cmd) {
+        let msg = format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            cmd.name
+        );
+        ReplyWriter::new(conn.reply_parts().0, false).error(&msg);
+        return Some(Step::Done);
+    }
+    if cmd.name == "reset" {
+        super::txn::reset(turn.shared, conn, guard);
+    }
+    None
+}
+
 /// Finds the command (or subcommand) and checks its arity. Errors are reply texts.
+#[inline]
 pub fn resolve(table: &CommandTable, args: Args<'_>) -> Result<&'static Command, String> {
     let name = args.get(0);
     let Some(cmd) = table.lookup(name) else {
@@ -170,7 +196,15 @@ pub fn run_requests(
 }
 
 /// After a write, serves clients blocked on the keys it touched.
+#[inline]
 pub(crate) fn after_write(db: &mut Db<'_>, cmd: &'static Command, args: Args<'_>, shared: &Shared, me: ShardId, now_ms: u64, outbox: &mut Outbox) {
+    // Reads (and everything that is not a write or a script) end here.
+    if cmd.has(flags::WRITE) || (cmd.has(flags::NOSCRIPT) && crate::scripting::may_write(cmd)) {
+        after_write_slow(db, cmd, args, shared, me, now_ms, outbox);
+    }
+}
+
+fn after_write_slow(db: &mut Db<'_>, cmd: &'static Command, args: Args<'_>, shared: &Shared, me: ShardId, now_ms: u64, outbox: &mut Outbox) {
     if cmd.has(flags::WRITE) {
         shared.shards[me].stats.dirty.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if shared.aof.on.load(std::sync::atomic::Ordering::Relaxed) {
@@ -292,21 +326,15 @@ fn run_one<'g>(
     let (me, now_ms) = (turn.me, turn.now_ms);
     conn.client.last_cmd = cmd.name;
     conn.client.last_cmd_ms = now_ms;
-    if conn.client.subs.any() && !conn.client.resp3 && !crate::commands::pubsub::allowed_when_subscribed(cmd) {
-        let msg = format!(
-            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-            cmd.name
-        );
-        ReplyWriter::new(conn.reply_parts().0, false).error(&msg);
-        return Step::Done;
-    }
-    if cmd.name == "reset" {
-        // RESET also ends a transaction and every WATCH (connection state kept here).
-        super::txn::reset(shared, conn, guard);
-    }
-    // One test for ordinary commands: transaction commands are all NOSCRIPT.
-    let txn = if conn.multi.is_some() || (cmd.has(flags::NOSCRIPT) && is_txn(cmd)) {
-        super::txn::intercept(turn, conn, guard, cmd, args)
+    // One test for ordinary commands on ordinary connections: transaction commands and
+    // RESET are all NOSCRIPT, and the other cases are connection states.
+    let special = cmd.has(flags::NOSCRIPT) || conn.multi.is_some() || conn.client.subs.any();
+    let txn = if special {
+        match connection_state(turn, conn, guard, cmd, args) {
+            Some(step) => return step,
+            None if conn.multi.is_some() || is_txn(cmd) => super::txn::intercept(turn, conn, guard, cmd, args),
+            None => None,
+        }
     } else {
         None
     };
