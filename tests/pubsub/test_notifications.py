@@ -26,6 +26,10 @@ COMMANDS = [
     "SADD st a b c", "SADD st a", "SREM st a", "SREM st zz", "SMOVE st st2 b", "SINTERSTORE st3 st st2", "SPOP st",
     "ZADD z 1 a 2 b", "ZADD z INCR 5 a", "ZINCRBY z 1 b", "ZREM z a", "ZREMRANGEBYSCORE z 0 1",
     "ZADD z 1 a 2 b 3 c", "ZREMRANGEBYRANK z 0 0", "ZPOPMIN z", "ZPOPMAX z", "ZUNIONSTORE z2 1 z",
+    "XADD xs 1-1 f v", "XADD xs 2-1 f w", "XGROUP CREATE xs g 0", "XGROUP CREATECONSUMER xs g c1",
+    "XGROUP CREATECONSUMER xs g c1", "XDEL xs 1-1", "XDEL xs 9-9", "XTRIM xs MAXLEN 0", "XSETID xs 5-5",
+    "XGROUP SETID xs g $", "XGROUP DELCONSUMER xs g c1", "XGROUP DESTROY xs g", "XGROUP DESTROY xs g",
+    "XADD nostream NOMKSTREAM * f v",
     "SET gone v PX 30",
 ]
 

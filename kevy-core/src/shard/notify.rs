@@ -218,6 +218,12 @@ fn events_of(cmd: &Command, args: Args<'_>) -> Vec<(&'static str, u32, On, When)
         "xtrim" => vec![("xtrim", STREAM, First, Changed)],
         "xdel" => vec![("xdel", STREAM, First, Changed)],
         "xsetid" => vec![("xsetid", STREAM, First, Always)],
+        // XGROUP's subcommands name their key second (XGROUP CREATE key group ...).
+        "xgroup|create" => vec![("xgroup-create", STREAM, Second, Always)],
+        "xgroup|setid" => vec![("xgroup-setid", STREAM, Second, Always)],
+        "xgroup|destroy" => vec![("xgroup-destroy", STREAM, Second, Changed)],
+        "xgroup|createconsumer" => vec![("xgroup-createconsumer", STREAM, Second, Changed)],
+        "xgroup|delconsumer" => vec![("xgroup-delconsumer", STREAM, Second, Always)],
         _ => Vec::new(),
     }
 }
