@@ -451,8 +451,7 @@ fn xautoclaim(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let (mut claimed, mut deleted) = (Vec::new(), Vec::new());
     let mut cursor = start;
     let mut next = StreamId::ZERO;
-    loop {
-        let Some(id) = g.pel.range(cursor..).next().map(|(id, _)| *id) else { break };
+    while let Some(id) = g.pel.range(cursor..).next().map(|(id, _)| *id) {
         if attempts == 0 || count == 0 {
             next = id;
             break;
