@@ -112,6 +112,7 @@ fn categories(c: &Command) -> Vec<String> {
             "hash" => "@hash",
             "set" => "@set",
             "sorted-set" => "@sortedset",
+            "stream" => "@stream",
             "connection" => "@connection",
             "transactions" => "@transaction",
             _ => "@server",
