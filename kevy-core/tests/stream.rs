@@ -1,7 +1,8 @@
 //! Streams across shards: blocked XREAD and XREADGROUP woken by XADD from another
 //! connection, `$` resolved at block time, BLOCK timeouts, each new entry delivered to
 //! exactly one blocked consumer of a group, idle times on a manual clock, and a stream
-//! with groups surviving SAVE and a restart with another shard count.
+//! with groups surviving SAVE and a restart with another shard count, in a file
+//! redis-check-rdb accepts and redis-server loads as it was.
 
 mod common;
 
@@ -246,5 +247,62 @@ fn streams_with_groups_survive_save_and_a_restart() {
     let server = start_in(&dir, 2);
     let mut c = Client::connect(server.port());
     assert_eq!(full(&mut c), before);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs a program; None when it is not installed.
+fn run(program: &str, args: &[&str]) -> Option<std::process::Output> {
+    std::process::Command::new(program).args(args).output().ok()
+}
+
+#[test]
+fn redis_server_loads_kevy_stream_snapshots_as_they_were() {
+    if run("redis-server", &["--version"]).is_none() || run("redis-check-rdb", &["--version"]).is_none() {
+        eprintln!("redis-server or redis-check-rdb missing: skipped");
+        return;
+    }
+    let dir = scratch("redis");
+    let server = start_in(&dir, 1);
+    let port = server.port().to_string();
+    let mut c = Client::connect(server.port());
+    for i in 1..=230 {
+        c.cmd(&format!("XADD s {i}-{} f{} {} g x{i}", i % 3, i % 7, i * 977));
+    }
+    c.cmd("XDEL s 5-2 6-0 200-2");
+    c.cmd("XGROUP CREATE s g 0");
+    c.cmd("XREADGROUP GROUP g alice COUNT 4 STREAMS s >");
+    c.cmd("XREADGROUP GROUP g bob COUNT 2 STREAMS s >");
+    c.cmd("XGROUP CREATECONSUMER s g carol");
+    c.cmd("XGROUP CREATE s g2 $ ENTRIESREAD 7");
+    c.cmd("XGROUP CREATE empty g 0 MKSTREAM");
+    assert_eq!(c.cmd("SAVE"), "+OK\r\n");
+    let info = |args: &[&str]| run("redis-cli", args).map(|o| o.stdout).unwrap_or_default();
+    let kevy_s = info(&["-p", &port, "XINFO", "STREAM", "s", "FULL", "COUNT", "0"]);
+    let kevy_e = info(&["-p", &port, "XINFO", "STREAM", "empty", "FULL"]);
+    server.stop();
+    let rdb = dir.join("dump-0.rdb");
+    let check = run("redis-check-rdb", &[rdb.to_str().unwrap()]).unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    let sock = dir.join("redis.sock");
+    let mut redis = std::process::Command::new("redis-server")
+        .args(["--port", "0", "--unixsocket", sock.to_str().unwrap(), "--dir", dir.to_str().unwrap()])
+        .args(["--dbfilename", "dump-0.rdb", "--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let sock = sock.to_str().unwrap();
+    for _ in 0..100 {
+        if info(&["-s", sock, "PING"]).starts_with(b"PONG") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let redis_s = info(&["-s", sock, "XINFO", "STREAM", "s", "FULL", "COUNT", "0"]);
+    let redis_e = info(&["-s", sock, "XINFO", "STREAM", "empty", "FULL"]);
+    let _ = redis.kill();
+    let _ = redis.wait();
+    assert!(redis_s.len() > 1000);
+    assert_eq!(String::from_utf8_lossy(&redis_s), String::from_utf8_lossy(&kevy_s));
+    assert_eq!(String::from_utf8_lossy(&redis_e), String::from_utf8_lossy(&kevy_e));
     let _ = std::fs::remove_dir_all(&dir);
 }
