@@ -174,6 +174,29 @@ fn blocked_group_consumers_each_get_an_entry_exactly_once() {
 }
 
 #[test]
+fn xreadgroup_blocked_on_streams_of_several_shards() {
+    let server = start(4);
+    let keys = spread("mg", 4);
+    let mut p = Client::connect(server.port());
+    for k in &keys[..3] {
+        assert_eq!(p.cmd(&format!("XGROUP CREATE {k} g $ MKSTREAM")), "+OK\r\n");
+    }
+    let mut c = Client::connect(server.port());
+    send(&mut c, &["XREADGROUP", "GROUP", "g", "me", "BLOCK", "0", "STREAMS", &keys[0], &keys[1], &keys[2], ">", ">", ">"]);
+    settle();
+    // A stream of the group's keys that is not watched (another group) does not serve it.
+    assert_eq!(p.cmd(&format!("XADD {} 1-0 x 0", keys[3])), bulk("1-0"));
+    assert_eq!(p.cmd(&format!("XADD {} 1-0 a 1", keys[1])), bulk("1-0"));
+    assert_eq!(c.reply(), one_entry(&keys[1], "1-0", "a", "1"));
+    // The consumer exists in every group it read (created when it blocked).
+    for k in &keys[..3] {
+        let consumers = p.cmd(&format!("XINFO CONSUMERS {k} g"));
+        assert!(consumers.starts_with("*1\r\n*6\r\n$4\r\nname\r\n$2\r\nme\r\n"), "{consumers:?}");
+    }
+    assert_eq!(p.cmd(&format!("XPENDING {} g - + 10 me", keys[1])).matches("1-0").count(), 1);
+}
+
+#[test]
 fn idle_times_follow_the_clock() {
     let mut cfg = kevy_core::Config::new();
     cfg.set("port", "0").unwrap().set("shards", "2").unwrap().set("clock", "manual").unwrap();

@@ -152,6 +152,11 @@ fn resolve_ids(ctx: &mut Ctx<'_>, args: Args<'_>, r: &ReadArgs<'_>) -> Result<Ve
     for i in 0..r.n {
         let key = args.get(r.keys_at + i);
         let arg = args.get(r.keys_at + r.n + i);
+        if ctx.serving.is_some_and(|k| k != key) {
+            // Serving: only the key that got data is held (and looked at).
+            ids.push(Start::New);
+            continue;
+        }
         let s = read_stream(ctx.db.ks(key), key, ctx.now_ms).map_err(str::to_string)?;
         if let Some((group, _)) = r.group {
             if !s.is_some_and(|s| s.groups.contains_key(group)) {
