@@ -36,38 +36,32 @@ fn send(c: &mut Client, args: &[&str]) -> String {
     c.reply()
 }
 
-/// A connection whose shard answers now (not the one busy with a script): connections
-/// are spread over shards by the kernel, so new ones are tried until one answers PING.
-fn connect_to_free_shard(port: u16) -> TcpStream {
+/// Sends `request` on fresh connections until one answers within 300 ms with a reply
+/// that `accept` takes; returns that connection and reply (None after 20 s). A
+/// connection landing on the shard busy with a script gets no answer and is dropped:
+/// connections are spread over shards by the kernel, so another one is tried.
+fn probe_until(port: u16, request: &[u8], accept: impl Fn(&str) -> bool) -> Option<(TcpStream, String)> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
         s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
-        s.write_all(b"PING\r\n").unwrap();
-        let mut buf = [0u8; 64];
+        s.write_all(request).unwrap();
+        let mut buf = [0u8; 512];
         if let Ok(n) = s.read(&mut buf) {
-            if &buf[..n] == b"+PONG\r\n" {
-                return s;
+            let reply = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if accept(&reply) {
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                return Some((s, reply));
             }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
-    panic!("no connection reached a free shard");
+    None
 }
 
-/// Sends SCRIPT KILL until the script is seen running; returns the reply.
-fn kill_until_running(s: &mut TcpStream) -> String {
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    for _ in 0..200 {
-        s.write_all(b"SCRIPT KILL\r\n").unwrap();
-        let mut buf = [0u8; 512];
-        let n = s.read(&mut buf).unwrap();
-        let reply = String::from_utf8_lossy(&buf[..n]).into_owned();
-        if !reply.starts_with("-NOTBUSY") {
-            return reply;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("the script never showed up as running");
+/// SCRIPT KILL from a shard that is not busy, once the script runs: the reply.
+fn kill_from_another_shard(port: u16) -> Option<String> {
+    probe_until(port, b"SCRIPT KILL\r\n", |r| !r.starts_with("-NOTBUSY")).map(|(_, r)| r)
 }
 
 #[test]
@@ -80,8 +74,7 @@ fn script_kill_stops_a_busy_read_only_script() {
     let body = "redis.call('get', KEYS[1]) while true do pcall(function() end) end";
     looping.send_raw(&Client::encode(&[b"EVAL", body.as_bytes(), b"1", key.as_bytes()]));
 
-    let mut killer = connect_to_free_shard(port);
-    assert_eq!(kill_until_running(&mut killer), "+OK\r\n");
+    assert_eq!(kill_from_another_shard(port).as_deref(), Some("+OK\r\n"));
     let reply = looping.reply();
     assert!(reply.starts_with("-ERR Script killed by user with SCRIPT KILL... script: "), "{reply}");
     assert!(reply.ends_with(", on @user_script:1.\r\n"), "{reply}");
@@ -99,11 +92,9 @@ fn script_kill_refuses_a_script_that_wrote() {
     // Writes, then spins for a while (long enough for the kill attempt), then returns.
     let body = "redis.call('set', KEYS[1], 'x') local i = 0 while i < 100000000 do i = i + 1 end return i";
     looping.send_raw(&Client::encode(&[b"EVAL", body.as_bytes(), b"1", key.as_bytes()]));
-    let mut killer = connect_to_free_shard(port);
-    let reply = kill_until_running(&mut killer);
-    if reply.starts_with("-NOTBUSY") {
-        return; // The machine was fast enough to finish first: nothing to check.
-    }
+    let Some(reply) = kill_from_another_shard(port) else {
+        return; // The script finished before a kill reached it: nothing to check.
+    };
     assert!(reply.starts_with("-UNKILLABLE Sorry the script already executed write commands"), "{reply}");
     assert_eq!(looping.reply(), ":100000000\r\n");
 }
@@ -218,24 +209,22 @@ fn commands_for_a_shard_busy_with_a_script_get_busy_replies() {
     assert_eq!(looping.cmd("CONFIG GET busy-reply-threshold"), "*2\r\n$20\r\nbusy-reply-threshold\r\n$3\r\n100\r\n");
     let body = "while true do end";
     looping.send_raw(&Client::encode(&[b"EVAL", body.as_bytes(), b"1", keys[0].as_bytes()]));
-    let mut other = connect_to_free_shard(port);
-    other.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    // Well past the threshold (a request sent to the busy shard before it would wait
-    // behind the script instead of getting -BUSY).
-    std::thread::sleep(Duration::from_millis(1000));
-    // The busy shard's key: -BUSY; keys of other shards: served as usual.
-    for key in &keys {
+    // Once past the threshold, a command for the busy shard from another shard's
+    // connection gets -BUSY; keys of other shards are served as usual.
+    let get_busy = Client::encode(&[b"GET", keys[0].as_bytes()]);
+    let busy = "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or FUNCTION KILL or SHUTDOWN NOSAVE.\r\n";
+    let (mut other, reply) = probe_until(port, &get_busy, |r| r.starts_with("-BUSY")).expect("a -BUSY reply");
+    assert_eq!(reply, busy);
+    for key in &keys[1..] {
         other.write_all(&Client::encode(&[b"GET", key.as_bytes()])).unwrap();
         let mut buf = [0u8; 256];
         let n = other.read(&mut buf).unwrap();
-        let reply = String::from_utf8_lossy(&buf[..n]).into_owned();
-        if key == &keys[0] {
-            assert_eq!(reply, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or FUNCTION KILL or SHUTDOWN NOSAVE.\r\n");
-        } else {
-            assert_eq!(reply, "$-1\r\n");
-        }
+        assert_eq!(&buf[..n], b"$-1\r\n");
     }
-    assert_eq!(kill_until_running(&mut other), "+OK\r\n");
+    other.write_all(b"SCRIPT KILL\r\n").unwrap();
+    let mut buf = [0u8; 256];
+    let n = other.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"+OK\r\n");
     assert!(looping.reply().starts_with("-ERR Script killed"));
     assert_eq!(send(&mut looping, &["GET", &keys[0]]), "$-1\r\n");
 }

@@ -489,46 +489,8 @@ pub(super) fn run_entry(
     let shared = ctx.shared;
     let held: Vec<usize> = (0..ctx.db.shards()).filter(|&i| ctx.db.shard(i).is_some()).collect();
     let guard = shared.table.scripts.start(held);
-    let run = Arc::clone(&guard.run);
-    lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
-        if run.kill.load(Ordering::Acquire) {
-            raise(KILLED)
-        } else {
-            Ok(VmState::Continue)
-        }
-    });
-    let redis = st.redis.clone();
-    let running: &Running = &guard.run;
-    // redis.call and redis.pcall share the running command: one closure serves both.
-    let ctx_cell = RefCell::new(&mut *ctx);
-    let call = |lua: &Lua, args: &MultiValue| -> mlua::Result<(Value, bool)> {
-        let resp3 = SCRIPT_RESP.with(Cell::get) == 3;
-        let Ok(mut ctx) = ctx_cell.try_borrow_mut() else {
-            return raise("ERR redis.call cannot be nested");
-        };
-        let reply = command_call(&mut ctx, args, read_only, running, resp3).unwrap_or_else(|m| Reply::Error(m.into_bytes()));
-        let is_error = reply.is_error();
-        Ok((convert::reply_to_lua(lua, &reply, resp3)?, is_error))
-    };
-    let outcome: mlua::Result<MultiValue> = lua.scope(|scope| {
-        let raising = scope.create_function(|lua, args: MultiValue| match call(lua, &args)? {
-            (Value::Table(t), true) => {
-                let msg = t.raw_get::<mlua::String>("err").map(|s| s.to_string_lossy()).unwrap_or_default();
-                raise(msg)
-            }
-            (v, _) => Ok(v),
-        })?;
-        let protected = scope.create_function(|lua, args: MultiValue| Ok(call(lua, &args)?.0))?;
-        redis.raw_set("call", raising)?;
-        redis.raw_set("pcall", protected)?;
-        let result = match entry {
-            Entry::Script(f) => st.xpcall.call::<MultiValue>((f, st.handler.clone())),
-            Entry::Callback(f) => st.call_with.call::<MultiValue>((f, keys, argv, st.handler.clone())),
-        };
-        redis.raw_set("call", Value::Nil)?;
-        redis.raw_set("pcall", Value::Nil)?;
-        result
-    });
+    stop_when_killed(lua, Arc::clone(&guard.run));
+    let outcome = call_in_scope(st, ctx, entry, (keys, argv), read_only, &guard.run);
     lua.remove_hook();
     let script_resp3 = SCRIPT_RESP.with(Cell::get) == 3;
     drop(guard);
@@ -552,6 +514,60 @@ pub(super) fn string_list(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
         t.raw_set(i + 1, lua.create_string(item)?)?;
     }
     Ok(t)
+}
+
+/// Installs the count hook that stops the script once SCRIPT KILL flagged `run`.
+fn stop_when_killed(lua: &Lua, run: Arc<Running>) {
+    lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
+        if run.kill.load(Ordering::Acquire) {
+            raise(KILLED)
+        } else {
+            Ok(VmState::Continue)
+        }
+    });
+}
+
+/// Calls `entry` under the error handler with `redis.call` / `redis.pcall` bound to the
+/// running command for the duration of the call. Returns xpcall's results.
+fn call_in_scope(
+    st: &State,
+    ctx: &mut Ctx<'_>,
+    entry: Entry,
+    (keys, argv): (Table, Table),
+    read_only: bool,
+    running: &Running,
+) -> mlua::Result<MultiValue> {
+    let redis = &st.redis;
+    // redis.call and redis.pcall share the running command: one closure serves both.
+    let ctx_cell = RefCell::new(ctx);
+    let call = |lua: &Lua, args: &MultiValue| -> mlua::Result<(Value, bool)> {
+        let resp3 = SCRIPT_RESP.with(Cell::get) == 3;
+        let Ok(mut ctx) = ctx_cell.try_borrow_mut() else {
+            return raise("ERR redis.call cannot be nested");
+        };
+        let reply = command_call(&mut ctx, args, read_only, running, resp3).unwrap_or_else(|m| Reply::Error(m.into_bytes()));
+        let is_error = reply.is_error();
+        Ok((convert::reply_to_lua(lua, &reply, resp3)?, is_error))
+    };
+    st.lua.scope(|scope| {
+        let raising = scope.create_function(|lua, args: MultiValue| match call(lua, &args)? {
+            (Value::Table(t), true) => {
+                let msg = t.raw_get::<mlua::String>("err").map(|s| s.to_string_lossy()).unwrap_or_default();
+                raise(msg)
+            }
+            (v, _) => Ok(v),
+        })?;
+        let protected = scope.create_function(|lua, args: MultiValue| Ok(call(lua, &args)?.0))?;
+        redis.raw_set("call", raising)?;
+        redis.raw_set("pcall", protected)?;
+        let result = match entry {
+            Entry::Script(f) => st.xpcall.call::<MultiValue>((f, st.handler.clone())),
+            Entry::Callback(f) => st.call_with.call::<MultiValue>((f, keys, argv, st.handler.clone())),
+        };
+        redis.raw_set("call", Value::Nil)?;
+        redis.raw_set("pcall", Value::Nil)?;
+        result
+    })
 }
 
 /// The reply text of a script that raised `err` (the handler's table).
