@@ -68,8 +68,8 @@ const PARAMS: &[Param] = &[
     // `<seconds> <changes>` pairs; empty (kevy's default, unlike Redis's) saves only on
     // SAVE/BGSAVE/SHUTDOWN SAVE, so an embedded server writes no files unasked.
     Param { name: "save", default: "", kind: Kind::SaveRules, mutable: true },
-    // The append-only file per shard (appendonly-<id>.aof). Set at start (kevy does not
-    // switch it on a running server yet).
+    // The append-only file per shard (appendonly-<id>.aof). CONFIG SET switches it: the
+    // AOF thread then writes every shard's file from its keys, with all shards locked.
     Param { name: "notify-keyspace-events", default: "", kind: Kind::NotifyFlags, mutable: true },
     // Only the pubsub class is enforced: `pubsub <hard> <soft> <soft-seconds>`.
     Param {
@@ -78,7 +78,7 @@ const PARAMS: &[Param] = &[
         kind: Kind::OutputLimits,
         mutable: true,
     },
-    Param { name: "appendonly", default: "no", kind: Kind::Choice(&["no", "yes"]), mutable: false },
+    Param { name: "appendonly", default: "no", kind: Kind::Choice(&["no", "yes"]), mutable: true },
     Param { name: "appendfsync", default: "everysec", kind: Kind::Choice(&["always", "everysec", "no"]), mutable: true },
     Param { name: "aof-load-truncated", default: "yes", kind: Kind::Choice(&["yes", "no"]), mutable: true },
     Param { name: "auto-aof-rewrite-percentage", default: "100", kind: Kind::Int { min: 0, max: i32::MAX as i64 }, mutable: true },

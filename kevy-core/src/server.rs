@@ -24,7 +24,7 @@ use crate::store::Keyspace;
 pub struct Server {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
-    /// The AOF's background thread, when appendonly is on.
+    /// The AOF's background thread.
     aof_thread: Option<JoinHandle<()>>,
 }
 
@@ -77,11 +77,11 @@ impl Server {
             aof: crate::persist::aof::Logs::new(shards),
             aof_worker: Default::default(),
         });
-        let mut aof_thread = None;
         if appendonly {
             crate::persist::aof_load::setup(&shared, &dir, truncated_ok).map_err(Error::Persist)?;
-            aof_thread = Some(crate::persist::aof_worker::spawn(Arc::clone(&shared))?);
         }
+        // Always there (CONFIG SET appendonly may switch the AOF on); asleep while off.
+        let aof_thread = Some(crate::persist::aof_worker::spawn(Arc::clone(&shared))?);
         shared.persist.last_save_s.store(shared.started_ms / 1000, Ordering::Release);
         shared.persist.last_ok.store(true, Ordering::Release);
         let mut server = Server { shared: Arc::clone(&shared), threads: Vec::new(), aof_thread };

@@ -225,3 +225,43 @@ fn rewrites_keep_every_write_made_while_they_run() {
     s.stop();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn wait_for_info(s: &Server, line: &str) {
+    for _ in 0..500 {
+        let Reply::Bulk(info) = s.call(&["INFO", "persistence"]) else { panic!() };
+        if String::from_utf8_lossy(&info).contains(line) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("INFO never showed {line}");
+}
+
+#[test]
+fn config_set_switches_the_aof_on_and_off_while_serving() {
+    let dir = scratch("switch");
+    let mut cfg = Config::new();
+    cfg.set("port", "0").unwrap().set("shards", "3").unwrap().set("dir", dir.to_str().unwrap()).unwrap();
+    let s = Server::start(cfg).unwrap();
+    for i in 0..300 {
+        s.call(&["SET", &format!("before{i}"), "x"]);
+    }
+    assert_eq!(s.call(&["CONFIG", "SET", "appendonly", "yes"]), ok());
+    wait_for_info(&s, "aof_enabled:1");
+    assert_eq!(s.call(&["CONFIG", "GET", "appendonly"]), Reply::Map(vec![(bulk("appendonly"), bulk("yes"))]));
+    s.call(&["RPUSH", "after", "1", "2"]);
+    s.stop();
+    assert!(dir.join("appendonly-2.aof").exists());
+    let s = start_in(&dir, 3, &[]).unwrap();
+    assert_eq!(s.call(&["DBSIZE"]), Reply::Int(301));
+    assert_eq!(s.call(&["LLEN", "after"]), Reply::Int(2));
+    assert_eq!(s.call(&["CONFIG", "SET", "appendonly", "no"]), ok());
+    wait_for_info(&s, "aof_enabled:0");
+    s.call(&["SET", "unlogged", "1"]);
+    s.stop();
+    let s = start_in(&dir, 3, &[]).unwrap();
+    assert_eq!(s.call(&["EXISTS", "unlogged"]), Reply::Int(0));
+    assert_eq!(s.call(&["DBSIZE"]), Reply::Int(301));
+    s.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -86,7 +86,14 @@ fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
     let refs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     match ctx.shared.config.set_many(&refs) {
-        Ok(()) => ctx.out.ok(),
+        Ok(()) => {
+            let shared = ctx.shared;
+            if shared.config.snapshot().appendonly() != shared.aof.on.load(std::sync::atomic::Ordering::Acquire) {
+                // Writing the files takes every shard's lock: the AOF thread does it.
+                shared.aof_worker.request_switch();
+            }
+            ctx.out.ok()
+        }
         Err(msg) => ctx.out.error(&msg),
     }
 }

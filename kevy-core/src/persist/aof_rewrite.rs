@@ -48,8 +48,13 @@ fn write_base(path: &Path, records: &[KeyRecord], now_ms: u64) -> io::Result<(Fi
 /// At start-up (no shard thread running): writes shard `id`'s file afresh from its
 /// keyspace and opens its log.
 pub fn rewrite_now(shared: &Shared, dir: &Path, id: ShardId) -> io::Result<AofLog> {
-    let now_ms = shared.clock.now_ms();
-    let records = copy_shard(&shared.lock(id), now_ms);
+    base_from(&shared.lock(id), dir, id, shared.clock.now_ms())
+}
+
+/// Writes shard `id`'s file afresh from `ks` (whose lock the caller holds) and opens
+/// its log.
+pub fn base_from(ks: &crate::store::Keyspace, dir: &Path, id: ShardId, now_ms: u64) -> io::Result<AofLog> {
+    let records = copy_shard(ks, now_ms);
     let path = shard_file(dir, id);
     write_base(&path, &records, now_ms)?;
     AofLog::open(path)

@@ -1,7 +1,10 @@
 //! The AOF's background thread, one per server: fsyncs every second under
-//! `appendfsync everysec`, and runs rewrites (BGREWRITEAOF, or automatically when a
-//! file has grown `auto-aof-rewrite-percentage` past its size after the last rewrite
-//! and is over `auto-aof-rewrite-min-size`). Shards never wait for it.
+//! `appendfsync everysec`, runs rewrites (BGREWRITEAOF, or automatically when a file
+//! has grown `auto-aof-rewrite-percentage` past its size after the last rewrite and is
+//! over `auto-aof-rewrite-min-size`), and switches the AOF on or off after CONFIG SET
+//! appendonly. Shards never wait for it. With the AOF off it sleeps until asked.
+
+use std::path::PathBuf;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
@@ -20,6 +23,8 @@ pub struct Worker {
 
 #[derive(Default)]
 struct WorkerState {
+    /// CONFIG SET appendonly changed: bring the files in line.
+    switch_requested: bool,
     rewrite_requested: bool,
     rewriting: bool,
     stop: bool,
@@ -41,6 +46,11 @@ impl Worker {
         let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.rewriting || s.rewrite_requested
     }
+    /// Asks for the AOF to follow the `appendonly` setting (after CONFIG SET).
+    pub fn request_switch(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).switch_requested = true;
+        self.wake.notify_all();
+    }
     /// Tells the thread to finish.
     pub fn stop(&self) {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
@@ -48,7 +58,7 @@ impl Worker {
     }
 }
 
-/// Starts the worker thread for `shared` (appendonly on).
+/// Starts the worker thread for `shared`.
 pub fn spawn(shared: Arc<Shared>) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new().name("kevy-aof".into()).spawn(move || run(&shared))
 }
@@ -56,19 +66,27 @@ pub fn spawn(shared: Arc<Shared>) -> std::io::Result<std::thread::JoinHandle<()>
 fn run(shared: &Shared) {
     let worker = &shared.aof_worker;
     loop {
-        let rewrite = {
+        let (rewrite, switch) = {
             let mut s = worker.state.lock().unwrap_or_else(|e| e.into_inner());
-            if !s.stop && !s.rewrite_requested {
-                s = worker.wake.wait_timeout(s, Duration::from_secs(1)).unwrap_or_else(|e| e.into_inner()).0;
+            if !s.stop && !s.rewrite_requested && !s.switch_requested {
+                s = if shared.aof.on.load(Ordering::Acquire) {
+                    worker.wake.wait_timeout(s, Duration::from_secs(1)).unwrap_or_else(|e| e.into_inner()).0
+                } else {
+                    worker.wake.wait(s).unwrap_or_else(|e| e.into_inner())
+                };
             }
             if s.stop {
                 return;
             }
-            let r = s.rewrite_requested || due_for_rewrite(shared);
+            let switch = std::mem::take(&mut s.switch_requested);
+            let r = shared.aof.on.load(Ordering::Acquire) && (s.rewrite_requested || due_for_rewrite(shared));
             s.rewrite_requested = false;
             s.rewriting = r;
-            r
+            (r, switch)
         };
+        if switch {
+            follow_setting(shared);
+        }
         if Fsync::from_u8(shared.config.appendfsync.load(Ordering::Relaxed)) == Fsync::EverySec {
             for log in &shared.aof.shards {
                 if let Some(file) = log.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|l| l.file()) {
@@ -85,6 +103,40 @@ fn run(shared: &Shared) {
             }
             worker.state.lock().unwrap_or_else(|e| e.into_inner()).rewriting = false;
         }
+    }
+}
+
+/// Turns the AOF on or off to match `appendonly`. On: with every shard locked (so no
+/// write slips between), each shard's file is written from its keys and its log
+/// opened. Off: every log is flushed, fsynced and closed.
+fn follow_setting(shared: &Shared) {
+    let cfg = shared.config.snapshot();
+    let want = cfg.appendonly();
+    if want == shared.aof.on.load(Ordering::Acquire) {
+        return;
+    }
+    let ids: Vec<usize> = (0..shared.shard_count()).collect();
+    let locks = shared.lock_shards(&ids);
+    if !want {
+        super::aof::flush_all(shared, true);
+        shared.aof.on.store(false, Ordering::Release);
+        shared.aof.shards.iter().for_each(|l| *l.lock().unwrap_or_else(|e| e.into_inner()) = None);
+        crate::log_notice!("append only file switched off");
+        return;
+    }
+    let dir = PathBuf::from(cfg.get("dir").unwrap_or("."));
+    let now_ms = shared.clock.now_ms();
+    let opened: std::io::Result<Vec<_>> = std::fs::create_dir_all(&dir)
+        .and_then(|_| ids.iter().map(|&id| super::aof_rewrite::base_from(&locks[id], &dir, id, now_ms)).collect());
+    match opened.and_then(|logs| super::dump::write_layout(&dir, ids.len()).map(|_| logs)) {
+        Ok(logs) => {
+            for (slot, log) in shared.aof.shards.iter().zip(logs) {
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(log);
+            }
+            shared.aof.on.store(true, Ordering::Release);
+            crate::log_notice!("append only file switched on in {}", dir.display());
+        }
+        Err(e) => crate::log_warning!("cannot switch the append only file on: {e}"),
     }
 }
 
