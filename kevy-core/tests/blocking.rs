@@ -3,36 +3,8 @@
 
 mod common;
 
-use std::time::Duration;
 
-use common::{start, Client};
-
-/// Keys on distinct shards of a `shards`-shard server, with a prefix.
-fn spread(prefix: &str, shards: usize) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    let mut seen = Vec::new();
-    for i in 0.. {
-        let k = format!("{prefix}:{i}");
-        let s = kevy_core::shard::routing::shard_of(k.as_bytes(), shards);
-        if !seen.contains(&s) {
-            seen.push(s);
-            keys.push(k);
-        }
-        if keys.len() == shards {
-            return keys;
-        }
-    }
-    unreachable!()
-}
-
-fn send(c: &mut Client, words: &[&str]) {
-    let args: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
-    c.send_raw(&Client::encode(&args));
-}
-
-fn settle() {
-    std::thread::sleep(Duration::from_millis(100));
-}
+use common::{Client, start, send, settle, spread};
 
 #[test]
 fn waiters_on_one_key_are_served_in_fifo_order_from_any_shard() {

@@ -7,12 +7,7 @@ mod common;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use common::{start, Client};
-
-fn send(c: &mut Client, words: &[&str]) {
-    let args: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
-    c.send_raw(&Client::encode(&args));
-}
+use common::{Client, start, send};
 
 /// Subscribes until the connection has landed on every shard at least once.
 fn subscribers(port: u16, n: usize, channel: &str) -> Vec<Client> {

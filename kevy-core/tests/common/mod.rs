@@ -99,3 +99,32 @@ pub fn reply_len(buf: &[u8], at: usize) -> Option<usize> {
         _ => Some(after - at),
     }
 }
+
+/// Keys on distinct shards of a `shards`-shard server, with a prefix.
+pub fn spread(prefix: &str, shards: usize) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut seen = Vec::new();
+    for i in 0.. {
+        let k = format!("{prefix}:{i}");
+        let s = kevy_core::shard::routing::shard_of(k.as_bytes(), shards);
+        if !seen.contains(&s) {
+            seen.push(s);
+            keys.push(k);
+        }
+        if keys.len() == shards {
+            return keys;
+        }
+    }
+    unreachable!()
+}
+
+/// Sends one command without waiting for its reply.
+pub fn send(c: &mut Client, words: &[&str]) {
+    let args: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+    c.send_raw(&Client::encode(&args));
+}
+
+/// Gives other connections' commands time to reach the server (a client to block).
+pub fn settle() {
+    std::thread::sleep(Duration::from_millis(100));
+}
