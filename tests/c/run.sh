@@ -91,12 +91,17 @@ redis_cli_checks() {
     expect "ERR n must be an integer from 1 to 100" LEADERBOARD.TOPN cli:board 0 &&
     expect "ERR wrong number of arguments for 'leaderboard.add' command" LEADERBOARD.ADD cli:board &&
     expect "$(printf 'bob\n55\nann\n40')" ZREVRANGE cli:board 0 -1 WITHSCORES &&
-    [ "$(redis-cli -p "$port" RATELIMIT.HIT cli:rl 2 60000 | head -2 | tr '\n' ' ')" = "1 1 " ] &&
-    [ "$(redis-cli -p "$port" RATELIMIT.HIT cli:rl 2 60000 | head -2 | tr '\n' ' ')" = "1 0 " ] &&
-    [ "$(redis-cli -p "$port" RATELIMIT.HIT cli:rl 2 60000 | head -2 | tr '\n' ' ')" = "0 0 " ] &&
-    [ "$(redis-cli -p "$port" COMMAND INFO leaderboard.add | head -1)" = "leaderboard.add" ] &&
-    redis-cli -p "$port" COMMAND INFO leaderboard.add | grep -qx denyoom &&
-    redis-cli -p "$port" COMMAND | grep -qx ratelimit.hit &&
+    expect "$(printf '1\n1')" RATELIMIT.HIT cli:rl 2 60000 &&
+    expect "$(printf '1\n0')" RATELIMIT.HIT cli:rl 2 60000 &&
+    expect "$(printf '0\n0')" RATELIMIT.HIT cli:rl 2 60000 &&
+    # Whole replies are captured before they are searched: with pipefail, a reader
+    # that stops early (grep -q, head) would fail the step on redis-cli's SIGPIPE.
+    local info cmds
+    info="$(redis-cli -p "$port" COMMAND INFO leaderboard.add)" &&
+    [ "${info%%$'\n'*}" = "leaderboard.add" ] &&
+    grep -qx denyoom <<<"$info" &&
+    cmds="$(redis-cli -p "$port" COMMAND)" &&
+    grep -qx ratelimit.hit <<<"$cmds" &&
     expect "cli:board" COMMAND GETKEYS LEADERBOARD.RANK cli:board bob
 }
 
