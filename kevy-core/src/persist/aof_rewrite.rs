@@ -9,37 +9,18 @@
 //! during the rewrite are in the tail, so none is lost.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use super::aof::{shard_file, AofLog};
-use super::dump::{copy_shard, sync_dir, KeyRecord};
-use super::rdb_write::RdbWriter;
+use super::dump::{copy_shard, sync_dir, write_shard, KeyRecord};
 use crate::shard::routing::ShardId;
 use crate::shard::Shared;
 
-/// Writes a preamble-only AOF at `path` from `records` (temporary file, renamed).
-/// Returns the open file (for appending) and its size.
+/// Writes a preamble-only AOF at `path` from `records` (the snapshot writer's
+/// temporary-file-and-rename), and opens it for appending: the file and its size.
 fn write_base(path: &Path, records: &[KeyRecord], now_ms: u64) -> io::Result<(File, u64)> {
-    let tmp = path.with_extension("aof.rewrite-tmp");
-    let result = (|| {
-        let file = File::create(&tmp)?;
-        let mut w = RdbWriter::new(BufWriter::with_capacity(1 << 16, file), now_ms / 1000)?;
-        let expires = records.iter().filter(|r| r.2 != 0).count();
-        w.begin_db(records.len() as u64, expires as u64)?;
-        for (k, v, at) in records {
-            w.entry(k, v.as_ref(), *at)?;
-        }
-        let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    std::fs::rename(&tmp, path)?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")));
+    write_shard(path, records.iter().map(|(k, v, at)| (k.as_slice(), v.as_ref(), *at)), now_ms)?;
     let file = OpenOptions::new().append(true).open(path)?;
     let size = file.metadata()?.len();
     Ok((file, size))

@@ -31,14 +31,17 @@ pub fn shard_file(dir: &Path, id: usize) -> PathBuf {
 /// One key as a snapshot file holds it: name, value, deadline (unix ms, 0 for none).
 pub type KeyRecord = (Vec<u8>, Value, u64);
 
-/// Writes one shard's keys to `path`, atomically: a temporary file, fsynced, then
-/// renamed over the old one. Returns the number of keys written.
+/// Writes keys as an RDB file at `path`, atomically: a temporary file beside it,
+/// fsynced, then renamed over `path`. Returns the number of keys written. (Snapshots
+/// and the AOF's RDB preamble are both written this way.)
 pub fn write_shard<'a>(
     path: &Path,
     entries: impl ExactSizeIterator<Item = (&'a [u8], ValueRef<'a>, u64)> + Clone,
     now_ms: u64,
 ) -> io::Result<usize> {
-    let tmp = path.with_extension(format!("rdb.tmp-{}", std::process::id()));
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp-{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
     let result = (|| {
         let file = File::create(&tmp)?;
         let mut w = RdbWriter::new(BufWriter::with_capacity(1 << 16, file), now_ms / 1000)?;
@@ -69,17 +72,33 @@ pub fn copy_shard(ks: &Keyspace, now_ms: u64) -> Vec<KeyRecord> {
     ks.live_entries(now_ms).map(|(k, e)| (k.to_vec(), e.value.to_owned(), e.expire_at())).collect()
 }
 
-/// Saves every shard's copied keys (`shards[i]` is shard i) and the layout.
-pub fn save_copies(dir: &Path, shards: &[Vec<KeyRecord>], now_ms: u64) -> io::Result<usize> {
+/// Writes `shards` snapshot files (`write(id, path)` writes shard id's), then the
+/// layout, and removes the files of a larger former layout. Returns the key count.
+fn save_shards(dir: &Path, shards: usize, mut write: impl FnMut(usize, &Path) -> io::Result<usize>) -> io::Result<usize> {
     fs::create_dir_all(dir)?;
     let mut keys = 0;
-    for (id, recs) in shards.iter().enumerate() {
-        let entries = recs.iter().map(|(k, v, e)| (k.as_slice(), v.as_ref(), *e));
-        keys += write_shard(&shard_file(dir, id), entries, now_ms)?;
+    for id in 0..shards {
+        keys += write(id, &shard_file(dir, id))?;
     }
-    write_layout(dir, shards.len())?;
-    remove_stale(dir, shards.len());
+    write_layout(dir, shards)?;
+    remove_stale(dir, shards);
     Ok(keys)
+}
+
+/// Saves every shard's copied keys (`shards[i]` is shard i) and the layout.
+pub fn save_copies(dir: &Path, shards: &[Vec<KeyRecord>], now_ms: u64) -> io::Result<usize> {
+    save_shards(dir, shards.len(), |id, path| {
+        write_shard(path, shards[id].iter().map(|(k, v, e)| (k.as_slice(), v.as_ref(), *e)), now_ms)
+    })
+}
+
+/// Saves every shard (`shards[i]` is shard i) and the layout, reading the keyspaces
+/// in place (the caller holds their locks). Returns the key count.
+pub fn save_all(dir: &Path, shards: &[&Keyspace], now_ms: u64) -> io::Result<usize> {
+    save_shards(dir, shards.len(), |id, path| {
+        let live: Vec<_> = shards[id].live_entries(now_ms).map(|(k, e)| (k, e.value, e.expire_at())).collect();
+        write_shard(path, live.into_iter(), now_ms)
+    })
 }
 
 /// Makes a rename durable (best effort: some filesystems refuse to fsync a directory).
@@ -87,20 +106,6 @@ pub fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
-}
-
-/// Saves every shard (`shards[i]` is shard i) and the layout, reading the keyspaces
-/// in place (the caller holds their locks). Returns the key count.
-pub fn save_all(dir: &Path, shards: &[&Keyspace], now_ms: u64) -> io::Result<usize> {
-    fs::create_dir_all(dir)?;
-    let mut keys = 0;
-    for (id, ks) in shards.iter().enumerate() {
-        let live: Vec<_> = ks.live_entries(now_ms).map(|(k, e)| (k, e.value, e.expire_at())).collect();
-        keys += write_shard(&shard_file(dir, id), live.into_iter(), now_ms)?;
-    }
-    write_layout(dir, shards.len())?;
-    remove_stale(dir, shards.len());
-    Ok(keys)
 }
 
 pub fn write_layout(dir: &Path, shards: usize) -> io::Result<()> {

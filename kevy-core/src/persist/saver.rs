@@ -54,14 +54,9 @@ pub fn dirty_total(shared: &Shared) -> u64 {
 /// Writes every shard now. The caller must hold no shard lock: this takes them all.
 pub fn save_now(shared: &Shared) -> std::io::Result<usize> {
     let ids: Vec<ShardId> = (0..shared.shard_count()).collect();
-    let now_ms = shared.clock.now_ms();
-    let dirty = dirty_total(shared);
     let locks = shared.lock_shards(&ids);
     let views: Vec<&crate::store::Keyspace> = locks.iter().map(|g| &**g).collect();
-    let result = dump::save_all(&dir(shared), &views, now_ms);
-    drop(locks);
-    record(shared, result.is_ok(), dirty, now_ms);
-    result
+    save_locked(shared, &views)
 }
 
 /// Writes the shards the caller holds locked (SAVE runs on every shard at once).
