@@ -343,7 +343,7 @@ pub(crate) fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>, resp3: bool) -> Reply {
         return Reply::Nil;
     }
     drop(nested);
-    Reply::decode(&bytes).map_or_else(|| Reply::Error(b"ERR internal error: unreadable reply".to_vec()), |r| r.0)
+    Reply::from_encoded(&bytes)
 }
 
 #[cfg(test)]

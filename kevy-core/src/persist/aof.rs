@@ -45,6 +45,11 @@ impl Fsync {
             _ => Fsync::No,
         }
     }
+    /// The policy `appendfsync` sets now.
+    #[inline]
+    pub fn current(config: &crate::config::LiveConfig) -> Fsync {
+        Fsync::from_u8(config.appendfsync.load(Ordering::Relaxed))
+    }
     pub fn parse(s: &str) -> Option<Fsync> {
         match s {
             "always" => Some(Fsync::Always),
@@ -201,7 +206,7 @@ impl Logs {
 
 /// Flushes the logs of the shards `db` holds other than `me` (per the fsync policy).
 pub fn flush_others(db: &mut crate::shard::db::Db<'_>, shared: &crate::shard::Shared, me: ShardId) {
-    let policy = Fsync::from_u8(shared.config.appendfsync.load(Ordering::Relaxed));
+    let policy = Fsync::current(&shared.config);
     for (id, _) in db.all() {
         if id != me {
             shared.aof.flush(id, policy);
@@ -211,7 +216,7 @@ pub fn flush_others(db: &mut crate::shard::db::Db<'_>, shared: &crate::shard::Sh
 
 /// Flushes every shard's log (at stop, and after an in-process call).
 pub fn flush_all(shared: &crate::shard::Shared, sync: bool) {
-    let policy = if sync { Fsync::Always } else { Fsync::from_u8(shared.config.appendfsync.load(Ordering::Relaxed)) };
+    let policy = if sync { Fsync::Always } else { Fsync::current(&shared.config) };
     for id in 0..shared.shard_count() {
         shared.aof.flush(id, policy);
     }

@@ -87,7 +87,7 @@ fn run(shared: &Shared) {
         if switch {
             follow_setting(shared);
         }
-        if Fsync::from_u8(shared.config.appendfsync.load(Ordering::Relaxed)) == Fsync::EverySec {
+        if Fsync::current(&shared.config) == Fsync::EverySec {
             for log in &shared.aof.shards {
                 if let Some(file) = log.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|l| l.file()) {
                     let _ = file.sync_data();

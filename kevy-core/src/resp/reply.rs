@@ -39,6 +39,12 @@ impl Reply {
         Some((r, pos))
     }
 
+    /// The reply a handler just encoded into `bytes` (an internal error reply if they
+    /// are not one, which would be a bug in the handler).
+    pub fn from_encoded(bytes: &[u8]) -> Reply {
+        Reply::decode(bytes).map_or_else(|| Reply::Error(b"ERR internal error: unreadable reply".to_vec()), |r| r.0)
+    }
+
     /// Encodes this reply through `out` (in the protocol `out` speaks).
     pub fn encode(&self, out: &mut ReplyWriter<'_>) {
         match self {

@@ -144,15 +144,17 @@ pub fn execute(cmd: &'static Command, args: Args<'_>, ctx: &mut Ctx<'_>) {
         let failed = ctx.out.written_since(mark).first() == Some(&b'-');
         super::watch::settle(&mut ctx.db, !failed);
     }
+    let log = write && ctx.shared.aof.on.load(std::sync::atomic::Ordering::Relaxed);
+    if !notify && !log {
+        return;
+    }
+    // Both need the reply while they use the context: one copy serves both.
+    let reply = ctx.out.written_since(mark).to_vec();
     if notify {
-        let reply = ctx.out.written_since(mark).to_vec();
         super::notify::after(cmd, args, ctx, &reply, existed);
     }
-    if write && ctx.shared.aof.on.load(std::sync::atomic::Ordering::Relaxed) {
-        let reply = ctx.out.written_since(mark).to_vec();
-        if catch_unwind(AssertUnwindSafe(|| crate::persist::aof::record(cmd, args, ctx, &reply))).is_err() {
-            crate::log_warning!("could not log '{}' to the append only file", cmd.name);
-        }
+    if log && catch_unwind(AssertUnwindSafe(|| crate::persist::aof::record(cmd, args, ctx, &reply))).is_err() {
+        crate::log_warning!("could not log '{}' to the append only file", cmd.name);
     }
 }
 

@@ -261,24 +261,23 @@ impl ShardLoop {
         turn.commands
     }
 
-    /// Writes what the connection has queued; watches writability while the socket is
-    /// full; closes it when it asked to be closed and everything is out.
     /// Writes (and per `appendfsync`, fsyncs) what our shard's log holds: before any
     /// reply of this turn leaves, so an acknowledged write is in the file.
     fn flush_aof(&self) {
         let shared = &self.shared;
         if shared.aof.on.load(Ordering::Relaxed) {
-            let policy = crate::persist::aof::Fsync::from_u8(shared.config.appendfsync.load(Ordering::Relaxed));
-            shared.aof.flush(self.id, policy);
+            shared.aof.flush(self.id, crate::persist::aof::Fsync::current(&shared.config));
         }
     }
 
     /// Are replies held until the turn's single fsync?
     fn group_commit(&self) -> bool {
         self.shared.aof.on.load(Ordering::Relaxed)
-            && self.shared.config.appendfsync.load(Ordering::Relaxed) == crate::persist::aof::Fsync::Always as u8
+            && crate::persist::aof::Fsync::current(&self.shared.config) == crate::persist::aof::Fsync::Always
     }
 
+    /// Writes what the connection has queued; watches writability while the socket is
+    /// full; closes it when it asked to be closed and everything is out.
     fn flush_conn(&mut self, slot: u32) {
         self.flush_aof();
         let Some(conn) = self.conns[slot as usize].as_mut() else { return };

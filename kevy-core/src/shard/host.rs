@@ -58,7 +58,7 @@ pub fn call(shared: &Shared, argv: &OwnedArgs) -> Reply {
         after_write(&mut ctx.db, cmd, args, shared, home, now_ms, &mut outbox);
         if cmd.has(crate::commands::flags::WRITE) && shared.aof.on.load(std::sync::atomic::Ordering::Relaxed) {
             // No loop of ours will flush the logs: they are durable before we return.
-            let policy = crate::persist::aof::Fsync::from_u8(shared.config.appendfsync.load(std::sync::atomic::Ordering::Relaxed));
+            let policy = crate::persist::aof::Fsync::current(&shared.config);
             ids.iter().for_each(|&id| shared.aof.flush(id, policy));
         }
     }
@@ -70,7 +70,7 @@ pub fn call(shared: &Shared, argv: &OwnedArgs) -> Reply {
     if waiters {
         ids.iter().for_each(|&s| shared.shards[s].waker.wake_if_parked());
     }
-    Reply::decode(&bytes).map_or_else(|| Reply::Error(b"ERR internal error: unreadable reply".to_vec()), |r| r.0)
+    Reply::from_encoded(&bytes)
 }
 
 /// Every key of a server, copied: (key, value, deadline in unix ms or 0).

@@ -307,7 +307,8 @@ pub fn after(cmd: &'static Command, args: Args<'_>, ctx: &mut Ctx<'_>, reply: &[
         }
     }
     let did = changed(&reply);
-    for (event, cls, on, when) in events_of(cmd, args) {
+    let events = events_of(cmd, args);
+    for &(event, cls, on, when) in &events {
         if when == When::Changed && !did {
             continue;
         }
@@ -331,7 +332,7 @@ pub fn after(cmd: &'static Command, args: Args<'_>, ctx: &mut Ctx<'_>, reply: &[
     }
     // A removal that emptied a collection deletes the key.
     if removes_elements(cmd.name) && did {
-        let first = match events_of(cmd, args).first().map(|e| e.2) {
+        let first = match events.first().map(|e| e.2) {
             Some(On::Popped) => popped_key(&reply),
             _ => Some(args.get(1).to_vec()),
         };
