@@ -11,10 +11,7 @@ use common::Client;
 use kevy_core::{Config, Reply, Server};
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kevy-aof-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch_dir(&format!("aof-{name}"))
 }
 
 fn start_in(dir: &Path, shards: usize, extra: &[(&str, &str)]) -> Result<Server, kevy_core::Error> {

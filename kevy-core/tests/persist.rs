@@ -1,15 +1,14 @@
 //! Snapshots: SAVE and BGSAVE round trips of every type, restarts with another shard
 //! count, the save at stop, and a corrupt file refusing to start.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use kevy_core::{Config, Reply, Server};
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kevy-persist-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch_dir(&format!("persist-{name}"))
 }
 
 fn start_in(dir: &Path, shards: usize, extra: &[(&str, &str)]) -> Result<Server, kevy_core::Error> {

@@ -4,7 +4,7 @@
 use super::stream::{read_stream, reply_entries, reply_entry, reply_id};
 use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
-use crate::resp::Args;
+use crate::resp::{Args, ReplyWriter};
 use crate::types::stream::{Group, Stream, StreamId};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: super::Handler, summary: &'static str) -> Command {
@@ -41,6 +41,21 @@ fn xinfo_help(ctx: &mut Ctx<'_>, _: Args<'_>) {
     ctx.out.array(XINFO_HELP.len());
     for line in XINFO_HELP {
         ctx.out.simple(line);
+    }
+}
+
+/// A group's `entries-read` and `lag` fields (key and value each), as XINFO GROUPS and
+/// XINFO STREAM FULL show them: nil when unknown.
+fn reply_progress(out: &mut ReplyWriter<'_>, s: &Stream, g: &Group) {
+    out.bulk(b"entries-read");
+    match g.entries_read {
+        -1 => out.null(),
+        n => out.int(n),
+    }
+    out.bulk(b"lag");
+    match lag(s, g) {
+        Some(n) => out.int(n),
+        None => out.null(),
     }
 }
 
@@ -124,16 +139,7 @@ fn xinfo_stream(ctx: &mut Ctx<'_>, args: Args<'_>) {
         out.bulk(name);
         out.bulk(b"last-delivered-id");
         reply_id(out, g.last_id);
-        out.bulk(b"entries-read");
-        match g.entries_read {
-            -1 => out.null(),
-            n => out.int(n),
-        }
-        out.bulk(b"lag");
-        match lag(s, g) {
-            Some(n) => out.int(n),
-            None => out.null(),
-        }
+        reply_progress(out, s, g);
         out.bulk(b"pel-count");
         out.int(g.pel.len() as i64);
         out.bulk(b"pending");
@@ -190,16 +196,7 @@ fn xinfo_groups(ctx: &mut Ctx<'_>, args: Args<'_>) {
         out.int(g.pel.len() as i64);
         out.bulk(b"last-delivered-id");
         reply_id(out, g.last_id);
-        out.bulk(b"entries-read");
-        match g.entries_read {
-            -1 => out.null(),
-            n => out.int(n),
-        }
-        out.bulk(b"lag");
-        match lag(s, g) {
-            Some(n) => out.int(n),
-            None => out.null(),
-        }
+        reply_progress(out, s, g);
     }
 }
 

@@ -128,3 +128,12 @@ pub fn send(c: &mut Client, words: &[&str]) {
 pub fn settle() {
     std::thread::sleep(Duration::from_millis(100));
 }
+
+/// An empty scratch directory for this test process (`kevy-<name>-<pid>` in the
+/// temporary directory), emptied first if a former run left it behind.
+pub fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("kevy-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
