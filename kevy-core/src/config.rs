@@ -81,6 +81,9 @@ const PARAMS: &[Param] = &[
     Param { name: "appendonly", default: "no", kind: Kind::Choice(&["no", "yes"]), mutable: true },
     Param { name: "appendfsync", default: "everysec", kind: Kind::Choice(&["always", "everysec", "no"]), mutable: true },
     Param { name: "aof-load-truncated", default: "yes", kind: Kind::Choice(&["yes", "no"]), mutable: true },
+    // kevy's own: `yes` starts even when shard files the layout records are missing
+    // (logging each one); `no` refuses to start, naming them.
+    Param { name: "aof-load-missing", default: "no", kind: Kind::Choice(&["yes", "no"]), mutable: true },
     Param { name: "auto-aof-rewrite-percentage", default: "100", kind: Kind::Int { min: 0, max: i32::MAX as i64 }, mutable: true },
     Param { name: "auto-aof-rewrite-min-size", default: "67108864", kind: Kind::Memory { min: 0 }, mutable: true },
     // kevy's own: `manual` freezes the server's clock until the host advances it

@@ -85,7 +85,12 @@ impl AofLog {
     pub fn open(path: PathBuf) -> io::Result<AofLog> {
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         let size = file.metadata()?.len();
-        Ok(AofLog { pending: Vec::with_capacity(4096), file: Arc::new(file), path, size, base_size: size, unsynced: false, rewrite_tail: None })
+        Ok(AofLog::from_file(file, path, size))
+    }
+
+    /// A log over `file` (open for appending at `path`, `size` bytes long).
+    pub fn from_file(file: File, path: PathBuf, size: u64) -> AofLog {
+        AofLog { pending: Vec::with_capacity(4096), file: Arc::new(file), path, size, base_size: size, unsynced: false, rewrite_tail: None }
     }
 
     /// Takes over a freshly rewritten file (already renamed into place).

@@ -12,8 +12,9 @@ use std::fs;
 use std::path::Path;
 
 use super::rdb;
-use crate::commands::Ctx;
-use crate::resp::{parse, ArgSpans, Limits, Parsed, ReplyWriter};
+use super::aof_record::{frame, record_inside, Frame};
+use crate::commands::{flags, Command, Ctx};
+use crate::resp::{ArgSpans, Args, ReplyWriter};
 use crate::shard::client::Client;
 use crate::shard::db::Db;
 use crate::shard::dispatch::{execute, resolve};
@@ -35,67 +36,103 @@ pub struct Replayed {
 /// the file and offset in the error.
 pub fn replay(shared: &Shared, path: &Path, old_id: ShardId, old_shards: usize, truncated_ok: bool) -> Result<Replayed, String> {
     let bytes = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let n = shared.shard_count();
-    let ids: Vec<ShardId> = (0..n).collect();
     let mut done = Replayed::default();
     let mut pos = 0;
     if bytes.starts_with(b"REDIS") {
-        let mut locks = shared.lock_shards(&ids);
-        let summary = rdb::read(&bytes, |key, value, at| {
-            locks[shard_of(&key, n)].insert(&key, value, at);
-        })
-        .map_err(|e| format!("{}: RDB preamble: {e}", path.display()))?;
-        done.preamble_keys = summary.keys;
-        pos = summary.end;
+        (done.preamble_keys, pos) = load_preamble(shared, &bytes).map_err(|e| format!("{}: RDB preamble: {e}", path.display()))?;
     }
-    let limits = Limits { max_bulk_len: u64::MAX, ..Limits::default() };
-    let (mut spans, mut scratch) = (ArgSpans::with_capacity(16), Vec::new());
-    let mut client = Client { resp3: true, ..Client::default() };
-    let mut reply = Vec::new();
+    let (mut spans, mut client, mut reply) = (ArgSpans::with_capacity(16), Client { resp3: true, ..Client::default() }, Vec::new());
     while pos < bytes.len() {
         let input = &bytes[pos..];
-        let consumed = match parse(input, &limits, &mut spans, &mut scratch) {
-            Parsed::Command { consumed, inline: false } => consumed,
-            Parsed::Empty { consumed } => {
+        let consumed = match frame(input, &mut spans) {
+            Frame::Record { consumed } => consumed,
+            Frame::Annotation { consumed } => {
                 pos += consumed;
                 continue;
             }
-            Parsed::Incomplete { .. } if truncated_ok => {
-                crate::log_warning!(
-                    "{}: the last command is incomplete (offset {pos}); cutting the file there (aof-load-truncated yes)",
-                    path.display()
-                );
-                cut(path, pos as u64)?;
-                done.truncated = (bytes.len() - pos) as u64;
+            Frame::Torn => {
+                done.truncated = torn_tail(shared, path, &bytes, pos, truncated_ok)?;
                 break;
             }
-            Parsed::Incomplete { .. } => {
-                return Err(format!("{}: truncated at offset {pos} (aof-load-truncated is no)", path.display()));
-            }
-            Parsed::Command { .. } | Parsed::Error(_) => {
-                return Err(format!("{}: bad command at offset {pos}", path.display()));
+            Frame::Bad { at, why } => {
+                return Err(format!("{}: corrupt record at offset {pos} ({why} at offset {})", path.display(), pos + at));
             }
         };
-        let args = crate::resp::Args::new(input, &spans);
-        let cmd = resolve(&shared.table, args).map_err(|e| format!("{}: offset {pos}: {e}", path.display()))?;
-        let mut locks = shared.lock_shards(&ids);
-        if cmd.name == "flushall" || cmd.name == "flushdb" {
-            // Logged to every shard's file: it empties what this file's shard owned.
-            for ks in locks.iter_mut() {
-                let doomed: Vec<Vec<u8>> =
-                    ks.live_entries(0).map(|(k, _)| k.to_vec()).filter(|k| shard_of(k, old_shards) == old_id).collect();
-                doomed.iter().for_each(|k| drop(ks.remove(k)));
-            }
-        } else {
-            reply.clear();
-            let db = Db::locked(&mut locks, &ids, n);
-            let mut ctx = Ctx::new(db, ReplyWriter::new(&mut reply, true), 0, Some(&mut client), shared, 0);
-            execute(cmd, args, &mut ctx);
+        let args = Args::new(input, &spans);
+        let bad = |e: &str| format!("{}: corrupt record at offset {pos}: {e}", path.display());
+        let cmd = resolve(&shared.table, args).map_err(|e| bad(&e))?;
+        if !cmd.has(flags::WRITE) && !matches!(cmd.name, "select" | "multi" | "exec") {
+            return Err(bad(&format!("'{}' is not a write command", cmd.name)));
+        }
+        run_record(shared, cmd, args, (old_id, old_shards), &mut client, &mut reply);
+        if reply.first() == Some(&b'-') {
+            return Err(bad(&format!("it fails on replay: {}", String::from_utf8_lossy(&reply[1..]).trim_end())));
         }
         done.commands += 1;
         pos += consumed;
     }
     Ok(done)
+}
+
+/// Loads an RDB preamble (its checksum checked): the keys and where the commands start.
+fn load_preamble(shared: &Shared, bytes: &[u8]) -> Result<(u64, usize), rdb::RdbError> {
+    let n = shared.shard_count();
+    let ids: Vec<ShardId> = (0..n).collect();
+    let mut locks = shared.lock_shards(&ids);
+    let summary = rdb::read(bytes, |key, value, at| {
+        locks[shard_of(&key, n)].insert(&key, value, at);
+    })?;
+    Ok((summary.keys, summary.end))
+}
+
+/// A record torn by the end of the file at `pos`: the torn last write of a crash is cut
+/// off (`aof-load-truncated yes`; the bytes cut are returned), refused otherwise. A
+/// record whose length swallowed whole records after it is corruption, refused always.
+fn torn_tail(shared: &Shared, path: &Path, bytes: &[u8], pos: usize, truncated_ok: bool) -> Result<u64, String> {
+    let is_command = |rec: &[u8], spans: &ArgSpans| resolve(&shared.table, Args::new(rec, spans)).is_ok();
+    if let Some(at) = record_inside(&bytes[pos..], is_command) {
+        return Err(format!(
+            "{}: corrupt record at offset {pos}: its length runs past a whole record at offset {}",
+            path.display(),
+            pos + at
+        ));
+    }
+    if !truncated_ok {
+        return Err(format!("{}: truncated at offset {pos} (aof-load-truncated is no)", path.display()));
+    }
+    crate::log_warning!(
+        "{}: the last command is incomplete (offset {pos}); cutting the file there (aof-load-truncated yes)",
+        path.display()
+    );
+    cut(path, pos as u64)?;
+    Ok((bytes.len() - pos) as u64)
+}
+
+/// Runs one replayed command with every shard held; its reply is left in `reply`.
+fn run_record(
+    shared: &Shared,
+    cmd: &'static Command,
+    args: Args<'_>,
+    (old_id, old_shards): (ShardId, usize),
+    client: &mut Client,
+    reply: &mut Vec<u8>,
+) {
+    let n = shared.shard_count();
+    let ids: Vec<ShardId> = (0..n).collect();
+    let mut locks = shared.lock_shards(&ids);
+    reply.clear();
+    if cmd.name == "flushall" || cmd.name == "flushdb" {
+        // Logged to every shard's file: it empties what this file's shard owned.
+        for ks in locks.iter_mut() {
+            let doomed: Vec<Vec<u8>> =
+                ks.live_entries(0).map(|(k, _)| k.to_vec()).filter(|k| shard_of(k, old_shards) == old_id).collect();
+            doomed.iter().for_each(|k| drop(ks.remove(k)));
+        }
+    } else {
+        let db = Db::locked(&mut locks, &ids, n);
+        let mut ctx = Ctx::new(db, ReplyWriter::new(reply, true), 0, Some(client), shared, 0);
+        execute(cmd, args, &mut ctx);
+    }
 }
 
 /// Truncates a file to `len` bytes, durably.
@@ -105,14 +142,42 @@ fn cut(path: &Path, len: u64) -> Result<(), String> {
 }
 
 /// Number of shard files a directory holds in its recorded layout (or, without a
-/// layout file, the run of `appendonly-0.aof`, `appendonly-1.aof`...). 0: none.
+/// layout file, up to the highest `appendonly-<id>.aof` found). 0: none.
 pub fn existing_files(dir: &Path) -> Result<usize, String> {
     let n = match super::dump::read_layout(dir)? {
         Some(n) => n,
-        None => (0..).take_while(|&i| super::aof::shard_file(dir, i).exists()).count(),
+        None => highest_file(dir).map_or(0, |id| id + 1),
     };
     let any = (0..n).any(|i| super::aof::shard_file(dir, i).exists());
     Ok(if any { n } else { 0 })
+}
+
+/// The highest shard id of the `appendonly-<id>.aof` files in `dir`.
+fn highest_file(dir: &Path) -> Option<usize> {
+    let names = fs::read_dir(dir).ok()?.filter_map(|e| e.ok()?.file_name().into_string().ok());
+    names.filter_map(|name| name.strip_prefix("appendonly-")?.strip_suffix(".aof")?.parse::<usize>().ok()).max()
+}
+
+/// Refuses a directory that lacks some of the `old` shard files its layout records
+/// (their keys would be gone without a word), unless `aof-load-missing yes`: then each
+/// missing file is logged as a warning and the start goes on without its keys.
+fn check_complete(shared: &Shared, dir: &Path, old: usize) -> Result<(), String> {
+    let missing: Vec<String> =
+        (0..old).map(|id| super::aof::shard_file(dir, id)).filter(|p| !p.exists()).map(|p| p.display().to_string()).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if shared.config.snapshot().get("aof-load-missing") != Some("yes") {
+        return Err(format!(
+            "{}: missing; the data directory holds {old} shard files and their keys would be lost \
+             (restore the file, or set aof-load-missing yes to start without it)",
+            missing.join(", ")
+        ));
+    }
+    for path in &missing {
+        crate::log_warning!("{path}: MISSING; starting without the keys it held (aof-load-missing yes)");
+    }
+    Ok(())
 }
 
 /// With `appendonly yes`, at start-up, before the shard threads: replays the shard
@@ -123,6 +188,7 @@ pub fn setup(shared: &Shared, dir: &Path, truncated_ok: bool) -> Result<(), Stri
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let n = shared.shard_count();
     let old = existing_files(dir)?;
+    check_complete(shared, dir, old)?;
     for id in 0..old {
         let path = super::aof::shard_file(dir, id);
         if path.exists() {

@@ -8,22 +8,28 @@
 //! file fsynced and renamed over the old one, and the log switches to it. Writes
 //! during the rewrite are in the tail, so none is lost.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 
 use super::aof::{shard_file, AofLog};
-use super::dump::{copy_shard, sync_dir, write_shard, KeyRecord};
+use super::dump::{commit, copy_shard, tmp_path, write_rdb_tmp, KeyRecord};
+use crate::store::ValueRef;
 use crate::shard::routing::ShardId;
 use crate::shard::Shared;
 
 /// Writes a preamble-only AOF at `path` from `records` (the snapshot writer's
-/// temporary-file-and-rename), and opens it for appending: the file and its size.
+/// temporary-file-and-rename), open for appending: the file and its size.
 fn write_base(path: &Path, records: &[KeyRecord], now_ms: u64) -> io::Result<(File, u64)> {
-    write_shard(path, records.iter().map(|(k, v, at)| (k.as_slice(), v.as_ref(), *at)), now_ms)?;
-    let file = OpenOptions::new().append(true).open(path)?;
+    let tmp = tmp_path(path);
+    let file = write_rdb_tmp(&tmp, entries_of(records), now_ms)?;
+    commit(&file, &tmp, path).inspect_err(|_| drop(std::fs::remove_file(&tmp)))?;
     let size = file.metadata()?.len();
     Ok((file, size))
+}
+
+fn entries_of(records: &[KeyRecord]) -> impl ExactSizeIterator<Item = (&[u8], ValueRef<'_>, u64)> + Clone {
+    records.iter().map(|(k, v, at)| (k.as_slice(), v.as_ref(), *at))
 }
 
 /// At start-up (no shard thread running): writes shard `id`'s file afresh from its
@@ -37,8 +43,8 @@ pub fn rewrite_now(shared: &Shared, dir: &Path, id: ShardId) -> io::Result<AofLo
 pub fn base_from(ks: &crate::store::Keyspace, dir: &Path, id: ShardId, now_ms: u64) -> io::Result<AofLog> {
     let records = copy_shard(ks, now_ms);
     let path = shard_file(dir, id);
-    write_base(&path, &records, now_ms)?;
-    AofLog::open(path)
+    let (file, size) = write_base(&path, &records, now_ms)?;
+    Ok(AofLog::from_file(file, path, size))
 }
 
 /// Rewrites shard `id`'s file while the shard keeps serving (see the module docs).
@@ -53,18 +59,17 @@ pub fn rewrite_live(shared: &Shared, id: ShardId) -> io::Result<u64> {
         (copy_shard(&ks, now_ms), log.path.clone())
     };
     // The preamble is written with no lock held; the tail under the log's lock.
-    let tmp_base = path.with_extension("aof.base-tmp");
-    let base = write_base(&tmp_base, &records, now_ms);
+    let tmp = tmp_path(&path);
+    let base = write_rdb_tmp(&tmp, entries_of(&records), now_ms);
     let mut log = slot.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(log) = log.as_mut() else { return Ok(0) };
-    let finished = base.and_then(|(mut file, _)| {
+    let Some(log) = log.as_mut() else {
+        let _ = std::fs::remove_file(&tmp);
+        return Ok(0);
+    };
+    let finished = base.and_then(|mut file| {
         let tail = log.rewrite_tail.take().unwrap_or_default();
         file.write_all(&tail)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp_base, &path)?;
-        sync_dir(path.parent().unwrap_or(Path::new(".")));
-        let file = OpenOptions::new().append(true).open(&path)?;
+        commit(&file, &tmp, &path)?;
         let size = file.metadata()?.len();
         Ok((file, size))
     });
@@ -75,7 +80,7 @@ pub fn rewrite_live(shared: &Shared, id: ShardId) -> io::Result<u64> {
         }
         Err(e) => {
             log.rewrite_tail = None;
-            let _ = std::fs::remove_file(&tmp_base);
+            let _ = std::fs::remove_file(&tmp);
             Err(e)
         }
     }

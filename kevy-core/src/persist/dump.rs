@@ -7,7 +7,7 @@
 //! with no layout but Redis's `dump.rdb` (the `dbfilename`) is imported the same way:
 //! the migration path from redis-server.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -39,32 +39,62 @@ pub fn write_shard<'a>(
     entries: impl ExactSizeIterator<Item = (&'a [u8], ValueRef<'a>, u64)> + Clone,
     now_ms: u64,
 ) -> io::Result<usize> {
+    let (tmp, keys) = (tmp_path(path), entries.len());
+    let file = write_rdb_tmp(&tmp, entries, now_ms)?;
+    commit(&file, &tmp, path).inspect_err(|_| drop(fs::remove_file(&tmp)))?;
+    Ok(keys)
+}
+
+/// The temporary file `path` is written as before its rename: `<path>.tmp-<pid>`.
+pub fn tmp_path(path: &Path) -> PathBuf {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp-{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    let result = (|| {
-        let file = File::create(&tmp)?;
+    PathBuf::from(tmp)
+}
+
+/// Writes keys as an RDB file at the temporary `tmp` (created by `create_exclusive`),
+/// not yet fsynced nor renamed: the file, open for appending. Removed on failure.
+pub fn write_rdb_tmp<'a>(
+    tmp: &Path,
+    entries: impl ExactSizeIterator<Item = (&'a [u8], ValueRef<'a>, u64)> + Clone,
+    now_ms: u64,
+) -> io::Result<File> {
+    let file = create_exclusive(tmp)?;
+    let written = (|| {
         let mut w = RdbWriter::new(BufWriter::with_capacity(1 << 16, file), now_ms / 1000)?;
         let expires = entries.clone().filter(|e| e.2 != 0).count();
         w.begin_db(entries.len() as u64, expires as u64)?;
-        for (key, value, expire_at) in entries.clone() {
+        for (key, value, expire_at) in entries {
             w.entry(key, value, expire_at)?;
         }
-        let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        Ok(entries.len())
+        w.finish()?.into_inner().map_err(|e| e.into_error())
     })();
-    match result {
-        Ok(n) => {
-            fs::rename(&tmp, path)?;
-            sync_dir(path.parent().unwrap_or(Path::new(".")));
-            Ok(n)
-        }
-        Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            Err(e)
-        }
+    written.inspect_err(|_| drop(fs::remove_file(tmp)))
+}
+
+/// Creates the temporary file `tmp` for appending, exclusively and never through a
+/// symbolic link (O_CREAT|O_EXCL|O_NOFOLLOW), so a link planted at its name cannot
+/// make a save write over the link's target. A file or link left at that name (by a
+/// run that crashed) is unlinked first: the name itself, never what a link points at.
+pub fn create_exclusive(tmp: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match fs::symlink_metadata(tmp) {
+        Ok(m) if m.file_type().is_file() || m.file_type().is_symlink() => fs::remove_file(tmp)?,
+        Ok(_) => return Err(io::Error::other(format!("{}: in the way, and not a file", tmp.display()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
     }
+    OpenOptions::new().append(true).create_new(true).custom_flags(libc::O_NOFOLLOW).open(tmp)
+}
+
+/// Makes the temporary file `tmp` (open as `file`) the file `target`, durably: fsyncs
+/// the file, renames it over `target`, fsyncs the directory (so the rename survives a
+/// crash). `target` is either its old self or the whole new file.
+pub fn commit(file: &File, tmp: &Path, target: &Path) -> io::Result<()> {
+    file.sync_all()?;
+    fs::rename(tmp, target)?;
+    sync_dir(target.parent().unwrap_or(Path::new(".")));
+    Ok(())
 }
 
 /// A copy of one shard's live keys, to be written without holding its lock.
@@ -114,12 +144,10 @@ pub fn write_layout(dir: &Path, shards: usize) -> io::Result<()> {
          format {LAYOUT_FORMAT}\nshards {shards}\nrouting {ROUTING}\n"
     );
     let tmp = dir.join(format!("{LAYOUT_FILE}.tmp"));
-    let mut f = File::create(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    fs::rename(&tmp, dir.join(LAYOUT_FILE))?;
-    sync_dir(dir);
-    Ok(())
+    let mut file = create_exclusive(&tmp)?;
+    file.write_all(text.as_bytes())
+        .and_then(|_| commit(&file, &tmp, &dir.join(LAYOUT_FILE)))
+        .inspect_err(|_| drop(fs::remove_file(&tmp)))
 }
 
 /// Removes shard files beyond the current shard count (left by a larger layout).
