@@ -262,3 +262,183 @@ fn config_set_switches_the_aof_on_and_off_while_serving() {
     s.stop();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Log lines that mention `needle`, collected while `f` runs (the log hook is
+/// process-wide: lines of other tests are filtered out by the needle).
+fn logged_while<R>(needle: &str, f: impl FnOnce() -> R) -> (R, Vec<String>) {
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (sink, needle) = (std::sync::Arc::clone(&lines), needle.to_string());
+    kevy_core::log::set_hook(Some(std::sync::Arc::new(move |_, msg: &str| {
+        if msg.contains(&needle) {
+            sink.lock().unwrap().push(msg.to_string());
+        }
+    })));
+    let r = f();
+    kevy_core::log::set_hook(None);
+    let lines = lines.lock().unwrap().clone();
+    (r, lines)
+}
+
+#[test]
+fn a_missing_shard_file_refuses_to_start_unless_aof_load_missing() {
+    let dir = scratch("missing");
+    let s = start_in(&dir, 2, &[]).unwrap();
+    for i in 0..100 {
+        s.call(&["SET", &format!("k{i}"), "v"]);
+    }
+    s.stop();
+    let gone = dir.join("appendonly-1.aof");
+    std::fs::remove_file(&gone).unwrap();
+    let err = start_in(&dir, 2, &[]).err().expect("refused").to_string();
+    assert!(err.contains("appendonly-1.aof") && err.contains("missing") && err.contains("aof-load-missing"), "{err}");
+    // Without the layout file the gap is seen too (appendonly-0 missing, 1 present).
+    let layout = std::fs::read(dir.join("kevy-layout")).unwrap();
+    std::fs::rename(dir.join("appendonly-0.aof"), &gone).unwrap();
+    std::fs::remove_file(dir.join("kevy-layout")).unwrap();
+    let err = start_in(&dir, 2, &[]).err().expect("refused").to_string();
+    assert!(err.contains("appendonly-0.aof") && err.contains("missing"), "{err}");
+    std::fs::rename(&gone, dir.join("appendonly-0.aof")).unwrap();
+    std::fs::write(dir.join("kevy-layout"), layout).unwrap();
+    // With the option it starts on what is there, and says loudly what is not.
+    let (s, lines) = logged_while(&gone.display().to_string(), || start_in(&dir, 2, &[("aof-load-missing", "yes")]));
+    let s = s.unwrap();
+    assert!(lines.iter().any(|l| l.contains("MISSING")), "{lines:?}");
+    let Reply::Int(kept) = s.call(&["DBSIZE"]) else { panic!() };
+    assert!(kept > 0 && kept < 100, "{kept} keys");
+    s.stop();
+    assert!(gone.exists(), "the shard's file is back (empty) once started");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Starts in `dir` on another thread: a start-up that runs away fails the test instead
+/// of hanging it.
+fn start_within(dir: &Path, secs: u64) -> Result<Server, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || drop(tx.send(start_in(&dir, 1, &[]).map_err(|e| e.to_string()))));
+    rx.recv_timeout(Duration::from_secs(secs)).expect("start-up finished")
+}
+
+/// A one-shard AOF holding an RDB preamble with keys (from a reshard) then commands.
+fn preamble_and_commands(dir: &Path) -> Vec<u8> {
+    let s = start_in(dir, 2, &[]).unwrap();
+    for i in 0..20 {
+        s.call(&["SET", &format!("pre{i}"), "before the rewrite"]);
+    }
+    s.stop();
+    let s = start_in(dir, 1, &[]).unwrap();
+    s.call(&["SET", "ten", "0123456789"]);
+    s.call(&["SET", "k2", "2"]);
+    s.call(&["SET", "k3", "3"]);
+    s.stop();
+    std::fs::read(dir.join("appendonly-0.aof")).unwrap()
+}
+
+#[test]
+fn byte_flips_in_the_middle_are_refused_with_file_and_offset() {
+    let dir = scratch("flips");
+    let path = dir.join("appendonly-0.aof");
+    let good = preamble_and_commands(&dir);
+    assert!(good.starts_with(b"REDIS"));
+    let find = |what: &[u8]| good.windows(what.len()).position(|w| w == what).unwrap();
+    let ten = find(b"*3\r\n$3\r\nSET\r\n$3\r\nten");
+    // (byte to flip, what it becomes, where the error must point)
+    let flips = [
+        (find(b"pre1") + 1, b'X', "RDB preamble"),         // a key in the preamble: its CRC64
+        (ten + 1, b'4', &*format!("offset {ten}")),        // the argument count: 3 -> 4
+        (ten + 5, b'4', &*format!("offset {ten}")),        // the name's length: 3 -> 4
+        (ten + 6, b'S', &*format!("offset {ten}")),        // the CRLF after that length
+        (ten + 9, b'X', &*format!("offset {ten}")),        // the command name: SET -> SXT
+        (ten + 14, b'X', &*format!("offset {ten}")),       // the key's length: 3 -> X
+        (ten + 20, b'x', &*format!("offset {ten}")),       // the CRLF after the key
+        (find(b"$10\r\n0123") + 1, b'9', &*format!("offset {ten}")), // 10 -> 90: past the end
+    ];
+    for (at, byte, expect) in flips {
+        let mut bad = good.clone();
+        bad[at] = byte;
+        std::fs::write(&path, &bad).unwrap();
+        let err = start_within(&dir, 60).err().unwrap_or_else(|| panic!("flip at {at} loaded"));
+        assert!(err.contains("appendonly-0.aof") && err.contains(expect), "flip at {at}: {err}");
+        assert!(err.contains("offset"), "{err}");
+    }
+    // A torn last record still loads, cut off (aof-load-truncated yes).
+    std::fs::write(&path, &good[..good.len() - 3]).unwrap();
+    let s = start_within(&dir, 60).unwrap();
+    assert_eq!(s.call(&["MGET", "pre19", "ten", "k2", "k3"]), Reply::Array(vec![
+        bulk("before the rewrite"),
+        bulk("0123456789"),
+        bulk("2"),
+        Reply::Nil
+    ]));
+    s.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn nul_bytes_and_inline_lines_in_a_record_are_refused_at_start_up() {
+    let dir = scratch("nul");
+    let path = dir.join("appendonly-0.aof");
+    let s = start_in(&dir, 1, &[]).unwrap();
+    s.call(&["SET", "a", "1"]);
+    s.stop();
+    let good = std::fs::read(&path).unwrap();
+    let crafted: [&[u8]; 5] = [b"PING\0\r\n", b"SET k \0 v\n", b"\0\n", b"SET a 2\r\n", b"*1\r\n$4\r\nPI\0G\r\n"];
+    for tail in crafted {
+        let mut bad = good.clone();
+        bad.extend_from_slice(tail);
+        bad.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n1\r\n");
+        std::fs::write(&path, &bad).unwrap();
+        let err = start_within(&dir, 60).err().unwrap_or_else(|| panic!("{tail:?} loaded"));
+        assert!(err.contains("appendonly-0.aof") && err.contains(&format!("offset {}", good.len())), "{tail:?}: {err}");
+    }
+    // A NUL inside a bulk argument is data, and loads.
+    let mut binary = good.clone();
+    binary.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nz\r\n$3\r\na\0b\r\n");
+    std::fs::write(&path, &binary).unwrap();
+    let s = start_within(&dir, 60).unwrap();
+    assert_eq!(s.call(&["GET", "z"]), Reply::Bulk(b"a\0b".to_vec()));
+    assert_eq!(s.call(&["GET", "a"]), bulk("1"));
+    s.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn rewrites_never_write_through_a_link_planted_at_a_temporary_name() {
+    let dir = scratch("links");
+    let outside = scratch("links-victims");
+    let victim = |name: &str| {
+        let p = outside.join(name);
+        std::fs::write(&p, b"precious").unwrap();
+        p
+    };
+    let plant = |name: &str, target: &Path| std::os::unix::fs::symlink(target, dir.join(name)).unwrap();
+    let pid = std::process::id();
+    // The start-up rewrite (an empty directory) and its layout file.
+    let (v0, v1, vl) = (victim("v0"), victim("v1"), victim("vl"));
+    plant(&format!("appendonly-0.aof.tmp-{pid}"), &v0);
+    plant(&format!("appendonly-1.aof.tmp-{pid}"), &v1);
+    plant("kevy-layout.tmp", &vl);
+    let s = start_in(&dir, 2, &[]).unwrap();
+    s.call(&["SET", "k", "v"]);
+    // A live rewrite (BGREWRITEAOF), with a link to a file that does not exist.
+    let (v2, dangling) = (victim("v2"), outside.join("never-created"));
+    plant(&format!("appendonly-0.aof.tmp-{pid}"), &v2);
+    plant(&format!("appendonly-1.aof.tmp-{pid}"), &dangling);
+    assert_eq!(s.call(&["BGREWRITEAOF"]), Reply::Status(b"Background append only file rewriting started".to_vec()));
+    wait_for_info(&s, "aof_rewrite_in_progress:0");
+    s.call(&["SET", "after", "1"]);
+    s.stop();
+    for v in [&v0, &v1, &vl, &v2] {
+        assert_eq!(std::fs::read(v).unwrap(), b"precious", "{}", v.display());
+    }
+    assert!(!dangling.exists());
+    for id in 0..2 {
+        let meta = std::fs::symlink_metadata(dir.join(format!("appendonly-{id}.aof"))).unwrap();
+        assert!(meta.file_type().is_file());
+    }
+    let s = start_in(&dir, 2, &[]).unwrap();
+    assert_eq!(s.call(&["MGET", "k", "after"]), Reply::Array(vec![bulk("v"), bulk("1")]));
+    s.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&outside).unwrap();
+}

@@ -150,3 +150,42 @@ fn a_corrupt_snapshot_refuses_to_start_and_names_the_file() {
     assert!(err.contains("dump-0.rdb") && err.contains("offset"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn save_never_writes_through_a_link_planted_at_a_temporary_name() {
+    let dir = scratch("links");
+    let outside = scratch("links-victims");
+    let pid = std::process::id();
+    let names = [format!("dump-0.rdb.tmp-{pid}"), format!("dump-1.rdb.tmp-{pid}"), "kevy-layout.tmp".to_string()];
+    let s = start_in(&dir, 2, &[]).unwrap();
+    fill(&s);
+    for round in ["SAVE", "BGSAVE"] {
+        let victims: Vec<PathBuf> = names.iter().map(|n| outside.join(format!("{round}-{n}"))).collect();
+        for (name, victim) in names.iter().zip(&victims) {
+            std::fs::write(victim, b"precious").unwrap();
+            std::os::unix::fs::symlink(victim, dir.join(name)).unwrap();
+        }
+        // A dangling link must not create its target either.
+        let dangling = outside.join(format!("{round}-never-created"));
+        let _ = std::fs::remove_file(dir.join(&names[0]));
+        std::os::unix::fs::symlink(&dangling, dir.join(&names[0])).unwrap();
+        let reply = s.call(&[round]);
+        assert!(matches!(reply, Reply::Status(_)), "{round}: {reply:?}");
+        if round == "BGSAVE" {
+            wait_bgsave(&s);
+        }
+        for victim in &victims[1..] {
+            assert_eq!(std::fs::read(victim).unwrap(), b"precious", "{round}: {}", victim.display());
+        }
+        assert!(!dangling.exists(), "{round}");
+        for name in &names {
+            assert!(!dir.join(name).exists() && std::fs::symlink_metadata(dir.join(name)).is_err(), "{round}: {name} left");
+        }
+    }
+    s.stop();
+    let s = start_in(&dir, 2, &[]).unwrap();
+    check(&s);
+    s.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&outside).unwrap();
+}

@@ -70,9 +70,12 @@ fn header(input: &[u8], at: usize, mark: u8) -> Result<(usize, usize), Frame> {
         return Err(Frame::Bad { at: at + 1, why: "a count or length too long".into() });
     }
     let end = at + 1 + digits;
-    terminator(input, end)?;
-    if digits == 0 {
-        return Err(Frame::Bad { at: end, why: format!("no number after '{}'", mark as char) });
+    let not_a_number = || Frame::Bad { at: end, why: format!("no number and CRLF after '{}'", mark as char) };
+    match terminator(input, end) {
+        Err(Frame::Bad { .. }) => return Err(not_a_number()),
+        Err(torn) => return Err(torn),
+        Ok(()) if digits == 0 => return Err(not_a_number()),
+        Ok(()) => {}
     }
     let text = std::str::from_utf8(&input[at + 1..end]).unwrap_or("0");
     Ok((text.parse().unwrap_or(0), end + 2))
@@ -85,13 +88,13 @@ fn terminator(input: &[u8], at: usize) -> Result<(), Frame> {
         if &rest[..2] == b"\r\n" {
             return Ok(());
         }
-        return Err(Frame::Bad { at, why: "a count or length that does not match the bytes (no CRLF)".into() });
+        return Err(Frame::Bad { at, why: "the argument does not end where its length says (no CRLF)".into() });
     }
     if b"\r\n".starts_with(rest) {
         // Also the case of a length running past the end of the input.
         return Err(Frame::Torn);
     }
-    Err(Frame::Bad { at, why: "no CRLF".into() })
+    Err(Frame::Bad { at, why: "the argument does not end where its length says (no CRLF)".into() })
 }
 
 /// Where, after the start of a torn record, a whole record starts (just after a CRLF):
