@@ -266,6 +266,9 @@ fn config_set_switches_the_aof_on_and_off_while_serving() {
 /// Log lines that mention `needle`, collected while `f` runs (the log hook is
 /// process-wide: lines of other tests are filtered out by the needle).
 fn logged_while<R>(needle: &str, f: impl FnOnce() -> R) -> (R, Vec<String>) {
+    // One hook at a time: tests that collect lines take turns.
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let (sink, needle) = (std::sync::Arc::clone(&lines), needle.to_string());
     kevy_core::log::set_hook(Some(std::sync::Arc::new(move |_, msg: &str| {
@@ -441,4 +444,25 @@ fn rewrites_never_write_through_a_link_planted_at_a_temporary_name() {
     s.stop();
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_dir_all(&outside).unwrap();
+}
+
+#[test]
+fn stream_and_group_records_pass_the_record_checks() {
+    let dir = scratch("streams");
+    let s = start_in(&dir, 1, &[]).unwrap();
+    s.call(&["XADD", "st", "*", "f", "1"]);
+    s.call(&["XADD", "st", "*", "f", "2"]);
+    s.call(&["XGROUP", "CREATE", "st", "g", "0"]);
+    s.call(&["XGROUP", "CREATECONSUMER", "st", "g", "idle"]);
+    s.call(&["XREADGROUP", "GROUP", "g", "c1", "COUNT", "2", "STREAMS", "st", ">"]);
+    s.call(&["XAUTOCLAIM", "st", "g", "c2", "0", "0", "COUNT", "1"]);
+    s.call(&["XGROUP", "SETID", "st", "g", "$"]);
+    s.call(&["XSETID", "st", "9999999999999-0"]);
+    s.stop();
+    let (s, failed) = logged_while(&dir.display().to_string(), || start_in(&dir, 1, &[]));
+    let s = s.unwrap();
+    assert!(failed.iter().all(|l| !l.contains("failed on replay")), "{failed:?}");
+    assert_eq!(s.call(&["XLEN", "st"]), Reply::Int(2));
+    s.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -41,9 +41,11 @@ pub fn replay(shared: &Shared, path: &Path, old_id: ShardId, old_shards: usize, 
     let mut done = Replayed::default();
     let mut pos = 0;
     if bytes.starts_with(b"REDIS") {
-        (done.preamble_keys, pos) = load_preamble(shared, &bytes).map_err(|e| format!("{}: RDB preamble: {e}", path.display()))?;
+        let preamble = load_preamble(shared, &bytes).map_err(|e| format!("{}: RDB preamble: {e}", path.display()))?;
+        (done.preamble_keys, pos) = preamble;
     }
-    let (mut spans, mut client, mut reply) = (ArgSpans::with_capacity(16), Client { resp3: true, ..Client::default() }, Vec::new());
+    let mut spans = ArgSpans::with_capacity(16);
+    let (mut client, mut reply) = (Client { resp3: true, ..Client::default() }, Vec::new());
     while pos < bytes.len() {
         let input = &bytes[pos..];
         let consumed = match frame(input, &mut spans) {
@@ -168,8 +170,8 @@ fn highest_file(dir: &Path) -> Option<usize> {
 /// (their keys would be gone without a word), unless `aof-load-missing yes`: then each
 /// missing file is logged as a warning and the start goes on without its keys.
 fn check_complete(shared: &Shared, dir: &Path, old: usize) -> Result<(), String> {
-    let missing: Vec<String> =
-        (0..old).map(|id| super::aof::shard_file(dir, id)).filter(|p| !p.exists()).map(|p| p.display().to_string()).collect();
+    let files = (0..old).map(|id| super::aof::shard_file(dir, id));
+    let missing: Vec<String> = files.filter(|p| !p.exists()).map(|p| p.display().to_string()).collect();
     if missing.is_empty() {
         return Ok(());
     }
