@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::blocking::Ticket;
 use super::client::Client;
 use crate::commands::Command;
+use crate::config::{LiveConfig, OutputClass, OutputLimit};
 use crate::resp::ArgSpans;
 
 /// Read granularity; the buffer grows past it only for large commands.
@@ -64,8 +65,17 @@ pub struct Conn {
     pub watching_writable: bool,
     pub spans: ArgSpans,
     pub scratch: Vec<u8>,
-    /// Since when (unix ms) the output has been over the pub/sub soft limit.
+    /// The output buffer limit of the client's class, armed for this turn.
+    out_limit: OutputLimit,
+    /// Unsent bytes at which the limit must be checked in full: the lower of the armed
+    /// limits (0 while the soft limit's timer runs, usize::MAX with no limit). One
+    /// comparison per command on the hot path.
+    check_at: usize,
+    /// Since when (unix seconds) the output has been at or over the soft limit.
     soft_since: Option<u64>,
+    /// Over its output buffer limit: closed at the end of the turn without sending
+    /// anything more (Redis's "close ASAP").
+    pub close_asap: bool,
 }
 
 /// What a read found.
@@ -97,7 +107,10 @@ impl Conn {
             watching_writable: false,
             spans: ArgSpans::default(),
             scratch: Vec::new(),
+            out_limit: OutputLimit::default(),
+            check_at: usize::MAX,
             soft_since: None,
+            close_asap: false,
         }
     }
 
@@ -243,15 +256,66 @@ impl Conn {
         self.wbuf.len() - self.wpos + self.held.len()
     }
 
-    /// Has the output stayed over `soft` bytes for more than `secs` seconds? (Redis's
-    /// soft limit; 0 disables it.) Tracks when the output went over.
-    pub fn soft_limit_exceeded(&mut self, soft: u64, secs: u64, queued: u64, now_ms: u64) -> bool {
-        if soft == 0 || queued <= soft {
-            self.soft_since = None;
-            return false;
+    /// Arms the output limit of the client's class (pubsub once it is subscribed to
+    /// anything, else normal) for the checks that follow.
+    pub fn arm_output_limit(&mut self, config: &LiveConfig) {
+        let class = if self.client.subs.any() { OutputClass::Pubsub } else { OutputClass::Normal };
+        self.out_limit = config.output_limit(class);
+        // While the soft limit's timer runs every check is a full one (it may reset).
+        self.check_at = if self.soft_since.is_some() { 0 } else { self.limit_threshold() };
+    }
+
+    /// The lower of the armed hard and soft limits (0 = off), or usize::MAX with none.
+    fn limit_threshold(&self) -> usize {
+        let OutputLimit { hard, soft, .. } = self.out_limit;
+        let lowest = [hard, soft].into_iter().filter(|&l| l > 0).min().unwrap_or(u64::MAX);
+        usize::try_from(lowest).unwrap_or(usize::MAX)
+    }
+
+    /// Is the client over its armed output limit? One comparison unless the output
+    /// reached a limit; see [`Conn::check_output_limit`].
+    #[inline]
+    pub fn over_output_limit(&mut self, now_ms: u64) -> bool {
+        self.unsent() >= self.check_at && self.check_output_limit(now_ms)
+    }
+
+    /// Redis's `checkClientOutputBufferLimits`: over when the unsent output is at or
+    /// past the hard limit, or has been at or past the soft limit for more than its
+    /// seconds (counted in whole unix seconds, as Redis does). A client over its limit
+    /// is marked to be closed at once, without sending more, and the close is logged.
+    #[cold]
+    fn check_output_limit(&mut self, now_ms: u64) -> bool {
+        if self.close_asap {
+            return true;
         }
-        let since = *self.soft_since.get_or_insert(now_ms);
-        now_ms.saturating_sub(since) > secs * 1000
+        let used = self.unsent() as u64;
+        let limit = self.out_limit;
+        let hard = limit.hard > 0 && used >= limit.hard;
+        let mut soft = limit.soft > 0 && used >= limit.soft;
+        let now_s = now_ms / 1000;
+        if soft {
+            let since = *self.soft_since.get_or_insert(now_s);
+            soft = now_s - since.min(now_s) > limit.soft_secs;
+            self.check_at = 0; // the timer runs: check every time until it resets
+        } else if self.soft_since.take().is_some() {
+            self.check_at = self.limit_threshold();
+        }
+        if hard || soft {
+            self.close_asap = true;
+            self.closing = true;
+            crate::log_warning!(
+                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                self.client.describe(now_ms)
+            );
+        }
+        self.close_asap
+    }
+
+    /// Arms the client's limit and checks it: after output was added outside the
+    /// client's own pipeline (replies from other shards, pub/sub messages, timeouts).
+    pub fn check_output(&mut self, config: &LiveConfig, now_ms: u64) -> bool {
+        self.arm_output_limit(config);
+        self.over_output_limit(now_ms)
     }
 }
 

@@ -239,7 +239,8 @@ pub fn run_pipeline(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32) {
     let mut scratch = std::mem::take(&mut conn.scratch);
     let mut guard: Option<MutexGuard<'_, Keyspace>> = None;
     let mut need = 0;
-    while !conn.closing && !conn.barrier && conn.rpos < conn.rlen {
+    // A client over its output buffer limit runs nothing more (it is closed, as Redis).
+    while !conn.closing && !conn.barrier && conn.rpos < conn.rlen && !conn.over_output_limit(turn.now_ms) {
         let input = &rbuf[conn.rpos..conn.rlen];
         match parse(input, &limits, &mut spans, &mut scratch) {
             Parsed::Incomplete { hint } => {

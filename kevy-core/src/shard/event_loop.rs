@@ -252,6 +252,8 @@ impl ShardLoop {
     /// Runs the connection's parsed commands; returns how many ran.
     fn run_conn(&mut self, slot: u32) -> u64 {
         let Some(conn) = self.conns[slot as usize].as_mut() else { return 0 };
+        // The pipeline stops at the output limit (one comparison per command).
+        conn.arm_output_limit(&self.shared.config);
         let mut turn =
             Turn { shared: &self.shared, me: self.id, now_ms: self.now_ms, outbox: &mut self.outbox, commands: 0 };
         run_pipeline(&mut turn, conn, slot);
@@ -277,10 +279,15 @@ impl ShardLoop {
     }
 
     /// Writes what the connection has queued; watches writability while the socket is
-    /// full; closes it when it asked to be closed and everything is out.
+    /// full; closes it when it asked to be closed and everything is out. A client over
+    /// its output buffer limit is closed at once, without sending more (as Redis).
     fn flush_conn(&mut self, slot: u32) {
         self.flush_aof();
         let Some(conn) = self.conns[slot as usize].as_mut() else { return };
+        if conn.check_output(&self.shared.config, self.now_ms) {
+            self.close(slot);
+            return;
+        }
         let done = match conn.write_out() {
             Ok(done) => done,
             Err(_) => {
@@ -394,10 +401,9 @@ impl ShardLoop {
     }
 
     /// Writes a published message to our subscribers of it. A subscriber whose unsent
-    /// output passes the pub/sub output buffer limit (hard, or soft for too long) is
+    /// output passes its output buffer limit (hard, or soft for too long) is
     /// disconnected, so one that does not read cannot grow the server without bound.
     fn deliver(&mut self, shared: &Shared, p: &crate::shard::pubsub::Publication, touched: &mut Vec<u32>) {
-        let (hard, soft, soft_secs) = shared.config.pubsub_output_limits();
         let now = self.now_ms;
         let mut over = Vec::new();
         crate::shard::pubsub::frames(shared, self.id, p, |cref, frame| {
@@ -406,21 +412,13 @@ impl ShardLoop {
                 return;
             }
             conn.push_out(&frame(conn.client.resp3));
-            let queued = conn.unsent() as u64;
-            if (hard > 0 && queued > hard) || conn.soft_limit_exceeded(soft, soft_secs, queued, now) {
+            if conn.check_output(&shared.config, now) {
                 over.push(cref.slot);
             } else {
                 touched.push(cref.slot);
             }
         });
         for slot in over {
-            if let Some(conn) = self.conns[slot as usize].as_ref() {
-                crate::log_warning!(
-                    "closing subscriber {}: client-output-buffer-limit pubsub reached ({} bytes queued)",
-                    conn.client.id,
-                    conn.unsent()
-                );
-            }
             self.close(slot);
         }
     }
