@@ -276,15 +276,16 @@ impl Conn {
     /// reached a limit; see [`Conn::check_output_limit`].
     #[inline]
     pub fn over_output_limit(&mut self, now_ms: u64) -> bool {
-        self.unsent() >= self.check_at && self.check_output_limit(now_ms)
+        self.unsent() >= self.check_at && self.check_output_limit(now_ms, true)
     }
 
     /// Redis's `checkClientOutputBufferLimits`: over when the unsent output is at or
     /// past the hard limit, or has been at or past the soft limit for more than its
     /// seconds (counted in whole unix seconds, as Redis does). A client over its limit
-    /// is marked to be closed at once, without sending more, and the close is logged.
+    /// is marked to be closed at once, without sending more, and the close is logged
+    /// (`asap`: as scheduled, the way Redis logs a check made while adding output).
     #[cold]
-    fn check_output_limit(&mut self, now_ms: u64) -> bool {
+    fn check_output_limit(&mut self, now_ms: u64, asap: bool) -> bool {
         if self.close_asap {
             return true;
         }
@@ -301,14 +302,57 @@ impl Conn {
             self.check_at = self.limit_threshold();
         }
         if hard || soft {
-            self.close_asap = true;
-            self.closing = true;
-            crate::log_warning!(
-                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                self.client.describe(now_ms)
-            );
+            self.close_for_output_limit(now_ms, asap);
         }
         self.close_asap
+    }
+
+    /// Marks the client to be closed at once, without sending more, and logs it.
+    fn close_for_output_limit(&mut self, now_ms: u64, asap: bool) {
+        self.close_asap = true;
+        self.closing = true;
+        let client = self.client.describe(now_ms);
+        if asap {
+            crate::log_warning!("Client {client} scheduled to be closed ASAP for overcoming of output buffer limits.");
+        } else {
+            crate::log_warning!("Client {client} closed for overcoming of output buffer limits.");
+        }
+    }
+
+    /// Is the output over the soft limit, its seconds still running? (The shard then
+    /// checks it every tick, as Redis's clients cron does, output growing or not.)
+    pub fn soft_timer_running(&self) -> bool {
+        self.soft_since.is_some() && !self.close_asap
+    }
+
+    /// The periodic check of a client whose soft limit timer runs.
+    pub fn tick_output_limit(&mut self, config: &LiveConfig, now_ms: u64) -> bool {
+        self.arm_output_limit(config);
+        self.check_output_limit(now_ms, false)
+    }
+
+    /// Reply bytes another shard may produce for this client before its hard limit
+    /// (u64::MAX: none); see `mailbox::Request::budget`.
+    pub fn reply_budget(&self) -> u64 {
+        match self.out_limit.hard {
+            0 => u64::MAX,
+            hard => hard.saturating_sub(self.unsent() as u64),
+        }
+    }
+
+    /// Should the pipeline wait for the replies other shards still owe? Under a hard
+    /// limit, yes: each turn's requests carry a budget of what is left under the limit,
+    /// and a second turn in flight would get the same budget again.
+    pub fn paces_remote_replies(&self) -> bool {
+        self.out_limit.hard > 0 && !self.pending.is_empty() && !self.barrier
+    }
+
+    /// Another shard stopped running this client's requests: their replies reached
+    /// the hard limit. The client is closed as if its own output had.
+    pub fn over_limit_elsewhere(&mut self, now_ms: u64) {
+        if !self.close_asap {
+            self.close_for_output_limit(now_ms, true);
+        }
     }
 
     /// Arms the client's limit and checks it: after output was added outside the

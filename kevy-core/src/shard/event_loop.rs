@@ -21,6 +21,8 @@ const REAP_BATCH: usize = 20;
 const REAP_ROUNDS: usize = 16;
 /// Messages taken from one ring per turn, so one busy peer cannot starve the rest.
 const INBOX_BATCH: usize = 1024;
+/// How often connections over their soft output limit are checked (Redis: `hz`).
+const SOFT_LIMIT_TICK_MS: u64 = 100;
 
 /// One shard's thread state.
 pub struct ShardLoop {
@@ -44,6 +46,9 @@ pub struct ShardLoop {
     deferred: bool,
     /// Connections whose replies wait for this turn's AOF fsync (`appendfsync always`).
     unflushed: Vec<u32>,
+    /// Connections whose output is over its soft limit: checked every tick.
+    soft_limited: Vec<u32>,
+    next_soft_check_ms: u64,
 }
 
 fn conn_token(slot: u32, generation: u32) -> u64 {
@@ -75,6 +80,8 @@ impl ShardLoop {
             next_timeout_ms: u64::MAX,
             deferred: false,
             unflushed: Vec::new(),
+            soft_limited: Vec::new(),
+            next_soft_check_ms: 0,
         })
     }
 
@@ -114,6 +121,7 @@ impl ShardLoop {
             }
             self.reap_if_due();
             self.expire_blocked();
+            self.check_soft_limits();
         }
         self.shutdown();
     }
@@ -131,6 +139,9 @@ impl ShardLoop {
         let saving = self.id == 0 && self.shared.config.saving.load(Ordering::Relaxed);
         if saving || self.shared.shards[self.id].stats.expires.load(Ordering::Relaxed) > 0 {
             wake_at = wake_at.min(self.next_reap_ms);
+        }
+        if !self.soft_limited.is_empty() {
+            wake_at = wake_at.min(self.next_soft_check_ms);
         }
         if !self.blocked_slots.is_empty() {
             // A remote shard may set a deadline while we sleep: it wakes us then.
@@ -254,6 +265,12 @@ impl ShardLoop {
         let Some(conn) = self.conns[slot as usize].as_mut() else { return 0 };
         // The pipeline stops at the output limit (one comparison per command).
         conn.arm_output_limit(&self.shared.config);
+        if conn.paces_remote_replies() {
+            // Under a hard limit, one turn of requests to other shards is in flight at a
+            // time (each bounded by the budget it carries): the rest waits for them.
+            conn.barrier = true;
+            return 0;
+        }
         let mut turn =
             Turn { shared: &self.shared, me: self.id, now_ms: self.now_ms, outbox: &mut self.outbox, commands: 0 };
         run_pipeline(&mut turn, conn, slot);
@@ -287,6 +304,9 @@ impl ShardLoop {
         if conn.check_output(&self.shared.config, self.now_ms) {
             self.close(slot);
             return;
+        }
+        if conn.soft_timer_running() && !self.soft_limited.contains(&slot) {
+            self.soft_limited.push(slot);
         }
         let done = match conn.write_out() {
             Ok(done) => done,
@@ -386,6 +406,11 @@ impl ShardLoop {
                 for (cref, seq, bytes) in batch.iter() {
                     if let Some(Some(conn)) = self.conns.get_mut(cref.slot as usize) {
                         if conn.generation == cref.generation {
+                            if seq == crate::shard::mailbox::OVER_OUTPUT_LIMIT {
+                                conn.over_limit_elsewhere(self.now_ms);
+                                touched.push(cref.slot);
+                                continue;
+                            }
                             conn.deliver(seq, bytes);
                             if conn.blocked.as_ref().is_some_and(|b| b.seq == seq) {
                                 conn.blocked = None;
@@ -418,6 +443,30 @@ impl ShardLoop {
                 touched.push(cref.slot);
             }
         });
+        for slot in over {
+            self.close(slot);
+        }
+    }
+
+    /// Closes connections that stayed over their soft output limit for its seconds,
+    /// whether or not their output still grows (Redis's clients cron does the same).
+    fn check_soft_limits(&mut self) {
+        if self.soft_limited.is_empty() || self.now_ms < self.next_soft_check_ms {
+            return;
+        }
+        self.next_soft_check_ms = self.now_ms + SOFT_LIMIT_TICK_MS;
+        let (config, now) = (&self.shared.config, self.now_ms);
+        let mut over = Vec::new();
+        let mut slots = std::mem::take(&mut self.soft_limited);
+        slots.retain(|&slot| {
+            let Some(conn) = self.conns[slot as usize].as_mut() else { return false };
+            if conn.tick_output_limit(config, now) {
+                over.push(slot);
+                return false;
+            }
+            conn.soft_timer_running()
+        });
+        self.soft_limited = slots;
         for slot in over {
             self.close(slot);
         }
