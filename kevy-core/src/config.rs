@@ -529,4 +529,32 @@ mod tests {
         assert_eq!(live.hz.load(Ordering::Relaxed), 20);
         assert!(live.set_many(&[("port", "1")]).unwrap_err().contains("immutable"));
     }
+
+    #[test]
+    fn output_limit_groups_change_only_their_class() {
+        let mut cfg = Config::new();
+        cfg.set("client-output-buffer-limit", "normal 10mb 5mb 1").unwrap();
+        cfg.set("client-output-buffer-limit", "REPLICA 1k 2KB 3").unwrap();
+        let want = "normal 10485760 5242880 1 slave 1000 2048 3 pubsub 33554432 8388608 60";
+        assert_eq!(cfg.get("client-output-buffer-limit"), Some(want));
+        cfg.set("client-output-buffer-limit", "").unwrap();
+        assert_eq!(cfg.get("client-output-buffer-limit"), Some(want));
+        for (bad, why) in [
+            ("normal 1 2", "Wrong number"),
+            ("master 1 2 3", "Invalid client class"),
+            ("normal 1 2 -1", "Error in hard"),
+            ("normal 1 2 2147483648", "Error in hard"),
+            ("normal 1tb 2 3", "Error in hard"),
+        ] {
+            let err = cfg.set("client-output-buffer-limit", bad).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        // Redis's C arithmetic: saturating digits, wrapping units, seconds in an int.
+        cfg.set("client-output-buffer-limit", "normal 18446744073709551616 18446744073709551615k 99999999999").unwrap();
+        assert!(cfg.get("client-output-buffer-limit").unwrap().starts_with("normal 18446744073709551615 18446744073709550616 1215752191 "));
+        let live = LiveConfig::new(cfg);
+        live.set_many(&[("client-output-buffer-limit", "pubsub 1 2 3")]).unwrap();
+        assert_eq!(live.output_limit(OutputClass::Pubsub), OutputLimit { hard: 1, soft: 2, soft_secs: 3 });
+        assert_eq!(live.output_limit(OutputClass::Normal).soft_secs, 1215752191);
+    }
 }

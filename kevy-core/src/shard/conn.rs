@@ -396,4 +396,56 @@ mod tests {
         assert_eq!(c.wbuf, b"AxByCzD");
         assert!(c.pending.is_empty() && c.held.is_empty());
     }
+
+    fn limited(c: &mut Conn, value: &str) {
+        let live = LiveConfig::new(crate::config::Config::new());
+        live.set_many(&[("client-output-buffer-limit", value)]).unwrap();
+        c.arm_output_limit(&live);
+    }
+
+    #[test]
+    fn output_limit_counts_held_replies_and_closes_at_the_hard_limit() {
+        let mut c = conn();
+        limited(&mut c, "normal 100 0 0");
+        let s0 = c.await_reply();
+        assert_eq!(c.reply_budget(), 100);
+        // Local replies parked behind the awaited one count.
+        local(&mut c, &"x".repeat(60));
+        assert!(!c.over_output_limit(0));
+        assert_eq!(c.reply_budget(), 40);
+        local(&mut c, &"y".repeat(40));
+        assert!(c.over_output_limit(0), "at the hard limit (Redis: >=)");
+        assert!(c.close_asap && c.closing);
+        c.deliver(s0, b"z");
+        assert!(c.over_output_limit(0), "stays closed");
+    }
+
+    #[test]
+    fn soft_limit_needs_its_seconds_and_resets_under_it() {
+        let mut c = conn();
+        limited(&mut c, "normal 0 10 2");
+        c.push_out(&[b'x'; 10]);
+        assert!(!c.over_output_limit(5_000), "first time over: the timer starts at second 5");
+        assert!(c.soft_timer_running());
+        assert!(!c.over_output_limit(7_999), "2 seconds are not more than 2");
+        // Sent out: under the soft limit again, the timer resets.
+        c.wpos = c.wbuf.len();
+        assert!(!c.over_output_limit(7_999) && !c.soft_timer_running());
+        c.push_out(&[b'x'; 10]);
+        assert!(!c.over_output_limit(8_000));
+        assert!(!c.over_output_limit(10_999));
+        assert!(c.over_output_limit(11_000), "over for 3 whole seconds");
+    }
+
+    #[test]
+    fn unlimited_normal_class_and_subscribers_use_the_pubsub_class() {
+        let mut c = conn();
+        limited(&mut c, "normal 0 0 0 pubsub 10 0 0");
+        c.push_out(&[b'x'; 1000]);
+        assert!(!c.over_output_limit(0));
+        assert_eq!(c.reply_budget(), u64::MAX);
+        c.client.subs.channels.insert(b"ch".to_vec());
+        limited(&mut c, "normal 0 0 0 pubsub 10 0 0");
+        assert!(c.over_output_limit(0));
+    }
 }
