@@ -276,16 +276,16 @@ impl Conn {
     /// reached a limit; see [`Conn::check_output_limit`].
     #[inline]
     pub fn over_output_limit(&mut self, now_ms: u64) -> bool {
-        self.unsent() >= self.check_at && self.check_output_limit(now_ms, true)
+        self.unsent() >= self.check_at && self.check_output_limit(now_ms)
     }
 
     /// Redis's `checkClientOutputBufferLimits`: over when the unsent output is at or
     /// past the hard limit, or has been at or past the soft limit for more than its
     /// seconds (counted in whole unix seconds, as Redis does). A client over its limit
-    /// is marked to be closed at once, without sending more, and the close is logged
-    /// (`asap`: as scheduled, the way Redis logs a check made while adding output).
+    /// is marked to be closed at once, without sending more (`close_asap`; the shard
+    /// closes and logs it).
     #[cold]
-    fn check_output_limit(&mut self, now_ms: u64, asap: bool) -> bool {
+    fn check_output_limit(&mut self, now_ms: u64) -> bool {
         if self.close_asap {
             return true;
         }
@@ -302,21 +302,15 @@ impl Conn {
             self.check_at = self.limit_threshold();
         }
         if hard || soft {
-            self.close_for_output_limit(now_ms, asap);
+            self.mark_over_limit();
         }
         self.close_asap
     }
 
-    /// Marks the client to be closed at once, without sending more, and logs it.
-    fn close_for_output_limit(&mut self, now_ms: u64, asap: bool) {
+    /// Marks the client to be closed at once, without sending more.
+    fn mark_over_limit(&mut self) {
         self.close_asap = true;
         self.closing = true;
-        let client = self.client.describe(now_ms);
-        if asap {
-            crate::log_warning!("Client {client} scheduled to be closed ASAP for overcoming of output buffer limits.");
-        } else {
-            crate::log_warning!("Client {client} closed for overcoming of output buffer limits.");
-        }
     }
 
     /// Is the output over the soft limit, its seconds still running? (The shard then
@@ -328,7 +322,7 @@ impl Conn {
     /// The periodic check of a client whose soft limit timer runs.
     pub fn tick_output_limit(&mut self, config: &LiveConfig, now_ms: u64) -> bool {
         self.arm_output_limit(config);
-        self.check_output_limit(now_ms, false)
+        self.check_output_limit(now_ms)
     }
 
     /// Reply bytes another shard may produce for this client before its hard limit
@@ -349,15 +343,16 @@ impl Conn {
 
     /// Another shard stopped running this client's requests: their replies reached
     /// the hard limit. The client is closed as if its own output had.
-    pub fn over_limit_elsewhere(&mut self, now_ms: u64) {
-        if !self.close_asap {
-            self.close_for_output_limit(now_ms, true);
-        }
+    pub fn over_limit_elsewhere(&mut self) {
+        self.mark_over_limit();
     }
 
     /// Arms the client's limit and checks it: after output was added outside the
     /// client's own pipeline (replies from other shards, pub/sub messages, timeouts).
     pub fn check_output(&mut self, config: &LiveConfig, now_ms: u64) -> bool {
+        if self.close_asap {
+            return true;
+        }
         self.arm_output_limit(config);
         self.over_output_limit(now_ms)
     }

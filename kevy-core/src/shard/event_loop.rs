@@ -302,7 +302,7 @@ impl ShardLoop {
         self.flush_aof();
         let Some(conn) = self.conns[slot as usize].as_mut() else { return };
         if conn.check_output(&self.shared.config, self.now_ms) {
-            self.close(slot);
+            self.close_over_output_limit(slot, true);
             return;
         }
         if conn.soft_timer_running() && !self.soft_limited.contains(&slot) {
@@ -407,7 +407,7 @@ impl ShardLoop {
                     if let Some(Some(conn)) = self.conns.get_mut(cref.slot as usize) {
                         if conn.generation == cref.generation {
                             if seq == crate::shard::mailbox::OVER_OUTPUT_LIMIT {
-                                conn.over_limit_elsewhere(self.now_ms);
+                                conn.over_limit_elsewhere();
                                 touched.push(cref.slot);
                                 continue;
                             }
@@ -444,7 +444,7 @@ impl ShardLoop {
             }
         });
         for slot in over {
-            self.close(slot);
+            self.close_over_output_limit(slot, true);
         }
     }
 
@@ -468,8 +468,23 @@ impl ShardLoop {
         });
         self.soft_limited = slots;
         for slot in over {
-            self.close(slot);
+            self.close_over_output_limit(slot, false);
         }
+    }
+
+    /// Closes a connection over its output buffer limit, with Redis's log line: `scheduled`
+    /// when found while output was added (Redis closes those a moment later), else found
+    /// by the periodic check.
+    fn close_over_output_limit(&mut self, slot: u32, scheduled: bool) {
+        if let Some(conn) = self.conns[slot as usize].as_ref() {
+            let client = conn.client.describe(self.now_ms);
+            if scheduled {
+                crate::log_warning!("Client {client} scheduled to be closed ASAP for overcoming of output buffer limits.");
+            } else {
+                crate::log_warning!("Client {client} closed for overcoming of output buffer limits.");
+            }
+        }
+        self.close(slot);
     }
 
     /// Active expiry: a bounded amount of work per tick (`hz` ticks per second).
