@@ -71,10 +71,11 @@ const PARAMS: &[Param] = &[
     // The append-only file per shard (appendonly-<id>.aof). CONFIG SET switches it: the
     // AOF thread then writes every shard's file from its keys, with all shards locked.
     Param { name: "notify-keyspace-events", default: "", kind: Kind::NotifyFlags, mutable: true },
-    // Only the pubsub class is enforced: `pubsub <hard> <soft> <soft-seconds>`.
+    // `<class> <hard> <soft> <soft-seconds>` groups; normal and pubsub are enforced,
+    // the slave (replica) class is kept for replication.
     Param {
         name: "client-output-buffer-limit",
-        default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        default: OUTPUT_LIMITS_DEFAULT,
         kind: Kind::OutputLimits,
         mutable: true,
     },
@@ -153,26 +154,8 @@ fn validate(p: &Param, value: &str) -> Result<String, String> {
         Kind::NotifyFlags => crate::shard::notify::parse_flags(value)
             .map(crate::shard::notify::format_flags)
             .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmd'.".to_string()),
-        Kind::OutputLimits => {
-            let words: Vec<&str> = value.split_whitespace().collect();
-            if words.is_empty() || words.len() % 4 != 0 {
-                return Err("Wrong number of arguments in buffer limit configuration.".into());
-            }
-            let mut out = Vec::new();
-            for g in words.chunks(4) {
-                let class = match g[0].to_ascii_lowercase().as_str() {
-                    "normal" => "normal",
-                    "slave" | "replica" => "slave",
-                    "pubsub" => "pubsub",
-                    _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
-                };
-                let hard = parse_memory(g[1]).ok_or("Error in hard, soft or soft_seconds setting in buffer limit configuration.")?;
-                let soft = parse_memory(g[2]).ok_or("Error in hard, soft or soft_seconds setting in buffer limit configuration.")?;
-                let secs: u64 = g[3].parse().map_err(|_| "Error in hard, soft or soft_seconds setting in buffer limit configuration.")?;
-                out.push(format!("{class} {hard} {soft} {secs}"));
-            }
-            Ok(out.join(" "))
-        }
+        // Needs the current value (a group changes only its class): see `merge_output_limits`.
+        Kind::OutputLimits => merge_output_limits(OUTPUT_LIMITS_DEFAULT, value),
         Kind::SaveRules => {
             let words: Vec<&str> = value.split_whitespace().collect();
             if words.len() % 2 != 0 || words.iter().any(|w| w.parse::<u64>().is_err()) {
@@ -192,6 +175,119 @@ fn validate(p: &Param, value: &str) -> Result<String, String> {
             }
             Ok(addrs.join(" "))
         }
+    }
+}
+
+/// `client-output-buffer-limit` as Redis starts with it (normal clients unlimited).
+const OUTPUT_LIMITS_DEFAULT: &str = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
+
+/// The client classes of `client-output-buffer-limit`, in the order CONFIG GET shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputClass {
+    /// Every client not subscribed to anything (MONITOR too, as in Redis).
+    Normal = 0,
+    /// Replicas (`slave` or `replica`): parsed and kept for replication.
+    Replica = 1,
+    /// Clients subscribed to at least one channel or pattern.
+    Pubsub = 2,
+}
+
+const OUTPUT_CLASS_NAMES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// One class's output buffer limit; 0 turns a limit off.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutputLimit {
+    /// Unsent bytes at which the client is closed at once.
+    pub hard: u64,
+    /// Unsent bytes the client may stay at or over for `soft_secs` seconds.
+    pub soft: u64,
+    pub soft_secs: u64,
+}
+
+/// Reads a canonical `client-output-buffer-limit` value (three groups, bytes).
+fn output_limits(canonical: &str) -> [OutputLimit; 3] {
+    let mut out = [OutputLimit::default(); 3];
+    let words: Vec<&str> = canonical.split_whitespace().collect();
+    for g in words.chunks_exact(4) {
+        if let Some(class) = OUTPUT_CLASS_NAMES.iter().position(|n| *n == g[0]) {
+            let num = |w: &str| w.parse::<u64>().unwrap_or(0);
+            out[class] = OutputLimit { hard: num(g[1]), soft: num(g[2]), soft_secs: num(g[3]) };
+        }
+    }
+    out
+}
+
+/// Redis's `memtoull` exactly: digits and a unit; an overflowing number saturates and
+/// the unit's multiplication wraps, as in C.
+fn memtoull(s: &str) -> Option<u64> {
+    if s.starts_with('-') {
+        return None;
+    }
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let mult: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    if digits.len() >= 128 {
+        return None;
+    }
+    let n = if digits.is_empty() { 0 } else { digits.parse::<u64>().unwrap_or(u64::MAX) };
+    Some(n.wrapping_mul(mult))
+}
+
+/// Soft seconds as Redis reads them: `strtoll` (saturating) stored in a C `int`,
+/// refused when that is negative.
+fn soft_seconds(s: &str) -> Option<u64> {
+    use std::num::IntErrorKind;
+    let n = match s.parse::<i64>() {
+        Ok(n) => n,
+        Err(e) if *e.kind() == IntErrorKind::PosOverflow => i64::MAX,
+        Err(e) if *e.kind() == IntErrorKind::NegOverflow => i64::MIN,
+        Err(_) => return None,
+    };
+    let secs = n as i32;
+    (secs >= 0).then_some(secs as u64)
+}
+
+/// Applies `<class> <hard> <soft> <seconds>` groups to the `current` value: each group
+/// changes only its class, the whole value is refused if one group is wrong, and an
+/// empty value changes nothing (Redis's rules and error texts). Returns the new value.
+fn merge_output_limits(current: &str, value: &str) -> Result<String, String> {
+    const BAD_NUMBER: &str = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if words.len() % 4 != 0 {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut limits = output_limits(current);
+    for g in words.chunks_exact(4) {
+        let class = match g[0].to_ascii_lowercase().as_str() {
+            "normal" => OutputClass::Normal,
+            "slave" | "replica" => OutputClass::Replica,
+            "pubsub" => OutputClass::Pubsub,
+            _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+        };
+        let (Some(hard), Some(soft), Some(soft_secs)) = (memtoull(g[1]), memtoull(g[2]), soft_seconds(g[3])) else {
+            return Err(BAD_NUMBER.into());
+        };
+        limits[class as usize] = OutputLimit { hard, soft, soft_secs };
+    }
+    let groups = OUTPUT_CLASS_NAMES.iter().zip(limits);
+    Ok(groups.map(|(name, l)| format!("{name} {} {} {}", l.hard, l.soft, l.soft_secs)).collect::<Vec<_>>().join(" "))
+}
+
+/// Checks `value` for `p` against the parameter's current value `current` (which
+/// `client-output-buffer-limit` groups change in part); returns the canonical text.
+fn validate_over(p: &Param, current: Option<&str>, value: &str) -> Result<String, String> {
+    match p.kind {
+        Kind::OutputLimits => merge_output_limits(current.unwrap_or(OUTPUT_LIMITS_DEFAULT), value),
+        _ => validate(p, value),
     }
 }
 
@@ -215,7 +311,9 @@ impl Config {
     /// Sets a parameter by its Redis name, validating the value.
     pub fn set(&mut self, name: &str, value: &str) -> Result<&mut Self, ConfigError> {
         let p = param(name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
-        let v = validate(p, value).map_err(|reason| ConfigError::Invalid { name: p.name.into(), reason })?;
+        let current = self.values.get(p.name).map(String::as_str);
+        let v = validate_over(p, current, value)
+            .map_err(|reason| ConfigError::Invalid { name: p.name.into(), reason })?;
         self.values.insert(p.name, v);
         Ok(self)
     }
@@ -312,8 +410,8 @@ pub struct LiveConfig {
     pub appendfsync: std::sync::atomic::AtomicU8,
     /// `notify-keyspace-events` as `shard::notify::class` bits.
     pub notify_flags: std::sync::atomic::AtomicU32,
-    /// The pubsub class of `client-output-buffer-limit`: hard, soft, soft seconds.
-    pubsub_limits: [AtomicU64; 3],
+    /// `client-output-buffer-limit` per `OutputClass`: hard, soft, soft seconds.
+    output_limits: [[AtomicU64; 3]; 3],
 }
 
 impl LiveConfig {
@@ -325,7 +423,7 @@ impl LiveConfig {
             hz: AtomicU64::new(0),
             saving: Default::default(),
             appendfsync: Default::default(),
-            pubsub_limits: Default::default(),
+            output_limits: Default::default(),
             notify_flags: Default::default(),
             table: RwLock::new(cfg),
         };
@@ -343,21 +441,24 @@ impl LiveConfig {
         self.saving.store(!t.get("save").unwrap_or("").is_empty(), Ordering::Relaxed);
         let notify = crate::shard::notify::parse_flags(t.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.notify_flags.store(notify, Ordering::Relaxed);
-        let limits = t.get("client-output-buffer-limit").unwrap_or("").to_string();
-        let words: Vec<&str> = limits.split_whitespace().collect();
-        if let Some(g) = words.chunks(4).find(|g| g[0] == "pubsub" && g.len() == 4) {
-            for (slot, w) in self.pubsub_limits.iter().zip(&g[1..]) {
-                slot.store(w.parse().unwrap_or(0), Ordering::Relaxed);
+        let limits = output_limits(t.get("client-output-buffer-limit").unwrap_or(OUTPUT_LIMITS_DEFAULT));
+        for (slots, l) in self.output_limits.iter().zip(limits) {
+            for (slot, v) in slots.iter().zip([l.hard, l.soft, l.soft_secs]) {
+                slot.store(v, Ordering::Relaxed);
             }
         }
         let fsync = crate::persist::aof::Fsync::parse(t.get("appendfsync").unwrap_or("everysec"));
         self.appendfsync.store(fsync.unwrap_or(crate::persist::aof::Fsync::EverySec) as u8, Ordering::Relaxed);
     }
 
-    /// The pubsub output buffer limits: (hard bytes, soft bytes, soft seconds); 0 = off.
-    pub fn pubsub_output_limits(&self) -> (u64, u64, u64) {
-        let [h, s, t] = &self.pubsub_limits;
-        (h.load(Ordering::Relaxed), s.load(Ordering::Relaxed), t.load(Ordering::Relaxed))
+    /// The output buffer limit of a client class.
+    pub fn output_limit(&self, class: OutputClass) -> OutputLimit {
+        let [hard, soft, soft_secs] = &self.output_limits[class as usize];
+        OutputLimit {
+            hard: hard.load(Ordering::Relaxed),
+            soft: soft.load(Ordering::Relaxed),
+            soft_secs: soft_secs.load(Ordering::Relaxed),
+        }
     }
 
     /// (name, value) of every parameter whose name matches the glob `pattern`. A
@@ -391,7 +492,7 @@ impl LiveConfig {
             if !p.mutable {
                 return Err(fail(name, "can't set immutable config"));
             }
-            let v = validate(p, value).map_err(|why| fail(name, &why))?;
+            let v = validate_over(p, staged.values.get(p.name).map(String::as_str), value).map_err(|why| fail(name, &why))?;
             staged.values.insert(p.name, v);
         }
         *self.table.write().unwrap_or_else(|e| e.into_inner()) = staged;
@@ -430,5 +531,33 @@ mod tests {
         live.set_many(&[("hz", "20")]).unwrap();
         assert_eq!(live.hz.load(Ordering::Relaxed), 20);
         assert!(live.set_many(&[("port", "1")]).unwrap_err().contains("immutable"));
+    }
+
+    #[test]
+    fn output_limit_groups_change_only_their_class() {
+        let mut cfg = Config::new();
+        cfg.set("client-output-buffer-limit", "normal 10mb 5mb 1").unwrap();
+        cfg.set("client-output-buffer-limit", "REPLICA 1k 2KB 3").unwrap();
+        let want = "normal 10485760 5242880 1 slave 1000 2048 3 pubsub 33554432 8388608 60";
+        assert_eq!(cfg.get("client-output-buffer-limit"), Some(want));
+        cfg.set("client-output-buffer-limit", "").unwrap();
+        assert_eq!(cfg.get("client-output-buffer-limit"), Some(want));
+        for (bad, why) in [
+            ("normal 1 2", "Wrong number"),
+            ("master 1 2 3", "Invalid client class"),
+            ("normal 1 2 -1", "Error in hard"),
+            ("normal 1 2 2147483648", "Error in hard"),
+            ("normal 1tb 2 3", "Error in hard"),
+        ] {
+            let err = cfg.set("client-output-buffer-limit", bad).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        // Redis's C arithmetic: saturating digits, wrapping units, seconds in an int.
+        cfg.set("client-output-buffer-limit", "normal 18446744073709551616 18446744073709551615k 99999999999").unwrap();
+        assert!(cfg.get("client-output-buffer-limit").unwrap().starts_with("normal 18446744073709551615 18446744073709550616 1215752191 "));
+        let live = LiveConfig::new(cfg);
+        live.set_many(&[("client-output-buffer-limit", "pubsub 1 2 3")]).unwrap();
+        assert_eq!(live.output_limit(OutputClass::Pubsub), OutputLimit { hard: 1, soft: 2, soft_secs: 3 });
+        assert_eq!(live.output_limit(OutputClass::Normal).soft_secs, 1215752191);
     }
 }

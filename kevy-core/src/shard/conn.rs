@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::blocking::Ticket;
 use super::client::Client;
 use crate::commands::Command;
+use crate::config::{LiveConfig, OutputClass, OutputLimit};
 use crate::resp::ArgSpans;
 
 /// Read granularity; the buffer grows past it only for large commands.
@@ -64,8 +65,17 @@ pub struct Conn {
     pub watching_writable: bool,
     pub spans: ArgSpans,
     pub scratch: Vec<u8>,
-    /// Since when (unix ms) the output has been over the pub/sub soft limit.
+    /// The output buffer limit of the client's class, armed for this turn.
+    out_limit: OutputLimit,
+    /// Unsent bytes at which the limit must be checked in full: the lower of the armed
+    /// limits (0 while the soft limit's timer runs, usize::MAX with no limit). One
+    /// comparison per command on the hot path.
+    check_at: usize,
+    /// Since when (unix seconds) the output has been at or over the soft limit.
     soft_since: Option<u64>,
+    /// Over its output buffer limit: closed at the end of the turn without sending
+    /// anything more (Redis's "close ASAP").
+    pub close_asap: bool,
 }
 
 /// What a read found.
@@ -97,7 +107,10 @@ impl Conn {
             watching_writable: false,
             spans: ArgSpans::default(),
             scratch: Vec::new(),
+            out_limit: OutputLimit::default(),
+            check_at: usize::MAX,
             soft_since: None,
+            close_asap: false,
         }
     }
 
@@ -243,15 +256,105 @@ impl Conn {
         self.wbuf.len() - self.wpos + self.held.len()
     }
 
-    /// Has the output stayed over `soft` bytes for more than `secs` seconds? (Redis's
-    /// soft limit; 0 disables it.) Tracks when the output went over.
-    pub fn soft_limit_exceeded(&mut self, soft: u64, secs: u64, queued: u64, now_ms: u64) -> bool {
-        if soft == 0 || queued <= soft {
-            self.soft_since = None;
-            return false;
+    /// Arms the output limit of the client's class (pubsub once it is subscribed to
+    /// anything, else normal) for the checks that follow.
+    pub fn arm_output_limit(&mut self, config: &LiveConfig) {
+        let class = if self.client.subs.any() { OutputClass::Pubsub } else { OutputClass::Normal };
+        self.out_limit = config.output_limit(class);
+        // While the soft limit's timer runs every check is a full one (it may reset).
+        self.check_at = if self.soft_since.is_some() { 0 } else { self.limit_threshold() };
+    }
+
+    /// The lower of the armed hard and soft limits (0 = off), or usize::MAX with none.
+    fn limit_threshold(&self) -> usize {
+        let OutputLimit { hard, soft, .. } = self.out_limit;
+        let lowest = [hard, soft].into_iter().filter(|&l| l > 0).min().unwrap_or(u64::MAX);
+        usize::try_from(lowest).unwrap_or(usize::MAX)
+    }
+
+    /// Is the client over its armed output limit? One comparison unless the output
+    /// reached a limit; see [`Conn::check_output_limit`].
+    #[inline]
+    pub fn over_output_limit(&mut self, now_ms: u64) -> bool {
+        self.unsent() >= self.check_at && self.check_output_limit(now_ms)
+    }
+
+    /// Redis's `checkClientOutputBufferLimits`: over when the unsent output is at or
+    /// past the hard limit, or has been at or past the soft limit for more than its
+    /// seconds (counted in whole unix seconds, as Redis does). A client over its limit
+    /// is marked to be closed at once, without sending more (`close_asap`; the shard
+    /// closes and logs it).
+    #[cold]
+    fn check_output_limit(&mut self, now_ms: u64) -> bool {
+        if self.close_asap {
+            return true;
         }
-        let since = *self.soft_since.get_or_insert(now_ms);
-        now_ms.saturating_sub(since) > secs * 1000
+        let used = self.unsent() as u64;
+        let limit = self.out_limit;
+        let hard = limit.hard > 0 && used >= limit.hard;
+        let mut soft = limit.soft > 0 && used >= limit.soft;
+        let now_s = now_ms / 1000;
+        if soft {
+            let since = *self.soft_since.get_or_insert(now_s);
+            soft = now_s - since.min(now_s) > limit.soft_secs;
+            self.check_at = 0; // the timer runs: check every time until it resets
+        } else if self.soft_since.take().is_some() {
+            self.check_at = self.limit_threshold();
+        }
+        if hard || soft {
+            self.mark_over_limit();
+        }
+        self.close_asap
+    }
+
+    /// Marks the client to be closed at once, without sending more.
+    fn mark_over_limit(&mut self) {
+        self.close_asap = true;
+        self.closing = true;
+    }
+
+    /// Is the output over the soft limit, its seconds still running? (The shard then
+    /// checks it every tick, as Redis's clients cron does, output growing or not.)
+    pub fn soft_timer_running(&self) -> bool {
+        self.soft_since.is_some() && !self.close_asap
+    }
+
+    /// The periodic check of a client whose soft limit timer runs.
+    pub fn tick_output_limit(&mut self, config: &LiveConfig, now_ms: u64) -> bool {
+        self.arm_output_limit(config);
+        self.check_output_limit(now_ms)
+    }
+
+    /// Reply bytes another shard may produce for this client before its hard limit
+    /// (u64::MAX: none); see `mailbox::Request::budget`.
+    pub fn reply_budget(&self) -> u64 {
+        match self.out_limit.hard {
+            0 => u64::MAX,
+            hard => hard.saturating_sub(self.unsent() as u64),
+        }
+    }
+
+    /// Should the pipeline wait for the replies other shards still owe? Under a hard
+    /// limit, yes: each turn's requests carry a budget of what is left under the limit,
+    /// and a second turn in flight would get the same budget again.
+    pub fn paces_remote_replies(&self) -> bool {
+        self.out_limit.hard > 0 && !self.pending.is_empty() && !self.barrier
+    }
+
+    /// Another shard stopped running this client's requests: their replies reached
+    /// the hard limit. The client is closed as if its own output had.
+    pub fn over_limit_elsewhere(&mut self) {
+        self.mark_over_limit();
+    }
+
+    /// Arms the client's limit and checks it: after output was added outside the
+    /// client's own pipeline (replies from other shards, pub/sub messages, timeouts).
+    pub fn check_output(&mut self, config: &LiveConfig, now_ms: u64) -> bool {
+        if self.close_asap {
+            return true;
+        }
+        self.arm_output_limit(config);
+        self.over_output_limit(now_ms)
     }
 }
 
@@ -287,5 +390,57 @@ mod tests {
         c.deliver(s2, b"z");
         assert_eq!(c.wbuf, b"AxByCzD");
         assert!(c.pending.is_empty() && c.held.is_empty());
+    }
+
+    fn limited(c: &mut Conn, value: &str) {
+        let live = LiveConfig::new(crate::config::Config::new());
+        live.set_many(&[("client-output-buffer-limit", value)]).unwrap();
+        c.arm_output_limit(&live);
+    }
+
+    #[test]
+    fn output_limit_counts_held_replies_and_closes_at_the_hard_limit() {
+        let mut c = conn();
+        limited(&mut c, "normal 100 0 0");
+        let s0 = c.await_reply();
+        assert_eq!(c.reply_budget(), 100);
+        // Local replies parked behind the awaited one count.
+        local(&mut c, &"x".repeat(60));
+        assert!(!c.over_output_limit(0));
+        assert_eq!(c.reply_budget(), 40);
+        local(&mut c, &"y".repeat(40));
+        assert!(c.over_output_limit(0), "at the hard limit (Redis: >=)");
+        assert!(c.close_asap && c.closing);
+        c.deliver(s0, b"z");
+        assert!(c.over_output_limit(0), "stays closed");
+    }
+
+    #[test]
+    fn soft_limit_needs_its_seconds_and_resets_under_it() {
+        let mut c = conn();
+        limited(&mut c, "normal 0 10 2");
+        c.push_out(&[b'x'; 10]);
+        assert!(!c.over_output_limit(5_000), "first time over: the timer starts at second 5");
+        assert!(c.soft_timer_running());
+        assert!(!c.over_output_limit(7_999), "2 seconds are not more than 2");
+        // Sent out: under the soft limit again, the timer resets.
+        c.wpos = c.wbuf.len();
+        assert!(!c.over_output_limit(7_999) && !c.soft_timer_running());
+        c.push_out(&[b'x'; 10]);
+        assert!(!c.over_output_limit(8_000));
+        assert!(!c.over_output_limit(10_999));
+        assert!(c.over_output_limit(11_000), "over for 3 whole seconds");
+    }
+
+    #[test]
+    fn unlimited_normal_class_and_subscribers_use_the_pubsub_class() {
+        let mut c = conn();
+        limited(&mut c, "normal 0 0 0 pubsub 10 0 0");
+        c.push_out(&[b'x'; 1000]);
+        assert!(!c.over_output_limit(0));
+        assert_eq!(c.reply_budget(), u64::MAX);
+        c.client.subs.channels.insert(b"ch".to_vec());
+        limited(&mut c, "normal 0 0 0 pubsub 10 0 0");
+        assert!(c.over_output_limit(0));
     }
 }

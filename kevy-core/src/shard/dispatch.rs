@@ -9,7 +9,7 @@ use super::conn::Conn;
 use super::db::Db;
 use super::blocking::{self, Home, Ticket};
 use super::conn::BlockedOn;
-use super::mailbox::{ConnRef, Outbox, ReplyBatch, RequestBatch};
+use super::mailbox::{ConnRef, Outbox, ReplyBatch, Request, RequestBatch};
 use super::routing::{shard_of, ShardId};
 use super::Shared;
 use crate::commands::{errors, flags, txn::is_txn, Command, CommandTable, Ctx, Route};
@@ -170,7 +170,11 @@ pub fn run_requests(
     outbox: &mut Outbox,
 ) -> ReplyBatch {
     let mut replies = ReplyBatch::with_capacity(batch.requests.len());
+    let mut budget = ReplyBudget::default();
     for r in &batch.requests {
+        if !budget.allows(r, &mut replies) {
+            continue;
+        }
         let args = batch.args(r);
         let mut ctx = Ctx::new(
             Db::one(me, ks, shared.shard_count()),
@@ -195,6 +199,33 @@ pub fn run_requests(
         }
     }
     replies
+}
+
+/// Tracks the reply bytes of the run of one connection's requests in a batch (a
+/// pipeline's requests are adjacent) against the budget each request carries.
+#[derive(Default)]
+struct ReplyBudget {
+    conn: Option<ConnRef>,
+    /// Where the run's replies start in the batch's bytes.
+    start: usize,
+    /// The connection's replies reached its budget: its later requests are not run.
+    spent: bool,
+}
+
+impl ReplyBudget {
+    /// May `r` run? Refuses it (and the connection's next requests) once the replies
+    /// of the run reached `r.budget`, telling the connection once.
+    #[inline]
+    fn allows(&mut self, r: &Request, replies: &mut ReplyBatch) -> bool {
+        if self.conn != Some(r.conn) {
+            *self = ReplyBudget { conn: Some(r.conn), start: replies.bytes.len(), spent: false };
+        }
+        if !self.spent && (replies.bytes.len() - self.start) as u64 >= r.budget {
+            self.spent = true;
+            replies.refuse_over_limit(r.conn);
+        }
+        !self.spent
+    }
 }
 
 /// After a write, serves clients blocked on the keys it touched.
@@ -239,7 +270,8 @@ pub fn run_pipeline(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32) {
     let mut scratch = std::mem::take(&mut conn.scratch);
     let mut guard: Option<MutexGuard<'_, Keyspace>> = None;
     let mut need = 0;
-    while !conn.closing && !conn.barrier && conn.rpos < conn.rlen {
+    // A client over its output buffer limit runs nothing more (it is closed, as Redis).
+    while !conn.closing && !conn.barrier && conn.rpos < conn.rlen && !conn.over_output_limit(turn.now_ms) {
         let input = &rbuf[conn.rpos..conn.rlen];
         match parse(input, &limits, &mut spans, &mut scratch) {
             Parsed::Incomplete { hint } => {
@@ -394,7 +426,8 @@ fn run_routed<'g>(
             let seq = conn.await_reply();
             let cref = ConnRef { slot, generation: conn.generation };
             let ticket = cmd.has(flags::BLOCKING).then(|| Arc::new(Ticket::default()));
-            turn.outbox.request(to, cref, seq, conn.client.resp3, cmd, args, ticket.clone());
+            let budget = conn.reply_budget();
+            turn.outbox.request(to, cref, seq, conn.client.resp3, cmd, args, ticket.clone(), budget);
             if let Some(ticket) = ticket {
                 // It may block over there: hold the pipeline until its reply is back.
                 block_conn(shared, conn, ticket, seq, cmd);

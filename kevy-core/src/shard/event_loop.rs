@@ -21,6 +21,8 @@ const REAP_BATCH: usize = 20;
 const REAP_ROUNDS: usize = 16;
 /// Messages taken from one ring per turn, so one busy peer cannot starve the rest.
 const INBOX_BATCH: usize = 1024;
+/// How often connections over their soft output limit are checked (Redis: `hz`).
+const SOFT_LIMIT_TICK_MS: u64 = 100;
 
 /// One shard's thread state.
 pub struct ShardLoop {
@@ -44,6 +46,9 @@ pub struct ShardLoop {
     deferred: bool,
     /// Connections whose replies wait for this turn's AOF fsync (`appendfsync always`).
     unflushed: Vec<u32>,
+    /// Connections whose output is over its soft limit: checked every tick.
+    soft_limited: Vec<u32>,
+    next_soft_check_ms: u64,
 }
 
 fn conn_token(slot: u32, generation: u32) -> u64 {
@@ -75,6 +80,8 @@ impl ShardLoop {
             next_timeout_ms: u64::MAX,
             deferred: false,
             unflushed: Vec::new(),
+            soft_limited: Vec::new(),
+            next_soft_check_ms: 0,
         })
     }
 
@@ -114,6 +121,7 @@ impl ShardLoop {
             }
             self.reap_if_due();
             self.expire_blocked();
+            self.check_soft_limits();
         }
         self.shutdown();
     }
@@ -131,6 +139,9 @@ impl ShardLoop {
         let saving = self.id == 0 && self.shared.config.saving.load(Ordering::Relaxed);
         if saving || self.shared.shards[self.id].stats.expires.load(Ordering::Relaxed) > 0 {
             wake_at = wake_at.min(self.next_reap_ms);
+        }
+        if !self.soft_limited.is_empty() {
+            wake_at = wake_at.min(self.next_soft_check_ms);
         }
         if !self.blocked_slots.is_empty() {
             // A remote shard may set a deadline while we sleep: it wakes us then.
@@ -252,6 +263,14 @@ impl ShardLoop {
     /// Runs the connection's parsed commands; returns how many ran.
     fn run_conn(&mut self, slot: u32) -> u64 {
         let Some(conn) = self.conns[slot as usize].as_mut() else { return 0 };
+        // The pipeline stops at the output limit (one comparison per command).
+        conn.arm_output_limit(&self.shared.config);
+        if conn.paces_remote_replies() {
+            // Under a hard limit, one turn of requests to other shards is in flight at a
+            // time (each bounded by the budget it carries): the rest waits for them.
+            conn.barrier = true;
+            return 0;
+        }
         let mut turn =
             Turn { shared: &self.shared, me: self.id, now_ms: self.now_ms, outbox: &mut self.outbox, commands: 0 };
         run_pipeline(&mut turn, conn, slot);
@@ -277,10 +296,18 @@ impl ShardLoop {
     }
 
     /// Writes what the connection has queued; watches writability while the socket is
-    /// full; closes it when it asked to be closed and everything is out.
+    /// full; closes it when it asked to be closed and everything is out. A client over
+    /// its output buffer limit is closed at once, without sending more (as Redis).
     fn flush_conn(&mut self, slot: u32) {
         self.flush_aof();
         let Some(conn) = self.conns[slot as usize].as_mut() else { return };
+        if conn.check_output(&self.shared.config, self.now_ms) {
+            self.close_over_output_limit(slot, true);
+            return;
+        }
+        if conn.soft_timer_running() && !self.soft_limited.contains(&slot) {
+            self.soft_limited.push(slot);
+        }
         let done = match conn.write_out() {
             Ok(done) => done,
             Err(_) => {
@@ -379,6 +406,11 @@ impl ShardLoop {
                 for (cref, seq, bytes) in batch.iter() {
                     if let Some(Some(conn)) = self.conns.get_mut(cref.slot as usize) {
                         if conn.generation == cref.generation {
+                            if seq == crate::shard::mailbox::OVER_OUTPUT_LIMIT {
+                                conn.over_limit_elsewhere();
+                                touched.push(cref.slot);
+                                continue;
+                            }
                             conn.deliver(seq, bytes);
                             if conn.blocked.as_ref().is_some_and(|b| b.seq == seq) {
                                 conn.blocked = None;
@@ -394,10 +426,9 @@ impl ShardLoop {
     }
 
     /// Writes a published message to our subscribers of it. A subscriber whose unsent
-    /// output passes the pub/sub output buffer limit (hard, or soft for too long) is
+    /// output passes its output buffer limit (hard, or soft for too long) is
     /// disconnected, so one that does not read cannot grow the server without bound.
     fn deliver(&mut self, shared: &Shared, p: &crate::shard::pubsub::Publication, touched: &mut Vec<u32>) {
-        let (hard, soft, soft_secs) = shared.config.pubsub_output_limits();
         let now = self.now_ms;
         let mut over = Vec::new();
         crate::shard::pubsub::frames(shared, self.id, p, |cref, frame| {
@@ -406,23 +437,54 @@ impl ShardLoop {
                 return;
             }
             conn.push_out(&frame(conn.client.resp3));
-            let queued = conn.unsent() as u64;
-            if (hard > 0 && queued > hard) || conn.soft_limit_exceeded(soft, soft_secs, queued, now) {
+            if conn.check_output(&shared.config, now) {
                 over.push(cref.slot);
             } else {
                 touched.push(cref.slot);
             }
         });
         for slot in over {
-            if let Some(conn) = self.conns[slot as usize].as_ref() {
-                crate::log_warning!(
-                    "closing subscriber {}: client-output-buffer-limit pubsub reached ({} bytes queued)",
-                    conn.client.id,
-                    conn.unsent()
-                );
-            }
-            self.close(slot);
+            self.close_over_output_limit(slot, true);
         }
+    }
+
+    /// Closes connections that stayed over their soft output limit for its seconds,
+    /// whether or not their output still grows (Redis's clients cron does the same).
+    fn check_soft_limits(&mut self) {
+        if self.soft_limited.is_empty() || self.now_ms < self.next_soft_check_ms {
+            return;
+        }
+        self.next_soft_check_ms = self.now_ms + SOFT_LIMIT_TICK_MS;
+        let (config, now) = (&self.shared.config, self.now_ms);
+        let mut over = Vec::new();
+        let mut slots = std::mem::take(&mut self.soft_limited);
+        slots.retain(|&slot| {
+            let Some(conn) = self.conns[slot as usize].as_mut() else { return false };
+            if conn.tick_output_limit(config, now) {
+                over.push(slot);
+                return false;
+            }
+            conn.soft_timer_running()
+        });
+        self.soft_limited = slots;
+        for slot in over {
+            self.close_over_output_limit(slot, false);
+        }
+    }
+
+    /// Closes a connection over its output buffer limit, with Redis's log line: `scheduled`
+    /// when found while output was added (Redis closes those a moment later), else found
+    /// by the periodic check.
+    fn close_over_output_limit(&mut self, slot: u32, scheduled: bool) {
+        if let Some(conn) = self.conns[slot as usize].as_ref() {
+            let client = conn.client.describe(self.now_ms);
+            if scheduled {
+                crate::log_warning!("Client {client} scheduled to be closed ASAP for overcoming of output buffer limits.");
+            } else {
+                crate::log_warning!("Client {client} closed for overcoming of output buffer limits.");
+            }
+        }
+        self.close(slot);
     }
 
     /// Active expiry: a bounded amount of work per tick (`hz` ticks per second).

@@ -44,6 +44,11 @@ pub struct Request {
     pub cmd: &'static Command,
     /// For a blocking command: the ticket its waiters share.
     pub ticket: Option<Arc<Ticket>>,
+    /// Reply bytes the connection can still take before its hard output buffer limit
+    /// (u64::MAX: no limit). The receiver stops running the connection's requests of a
+    /// batch once their replies reach it, so a client that never reads cannot make
+    /// another shard build gigabytes of replies for it.
+    pub budget: u64,
     first: u32,
     argc: u32,
 }
@@ -68,13 +73,23 @@ impl RequestBatch {
     }
 
     /// Appends a request, copying its arguments.
-    pub fn push(&mut self, conn: ConnRef, seq: u64, resp3: bool, cmd: &'static Command, args: Args<'_>, ticket: Option<Arc<Ticket>>) {
+    #[allow(clippy::too_many_arguments)]
+    pub fn push(
+        &mut self,
+        conn: ConnRef,
+        seq: u64,
+        resp3: bool,
+        cmd: &'static Command,
+        args: Args<'_>,
+        ticket: Option<Arc<Ticket>>,
+        budget: u64,
+    ) {
         let first = self.spans.len() as u32;
         for a in args.iter() {
             self.spans.push(self.data.len(), a.len());
             self.data.extend_from_slice(a);
         }
-        self.requests.push(Request { conn, seq, resp3, cmd, ticket, first, argc: args.len() as u32 });
+        self.requests.push(Request { conn, seq, resp3, cmd, ticket, budget, first, argc: args.len() as u32 });
     }
 
     /// The arguments of one of this batch's requests.
@@ -82,6 +97,10 @@ impl RequestBatch {
         Args::from_spans(&self.data, self.spans.range(r.first as usize, r.argc as usize))
     }
 }
+
+/// The seq of a [`ReplyBatch`] entry that is no reply: the connection's replies
+/// reached its output buffer limit (see [`Request::budget`]).
+pub const OVER_OUTPUT_LIMIT: u64 = u64::MAX;
 
 /// Encoded replies for connections of the receiving shard: reply i is
 /// `bytes[ends[i-1]..ends[i]]`.
@@ -99,6 +118,13 @@ impl ReplyBatch {
     /// Marks the bytes written since the previous reply as the reply to (conn, seq).
     pub fn close(&mut self, conn: ConnRef, seq: u64) {
         self.replies.push((conn, seq, self.bytes.len()));
+    }
+
+    /// Tells `conn` that its replies reached its output buffer limit here: its later
+    /// requests in the batch were not run (the connection is to be closed). An entry
+    /// with seq [`OVER_OUTPUT_LIMIT`] and no bytes.
+    pub fn refuse_over_limit(&mut self, conn: ConnRef) {
+        self.close(conn, OVER_OUTPUT_LIMIT);
     }
 
     /// (conn, seq, reply bytes) in order.
@@ -223,9 +249,10 @@ impl Outbox {
         cmd: &'static Command,
         args: Args<'_>,
         ticket: Option<Arc<Ticket>>,
+        budget: u64,
     ) {
         let me = self.me;
-        self.filling[to].get_or_insert_with(|| RequestBatch::new(me)).push(conn, seq, resp3, cmd, args, ticket);
+        self.filling[to].get_or_insert_with(|| RequestBatch::new(me)).push(conn, seq, resp3, cmd, args, ticket, budget);
     }
 
     /// The sending side of a host thread: messages go to the shards' host inboxes.
