@@ -48,7 +48,7 @@ pub fn replay(shared: &Shared, path: &Path, old_id: ShardId, old_shards: usize, 
         done.preamble_keys = summary.keys;
         pos = summary.end;
     }
-    let limits = Limits { max_bulk_len: u64::MAX, ..Limits::default() };
+    let limits = Limits { max_bulk_len: u64::MAX, nul_is_error: true, ..Limits::default() };
     let (mut spans, mut scratch) = (ArgSpans::with_capacity(16), Vec::new());
     let mut client = Client { resp3: true, ..Client::default() };
     let mut reply = Vec::new();
