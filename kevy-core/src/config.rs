@@ -46,6 +46,9 @@ const PARAMS: &[Param] = &[
     Param { name: "databases", default: "1", kind: Kind::Int { min: 1, max: 1 }, mutable: false },
     Param { name: "maxclients", default: "10000", kind: Kind::Int { min: 1, max: u32::MAX as i64 }, mutable: true },
     Param { name: "hz", default: "10", kind: Kind::Int { min: 0, max: i32::MAX as i64 }, mutable: true },
+    // Seconds a client may stay idle before it is closed; 0 never. Subscribers and
+    // clients blocked in a command are exempt, as in Redis.
+    Param { name: "timeout", default: "0", kind: Kind::Int { min: 0, max: i32::MAX as i64 }, mutable: true },
     // Milliseconds a script may run before commands needing its shard get -BUSY
     // (SCRIPT KILL works at any time). `lua-time-limit` is its old name.
     Param { name: "busy-reply-threshold", default: "5000", kind: Kind::Int { min: 0, max: i64::MAX }, mutable: true },
@@ -303,6 +306,8 @@ pub struct LiveConfig {
     pub client_query_buffer_limit: AtomicU64,
     pub maxclients: AtomicU64,
     pub hz: AtomicU64,
+    /// `timeout`: idle seconds before a client is closed (0: never).
+    pub timeout: AtomicU64,
     /// Are `save` rules configured? (Shard 0 then ticks to check them.)
     pub saving: std::sync::atomic::AtomicBool,
     /// `appendfsync` as `persist::aof::Fsync`.
@@ -320,6 +325,7 @@ impl LiveConfig {
             client_query_buffer_limit: AtomicU64::new(0),
             maxclients: AtomicU64::new(0),
             hz: AtomicU64::new(0),
+            timeout: AtomicU64::new(0),
             saving: Default::default(),
             appendfsync: Default::default(),
             pubsub_limits: Default::default(),
@@ -337,6 +343,7 @@ impl LiveConfig {
         self.client_query_buffer_limit.store(num("client-query-buffer-limit"), Ordering::Relaxed);
         self.maxclients.store(num("maxclients"), Ordering::Relaxed);
         self.hz.store(num("hz"), Ordering::Relaxed);
+        self.timeout.store(num("timeout"), Ordering::Relaxed);
         self.saving.store(!t.get("save").unwrap_or("").is_empty(), Ordering::Relaxed);
         let notify = crate::shard::notify::parse_flags(t.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.notify_flags.store(notify, Ordering::Relaxed);

@@ -14,6 +14,9 @@ use crate::resp::ArgSpans;
 
 /// Read granularity; the buffer grows past it only for large commands.
 const READ_CHUNK: usize = 16 * 1024;
+/// The most one read call takes from the socket before other connections get a turn
+/// (more when the buffer is already large, so a big value arrives in few turns).
+const READ_BUDGET: usize = 4 * READ_CHUNK;
 
 /// The blocking command a connection waits on.
 pub struct BlockedOn {
@@ -37,7 +40,9 @@ pub struct Conn {
     pub stream: TcpStream,
     pub generation: u32,
     pub client: Client,
-    /// Receive buffer: `rbuf[rpos..rlen]` holds bytes read but not yet parsed.
+    /// Receive buffer: `rbuf[rpos..rlen]` holds bytes read but not yet parsed. Its
+    /// length is always `rlen`: only bytes that arrived are in it, and its capacity
+    /// grows geometrically with them, never to what a client merely announced.
     pub rbuf: Vec<u8>,
     pub rpos: usize,
     pub rlen: usize,
@@ -66,6 +71,8 @@ pub struct Conn {
     pub scratch: Vec<u8>,
     /// Since when (unix ms) the output has been over the pub/sub soft limit.
     soft_since: Option<u64>,
+    /// When (unix ms) bytes last came in or went out: the `timeout` idle clock.
+    pub last_io_ms: u64,
 }
 
 /// What a read found.
@@ -80,7 +87,6 @@ impl Conn {
         Conn {
             stream,
             generation,
-            client,
             rbuf: Vec::new(),
             rpos: 0,
             rlen: 0,
@@ -98,32 +104,37 @@ impl Conn {
             spans: ArgSpans::default(),
             scratch: Vec::new(),
             soft_since: None,
+            last_io_ms: client.created_ms,
+            client,
         }
     }
 
-    /// Reads what the socket has (up to a few chunks per call, for fairness).
-    pub fn read(&mut self) -> io::Result<ReadOutcome> {
-        let mut got = false;
-        for _ in 0..4 {
-            if self.rbuf.len() - self.rlen < READ_CHUNK / 2 {
-                let grow = self.rbuf.len().max(READ_CHUNK);
-                self.rbuf.resize(self.rbuf.len() + grow, 0);
-            }
-            match self.stream.read(&mut self.rbuf[self.rlen..]) {
-                Ok(0) => return Ok(if got { ReadOutcome::Data } else { ReadOutcome::Closed }),
-                Ok(n) => {
-                    self.rlen += n;
-                    got = true;
-                    if self.rlen < self.rbuf.len() {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+    /// Reads what the socket has, up to a budget per call (for fairness) and never
+    /// past one byte over `limit` buffered (so the caller sees the limit was passed
+    /// without the buffer growing further).
+    pub fn read(&mut self, limit: u64) -> io::Result<ReadOutcome> {
+        let room = usize::try_from(limit).unwrap_or(usize::MAX).saturating_add(1).saturating_sub(self.rbuf.len());
+        let want = room.min(READ_BUDGET.max(self.rbuf.len()));
+        if want == 0 {
+            return Ok(ReadOutcome::Data);
         }
-        Ok(if got { ReadOutcome::Data } else { ReadOutcome::WouldBlock })
+        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 2 {
+            // Doubling what arrived (or one chunk): capacity stays within about twice
+            // the bytes received, and untouched capacity costs no memory.
+            self.rbuf.reserve_exact(self.rbuf.len().max(READ_CHUNK));
+        }
+        let before = self.rbuf.len();
+        // read_to_end reads into the spare capacity without zero-filling it first and
+        // keeps what it read when the socket runs dry (WouldBlock).
+        let res = (&self.stream).take(want as u64).read_to_end(&mut self.rbuf);
+        let got = self.rbuf.len() - before;
+        self.rlen = self.rbuf.len();
+        match res {
+            _ if got > 0 => Ok(ReadOutcome::Data),
+            Ok(_) => Ok(ReadOutcome::Closed),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(ReadOutcome::WouldBlock),
+            Err(e) => Err(e),
+        }
     }
 
     /// Unparsed input.
@@ -131,26 +142,35 @@ impl Conn {
         self.rlen - self.rpos
     }
 
-    /// Makes room for at least `total` bytes of one command (a large bulk).
+    /// Called while a command of `total` bytes is incomplete (a large bulk): drops the
+    /// parsed front and reserves for more of it, but only geometrically in what has
+    /// arrived, never the announced size at once.
     pub fn expect(&mut self, total: usize) {
         self.compact();
-        if self.rbuf.len() < total {
-            self.rbuf.resize(total, 0);
+        let missing = total.saturating_sub(self.rbuf.len());
+        let step = missing.min(self.rbuf.len().max(READ_CHUNK));
+        if self.rbuf.capacity() - self.rbuf.len() < step {
+            self.rbuf.reserve_exact(step);
         }
     }
 
-    /// Drops parsed bytes from the front of the read buffer.
+    /// Drops parsed bytes from the front of the read buffer, and gives back a large
+    /// buffer once little of it is in use.
     pub fn compact(&mut self) {
         if self.rpos == self.rlen {
-            self.rpos = 0;
-            self.rlen = 0;
-            if self.rbuf.len() > 4 * READ_CHUNK {
-                self.rbuf = Vec::new();
-            }
+            self.rbuf.clear();
         } else if self.rpos > 0 {
             self.rbuf.copy_within(self.rpos..self.rlen, 0);
-            self.rlen -= self.rpos;
-            self.rpos = 0;
+            self.rbuf.truncate(self.rlen - self.rpos);
+        }
+        self.rpos = 0;
+        self.rlen = self.rbuf.len();
+        if self.rbuf.capacity() > 4 * READ_CHUNK && self.rbuf.len() < self.rbuf.capacity() / 4 {
+            if self.rbuf.is_empty() {
+                self.rbuf = Vec::new();
+            } else {
+                self.rbuf.shrink_to(self.rbuf.len() * 2);
+            }
         }
     }
 
