@@ -18,6 +18,8 @@ python3 -m pytest -q tests/clients || status=1
 python3 -m pytest -q tests/persist || status=1
 # Keyspace notifications compared with redis-server.
 python3 -m pytest -q tests/pubsub || status=1
+# Hostile input and resource limits: malformed frames, idle/slow clients, big values.
+python3 -m pytest -q tests/hostile || status=1
 
 for shards in 1 3; do
   echo "== compat: kevy-server --shards $shards vs redis-server"

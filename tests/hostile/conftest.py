@@ -109,29 +109,6 @@ def read_reply(sock):
     return buf
 
 
-def drain(sock, wait):
-    """Whatever the peer sends within `wait` seconds; b'<EOF>' marks a close."""
-    sock.settimeout(wait)
-    out = b""
-    deadline = time.monotonic() + wait
-    try:
-        while time.monotonic() < deadline:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return out + b"<EOF>"
-            out += chunk
-    except socket.timeout:
-        pass
-    except ConnectionResetError:
-        return out + b"<EOF>"
-    return out
-
-
-def is_closed(sock, wait):
-    """Does the peer close the connection within `wait` seconds?"""
-    return drain(sock, wait).endswith(b"<EOF>")
-
-
 def drain_all(socks, wait):
     """What each socket receives within `wait` seconds (all at once); b'<EOF>' marks a
     close."""

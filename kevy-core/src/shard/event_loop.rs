@@ -191,14 +191,18 @@ impl ShardLoop {
                     return;
                 }
             };
+            // Counted before the check (and given back on refusal), so shards accepting
+            // at the same moment cannot together pass maxclients.
             let max = self.shared.config.maxclients.load(Ordering::Relaxed);
-            if self.shared.connected_clients.load(Ordering::Relaxed) >= max {
+            if self.shared.connected_clients.fetch_add(1, Ordering::Relaxed) >= max {
+                self.shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
                 use std::io::Write;
                 let _ = (&stream).write_all(b"-ERR max number of clients reached\r\n");
                 self.shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
             if stream.set_nonblocking(true).is_err() {
+                self.shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
                 continue;
             }
             let _ = stream.set_nodelay(true);
@@ -221,10 +225,10 @@ impl ShardLoop {
             let client = Client { slot, generation, ..client };
             if self.epoll.add(stream.as_raw_fd(), READABLE, conn_token(slot, generation)).is_err() {
                 self.free_slots.push(slot);
+                self.shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
                 continue;
             }
             self.shared.shards[self.id].clients.lock().unwrap_or_else(|e| e.into_inner()).insert(client.id, client.clone());
-            self.shared.connected_clients.fetch_add(1, Ordering::Relaxed);
             self.shared.total_connections.fetch_add(1, Ordering::Relaxed);
             self.conns[slot as usize] = Some(Conn::new(stream, generation, client));
         }
