@@ -285,6 +285,54 @@ mod tests {
         Conn::new(stream, 1, Client::default())
     }
 
+    /// A connection whose peer end the test writes to.
+    fn conn_with_peer() -> (Conn, TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (stream, _) = listener.accept().unwrap();
+        stream.set_nonblocking(true).unwrap();
+        (Conn::new(stream, 1, Client::default()), peer)
+    }
+
+    /// Reads until `n` bytes are buffered (the bytes are in flight on loopback).
+    fn read_until(c: &mut Conn, limit: u64, n: usize) {
+        for _ in 0..1000 {
+            if c.rlen >= n {
+                return;
+            }
+            assert!(!matches!(c.read(limit).unwrap(), ReadOutcome::Closed));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        panic!("only {} of {n} bytes arrived", c.rlen);
+    }
+
+    #[test]
+    fn announced_bulk_length_is_not_allocated() {
+        let (mut c, mut peer) = conn_with_peer();
+        let header = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$536870911\r\n";
+        peer.write_all(header).unwrap();
+        read_until(&mut c, u64::MAX, header.len());
+        c.expect(536_870_911 + header.len() + 2);
+        assert!(c.rbuf.capacity() <= 4 * READ_CHUNK, "reserved {} bytes", c.rbuf.capacity());
+        // As the value arrives the buffer grows with it, within twice what came.
+        let part = vec![b'x'; 1 << 20];
+        peer.write_all(&part).unwrap();
+        read_until(&mut c, u64::MAX, header.len() + part.len());
+        c.expect(536_870_911 + header.len() + 2);
+        assert!(c.rbuf.capacity() <= 2 * c.rlen + 2 * READ_CHUNK, "{} for {}", c.rbuf.capacity(), c.rlen);
+    }
+
+    #[test]
+    fn reads_stop_one_byte_past_the_query_buffer_limit() {
+        let (mut c, mut peer) = conn_with_peer();
+        peer.write_all(&vec![b'x'; 300_000]).unwrap();
+        read_until(&mut c, 100_000, 100_001);
+        for _ in 0..10 {
+            c.read(100_000).unwrap();
+        }
+        assert_eq!(c.unparsed(), 100_001);
+    }
+
     fn local(c: &mut Conn, text: &str) {
         c.reply_parts().0.extend_from_slice(text.as_bytes());
     }
