@@ -435,4 +435,16 @@ mod tests {
         assert_eq!(live.hz.load(Ordering::Relaxed), 20);
         assert!(live.set_many(&[("port", "1")]).unwrap_err().contains("immutable"));
     }
+
+    #[test]
+    fn timeout_and_bulk_len_bounds_are_redis_ones() {
+        let live = LiveConfig::new(Config::new());
+        assert_eq!(live.timeout.load(Ordering::Relaxed), 0);
+        live.set_many(&[("timeout", "5")]).unwrap();
+        assert_eq!(live.timeout.load(Ordering::Relaxed), 5);
+        assert!(live.set_many(&[("timeout", "-1")]).is_err());
+        // Redis 7.0 takes any proto-max-bulk-len up to LONG_MAX; the read path never
+        // allocates from it, so kevy takes the same range.
+        live.set_many(&[("proto-max-bulk-len", "9223372036854775807")]).unwrap();
+    }
 }

@@ -87,9 +87,12 @@ def idle_clients(server):
 
 def test_slow_and_idle_clients_under_timeout_as_redis():
     # One shard: the slow clients share it with the one that must not stall.
-    kevy = start_kevy("--shards", 1, "--timeout", 1)
+    kevy = start_kevy("--shards", 1)
     redis = start_redis("--timeout", 1)
     try:
+        # Set at run time: a shard asleep with idle clients must still notice.
+        with kevy.connect() as admin:
+            assert command(admin, "CONFIG", "SET", "timeout", 1) == b"+OK\r\n"
         clients = {"kevy": idle_clients(kevy), "redis": idle_clients(redis)}
         echo = b"ECHO " + b"a" * 60 + b"\r\n"
         prompt = kevy.connect(timeout=10)

@@ -136,7 +136,9 @@ impl ShardLoop {
         if saving || self.shared.shards[self.id].stats.expires.load(Ordering::Relaxed) > 0 {
             wake_at = wake_at.min(self.next_reap_ms);
         }
-        if self.shared.config.timeout.load(Ordering::Relaxed) > 0 && self.free_slots.len() < self.conns.len() {
+        if self.free_slots.len() < self.conns.len() {
+            // Clients to check against `timeout` (which CONFIG SET may turn on while we
+            // sleep): once a second, as Redis's clientsCron.
             wake_at = wake_at.min(self.next_idle_check_ms);
         }
         if !self.blocked_slots.is_empty() {
@@ -478,10 +480,13 @@ impl ShardLoop {
     /// replies are still being computed.
     fn close_idle_if_due(&mut self) {
         let timeout_ms = self.shared.config.timeout.load(Ordering::Relaxed).saturating_mul(1000);
-        if timeout_ms == 0 || self.now_ms < self.next_idle_check_ms {
+        if self.now_ms < self.next_idle_check_ms {
             return;
         }
         self.next_idle_check_ms = self.now_ms + 1000;
+        if timeout_ms == 0 {
+            return;
+        }
         let now = self.now_ms;
         let idle: Vec<u32> = (0..self.conns.len() as u32)
             .filter(|&slot| {
