@@ -148,9 +148,10 @@ def test_400mb_value_set_and_get():
         peak = server.status("VmHWM") - baseline
         print(f"400 MB value: peak RSS beyond baseline {after_set / size:.2f}x after SET, "
               f"{peak / size:.2f}x after GET")
-        # Measured, not the 1.2x goal: the read buffer holds the value while SET copies
-        # it into the keyspace, and GET copies it into the output buffer (about 2x).
-        assert peak < 2.6 * size
+        # Measured, not the 1.2x goal: kevy's read buffer holds the value while SET
+        # copies it into the keyspace (2.0x; redis-server hands its buffer over: 1.0x),
+        # and GET copies it into the output buffer (2.0x, as redis-server).
+        assert after_set < 2.3 * size and peak < 2.6 * size
         s.close()
     finally:
         server.stop()

@@ -33,7 +33,8 @@ pub enum Parsed {
     /// Input that carries no command (an empty inline line, `*0`, `*-1`): skip it.
     Empty { consumed: usize },
     /// More bytes are needed. `hint` is the total input length that would complete the
-    /// command when it is known (a large bulk), so the caller can reserve once.
+    /// command when it is known (a large bulk). It is only what the client announced:
+    /// the caller may reserve towards it in steps, never allocate it at once.
     Incomplete { hint: usize },
     /// A protocol error: Redis replies with this text and closes the connection.
     Error(&'static str),
