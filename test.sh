@@ -18,7 +18,7 @@ python3 -m pytest -q tests/clients || status=1
 python3 -m pytest -q tests/persist || status=1
 # Keyspace notifications compared with redis-server.
 python3 -m pytest -q tests/pubsub || status=1
-# Hostile clients: limits, malformed input, clients that never read.
+# Hostile clients: malformed frames, limits, idle/slow clients, big values, clients that never read.
 python3 -m pytest -q tests/hostile || status=1
 
 for shards in 1 3; do

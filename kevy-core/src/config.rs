@@ -46,6 +46,9 @@ const PARAMS: &[Param] = &[
     Param { name: "databases", default: "1", kind: Kind::Int { min: 1, max: 1 }, mutable: false },
     Param { name: "maxclients", default: "10000", kind: Kind::Int { min: 1, max: u32::MAX as i64 }, mutable: true },
     Param { name: "hz", default: "10", kind: Kind::Int { min: 0, max: i32::MAX as i64 }, mutable: true },
+    // Seconds a client may stay idle before it is closed; 0 never. Subscribers and
+    // clients blocked in a command are exempt, as in Redis.
+    Param { name: "timeout", default: "0", kind: Kind::Int { min: 0, max: i32::MAX as i64 }, mutable: true },
     // Milliseconds a script may run before commands needing its shard get -BUSY
     // (SCRIPT KILL works at any time). `lua-time-limit` is its old name.
     Param { name: "busy-reply-threshold", default: "5000", kind: Kind::Int { min: 0, max: i64::MAX }, mutable: true },
@@ -404,6 +407,8 @@ pub struct LiveConfig {
     pub client_query_buffer_limit: AtomicU64,
     pub maxclients: AtomicU64,
     pub hz: AtomicU64,
+    /// `timeout`: idle seconds before a client is closed (0: never).
+    pub timeout: AtomicU64,
     /// Are `save` rules configured? (Shard 0 then ticks to check them.)
     pub saving: std::sync::atomic::AtomicBool,
     /// `appendfsync` as `persist::aof::Fsync`.
@@ -421,6 +426,7 @@ impl LiveConfig {
             client_query_buffer_limit: AtomicU64::new(0),
             maxclients: AtomicU64::new(0),
             hz: AtomicU64::new(0),
+            timeout: AtomicU64::new(0),
             saving: Default::default(),
             appendfsync: Default::default(),
             output_limits: Default::default(),
@@ -438,6 +444,7 @@ impl LiveConfig {
         self.client_query_buffer_limit.store(num("client-query-buffer-limit"), Ordering::Relaxed);
         self.maxclients.store(num("maxclients"), Ordering::Relaxed);
         self.hz.store(num("hz"), Ordering::Relaxed);
+        self.timeout.store(num("timeout"), Ordering::Relaxed);
         self.saving.store(!t.get("save").unwrap_or("").is_empty(), Ordering::Relaxed);
         let notify = crate::shard::notify::parse_flags(t.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.notify_flags.store(notify, Ordering::Relaxed);
@@ -559,5 +566,17 @@ mod tests {
         live.set_many(&[("client-output-buffer-limit", "pubsub 1 2 3")]).unwrap();
         assert_eq!(live.output_limit(OutputClass::Pubsub), OutputLimit { hard: 1, soft: 2, soft_secs: 3 });
         assert_eq!(live.output_limit(OutputClass::Normal).soft_secs, 1215752191);
+    }
+
+    #[test]
+    fn timeout_and_bulk_len_bounds_are_redis_ones() {
+        let live = LiveConfig::new(Config::new());
+        assert_eq!(live.timeout.load(Ordering::Relaxed), 0);
+        live.set_many(&[("timeout", "5")]).unwrap();
+        assert_eq!(live.timeout.load(Ordering::Relaxed), 5);
+        assert!(live.set_many(&[("timeout", "-1")]).is_err());
+        // Redis 7.0 takes any proto-max-bulk-len up to LONG_MAX; the read path never
+        // allocates from it, so kevy takes the same range.
+        live.set_many(&[("proto-max-bulk-len", "9223372036854775807")]).unwrap();
     }
 }

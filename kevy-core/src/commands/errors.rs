@@ -86,12 +86,18 @@ pub fn unknown_command(name: &[u8], rest: &mut dyn Iterator<Item = &[u8]>) -> St
             break;
         }
         let room = 128 - args.len();
-        let text = String::from_utf8_lossy(a);
+        let text = String::from_utf8_lossy(c_string(a));
         let cut: String = text.chars().take(room).collect();
         args.push_str(&format!("'{cut}' "));
     }
+    let name = c_string(name);
     let name = String::from_utf8_lossy(&name[..name.len().min(128)]).into_owned();
     format!("ERR unknown command '{name}', with args beginning with: {args}")
+}
+
+/// The bytes before the first NUL: what Redis's `%s` prints of an argument.
+fn c_string(arg: &[u8]) -> &[u8] {
+    arg.split(|&b| b == 0).next().unwrap_or_default()
 }
 
 /// `ERR unknown subcommand '<sub>'. Try <CONTAINER> HELP.`

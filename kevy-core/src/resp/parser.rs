@@ -13,11 +13,14 @@ const MAX_INLINE: usize = 64 * 1024;
 pub struct Limits {
     pub max_bulk_len: u64,
     pub max_multibulk_len: u64,
+    /// A file, not a client: a NUL where a line should end is an error at once instead
+    /// of a wait for more input (which would read as a truncated tail).
+    pub nul_is_error: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_bulk_len: 512 * 1024 * 1024, max_multibulk_len: i32::MAX as u64 }
+        Limits { max_bulk_len: 512 * 1024 * 1024, max_multibulk_len: i32::MAX as u64, nul_is_error: false }
     }
 }
 
@@ -30,7 +33,8 @@ pub enum Parsed {
     /// Input that carries no command (an empty inline line, `*0`, `*-1`): skip it.
     Empty { consumed: usize },
     /// More bytes are needed. `hint` is the total input length that would complete the
-    /// command when it is known (a large bulk), so the caller can reserve once.
+    /// command when it is known (a large bulk). It is only what the client announced:
+    /// the caller may reserve towards it in steps, never allocate it at once.
     Incomplete { hint: usize },
     /// A protocol error: Redis replies with this text and closes the connection.
     Error(&'static str),
@@ -44,7 +48,7 @@ pub fn parse(input: &[u8], limits: &Limits, spans: &mut ArgSpans, scratch: &mut 
     match input.first() {
         None => Parsed::Incomplete { hint: 0 },
         Some(b'*') => parse_multibulk(input, limits, spans),
-        Some(_) => parse_inline(input, spans, scratch),
+        Some(_) => parse_inline(input, limits, spans, scratch),
     }
 }
 
@@ -78,63 +82,50 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     }
 }
 
-/// A header number (`*N` or `$N`) read in one pass.
+/// A header line (`*N` or `$N`) read in one pass.
 enum Header {
     /// The value and the index just past its `\r\n`.
     Value(i64, usize),
-    /// The line has not fully arrived.
+    /// The line has not fully arrived (as Redis sees it).
     Partial,
     /// Not a number as Redis's string2ll reads it.
     Invalid,
 }
 
-/// Reads the decimal number starting at `from` up to its `\r` (the byte after the `\r`
-/// is taken to be `\n`, as Redis does). Same acceptance as [`parse_i64`].
+/// Reads the header line whose type byte (`*` or `$`) is at `at`: the decimal number
+/// after it, up to its `\r` (the byte after the `\r` is taken to be `\n`, as Redis
+/// does). Redis finds that `\r` with strchr, which stops at a NUL byte: a NUL before
+/// the `\r` leaves the line unfinished, so the client waits (until the 64 KiB header
+/// limit) exactly as it would on redis-server.
 #[inline]
-fn header_number(input: &[u8], from: usize) -> Header {
+fn header(input: &[u8], at: usize, limits: &Limits) -> Header {
     // Fast path: one or two digits, what nearly every request header holds.
-    if let Some(&[a, b, c, _]) = input.get(from..from + 4) {
+    if let Some(&[_, a, b, c, _]) = input.get(at..at + 5) {
         if b == b'\r' && a.is_ascii_digit() {
-            return Header::Value((a - b'0') as i64, from + 3);
+            return Header::Value((a - b'0') as i64, at + 4);
         }
         if c == b'\r' && (b'1'..=b'9').contains(&a) && b.is_ascii_digit() {
-            return Header::Value(((a - b'0') * 10 + (b - b'0')) as i64, from + 4);
+            return Header::Value(((a - b'0') * 10 + (b - b'0')) as i64, at + 5);
         }
     }
-    let mut i = from;
-    let neg = input.get(i) == Some(&b'-');
-    if neg {
-        i += 1;
+    let Some(cr) = input[at..].iter().position(|&c| c == b'\r' || c == 0).map(|i| at + i) else {
+        return Header::Partial;
+    };
+    if input[cr] == 0 && limits.nul_is_error {
+        return Header::Invalid;
     }
-    let digits_at = i;
-    let mut v: u64 = 0;
-    while let Some(&c) = input.get(i) {
-        match c {
-            b'0'..=b'9' => {
-                if i - digits_at >= 19 {
-                    return Header::Invalid; // longer than any i64 we accept here
-                }
-                v = v * 10 + (c - b'0') as u64;
-                i += 1;
-            }
-            b'\r' => {
-                let n = i - digits_at;
-                if n == 0 || (input[digits_at] == b'0' && (n > 1 || neg)) {
-                    return Header::Invalid;
-                }
-                if i + 1 >= input.len() {
-                    return Header::Partial;
-                }
-                return Header::Value(if neg { -(v as i64) } else { v as i64 }, i + 2);
-            }
-            _ => return Header::Invalid,
-        }
+    if input[cr] == 0 || cr + 1 >= input.len() {
+        return Header::Partial;
     }
-    Header::Partial
+    // `cr == at` when the type byte itself is the `\r` (the caller rejects that byte).
+    match input.get(at + 1..cr).and_then(parse_i64) {
+        Some(n) => Header::Value(n, cr + 2),
+        None => Header::Invalid,
+    }
 }
 
 fn parse_multibulk(input: &[u8], limits: &Limits, spans: &mut ArgSpans) -> Parsed {
-    let (count, mut pos) = match header_number(input, 1) {
+    let (count, mut pos) = match header(input, 0, limits) {
         Header::Value(n, next) if n <= limits.max_multibulk_len as i64 => (n, next),
         Header::Partial if input.len() <= MAX_INLINE => return Parsed::Incomplete { hint: 0 },
         Header::Partial => return Parsed::Error("ERR Protocol error: too big mbulk count string"),
@@ -144,12 +135,15 @@ fn parse_multibulk(input: &[u8], limits: &Limits, spans: &mut ArgSpans) -> Parse
         return Parsed::Empty { consumed: pos };
     }
     for _ in 0..count {
-        match input.get(pos) {
-            None => return Parsed::Incomplete { hint: 0 },
-            Some(b'$') => {}
-            Some(&other) => return Parsed::Error(expected_dollar(other)),
+        if pos >= input.len() {
+            return Parsed::Incomplete { hint: 0 };
         }
-        let (len, start) = match header_number(input, pos + 1) {
+        // Like Redis, the line must be complete before its first byte is judged.
+        let line = header(input, pos, limits);
+        if !matches!(line, Header::Partial) && input[pos] != b'$' {
+            return Parsed::Error(expected_dollar(input[pos]));
+        }
+        let (len, start) = match line {
             Header::Value(n, next) if n >= 0 && n as u64 <= limits.max_bulk_len => (n as usize, next),
             Header::Partial if input.len() - pos <= MAX_INLINE => return Parsed::Incomplete { hint: 0 },
             Header::Partial => return Parsed::Error("ERR Protocol error: too big bulk count string"),
@@ -170,14 +164,20 @@ fn expected_dollar(got: u8) -> &'static str {
     static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     let texts = TEXTS.get_or_init(|| {
         (0..=255u8)
+            // Redis's error replies turn CR and LF into spaces.
+            .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b })
             .map(|b| format!("ERR Protocol error: expected '$', got '{}'", b as char))
             .collect()
     });
     texts[got as usize].as_str()
 }
 
-fn parse_inline(input: &[u8], spans: &mut ArgSpans, scratch: &mut Vec<u8>) -> Parsed {
-    let Some(nl) = input.iter().position(|&b| b == b'\n') else {
+fn parse_inline(input: &[u8], limits: &Limits, spans: &mut ArgSpans, scratch: &mut Vec<u8>) -> Parsed {
+    // Redis looks for the newline with strchr, which stops at a NUL byte: a line with
+    // a NUL in it never ends, and the client waits until the 64 KiB inline limit.
+    let stop_at_nul = !limits.nul_is_error;
+    let end = input.iter().position(|&b| b == b'\n' || (b == 0 && stop_at_nul)).filter(|&i| input[i] == b'\n');
+    let Some(nl) = end else {
         if input.len() > MAX_INLINE {
             return Parsed::Error("ERR Protocol error: too big inline request");
         }
@@ -199,9 +199,12 @@ fn parse_inline(input: &[u8], spans: &mut ArgSpans, scratch: &mut Vec<u8>) -> Pa
 /// separates, "double quotes" take C escapes (\n \r \t \b \a \\ \" \xHH), 'single
 /// quotes' take only \'. A closing quote must be followed by whitespace or the end.
 fn split_inline(line: &[u8], spans: &mut ArgSpans, out: &mut Vec<u8>) -> bool {
+    // sdssplitargs reads a C string: a NUL ends the line (parse_inline never passes
+    // one, but the loop below must not depend on that).
+    let line = &line[..line.iter().position(|&b| b == 0).unwrap_or(line.len())];
     let mut i = 0;
     loop {
-        while i < line.len() && line[i].is_ascii_whitespace() {
+        while i < line.len() && c_isspace(line[i]) {
             i += 1;
         }
         if i == line.len() {
@@ -229,7 +232,7 @@ fn split_inline(line: &[u8], spans: &mut ArgSpans, out: &mut Vec<u8>) -> bool {
                         other => other,
                     });
                 } else if c == b'"' {
-                    if i + 1 < line.len() && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < line.len() && !c_isspace(line[i + 1]) {
                         return false;
                     }
                     i += 1;
@@ -246,7 +249,7 @@ fn split_inline(line: &[u8], spans: &mut ArgSpans, out: &mut Vec<u8>) -> bool {
                     i += 1;
                     out.push(b'\'');
                 } else if c == b'\'' {
-                    if i + 1 < line.len() && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < line.len() && !c_isspace(line[i + 1]) {
                         return false;
                     }
                     i += 1;
@@ -269,6 +272,12 @@ fn split_inline(line: &[u8], spans: &mut ArgSpans, out: &mut Vec<u8>) -> bool {
         }
         spans.push(start, out.len() - start);
     }
+}
+
+/// C's isspace in the C locale, which sdssplitargs uses between arguments and after a
+/// closing quote (it includes vertical tab and form feed, unlike Rust's ASCII test).
+fn c_isspace(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 fn is_hex(c: u8) -> bool {
@@ -344,27 +353,72 @@ mod tests {
     }
 
     #[test]
-    fn random_input_never_panics_and_progresses() {
-        let mut seed: u64 = 0x1234_5678;
-        let alphabet = b"*$\r\n0123456789-abc \"'\\x";
+    fn nul_bytes_behave_as_on_redis() {
+        // strchr stops at the NUL: the line never ends, so the client waits.
+        for input in [&b"PING\0\r\n"[..], b"SET k \0 v\n", b"\0\n", b"*1\0\r\n", b"*1\r\n$4\0\r\n", b"*1\r\n\0\r\n"] {
+            assert_eq!(run(input).0, Parsed::Incomplete { hint: 0 }, "{input:?}");
+        }
+        let mut long = b"PING\0".to_vec();
+        long.resize(70_000, b'x');
+        long.extend_from_slice(b"\r\n");
+        assert_eq!(run(&long).0, Parsed::Error("ERR Protocol error: too big inline request"));
+        // Inside a bulk a NUL is just a byte.
+        assert_eq!(run(b"*1\r\n$3\r\na\0b\r\n").1, vec![b"a\0b".to_vec()]);
+        // Vertical tab and form feed separate arguments (C isspace) but do not end one.
+        assert_eq!(run(b"\x0bPING \x0c\r\n").1, vec![b"PING".to_vec()]);
+        assert_eq!(run(b"PI\x0bNG\r\n").1, vec![b"PI\x0bNG".to_vec()]);
+        assert_eq!(run(b"ECHO \"a\"\x0b\r\n").1, vec![b"ECHO".to_vec(), b"a".to_vec()]);
+        assert_eq!(run(b"*1\r\n\r\n").0, Parsed::Error("ERR Protocol error: expected '$', got ' '"));
+        assert_eq!(run(b"*1\r\n+a").0, Parsed::Incomplete { hint: 0 });
+        // An AOF is not a client: there a NUL in a header is corruption, not a wait.
+        let file = Limits { nul_is_error: true, ..Limits::default() };
+        let p = parse(b"*1\0\r\n", &file, &mut ArgSpans::default(), &mut Vec::new());
+        assert_eq!(p, Parsed::Error("ERR Protocol error: invalid multibulk length"));
+    }
+
+    /// Random bytes (every value, with protocol bytes more likely) parsed the way a
+    /// connection does: every step consumes input or stops (Incomplete / Error).
+    fn drain_random(cases: usize, mut seed: u64) {
+        let special = b"*$\r\n0123456789-\0 \"'\\x\x0b";
         let mut spans = ArgSpans::default();
         let mut scratch = Vec::new();
-        for _ in 0..20_000 {
-            let len = (seed % 40) as usize;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..cases {
+            let len = (next() % 48) as usize;
             let input: Vec<u8> = (0..len)
                 .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    alphabet[(seed % alphabet.len() as u64) as usize]
+                    let r = next();
+                    if r % 3 == 0 { (r >> 8) as u8 } else { special[((r >> 8) % special.len() as u64) as usize] }
                 })
                 .collect();
-            match parse(&input, &Limits::default(), &mut spans, &mut scratch) {
-                Parsed::Command { consumed, .. } | Parsed::Empty { consumed } => {
-                    assert!(consumed > 0 && consumed <= input.len())
+            let mut pos = 0;
+            let limits = Limits { max_bulk_len: 1 << 20, nul_is_error: len % 2 == 0, ..Limits::default() };
+            while pos < input.len() {
+                match parse(&input[pos..], &limits, &mut spans, &mut scratch) {
+                    Parsed::Command { consumed, .. } | Parsed::Empty { consumed } => {
+                        assert!(consumed > 0 && pos + consumed <= input.len(), "{input:?} at {pos}");
+                        pos += consumed;
+                    }
+                    Parsed::Incomplete { .. } | Parsed::Error(_) => break,
                 }
-                Parsed::Incomplete { .. } | Parsed::Error(_) => {}
             }
         }
+    }
+
+    #[test]
+    fn random_input_never_panics_and_progresses() {
+        // On a thread, so a parser that loops forever fails the test instead of hanging it.
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            drain_random(50_000, 0x1234_5678);
+            let _ = done.send(());
+        });
+        let outcome = finished.recv_timeout(std::time::Duration::from_secs(120));
+        assert!(outcome.is_ok(), "parser hung or panicked on random input");
     }
 }

@@ -15,6 +15,9 @@ use crate::resp::ArgSpans;
 
 /// Read granularity; the buffer grows past it only for large commands.
 const READ_CHUNK: usize = 16 * 1024;
+/// The most one read call takes from the socket before other connections get a turn
+/// (more when the buffer is already large, so a big value arrives in few turns).
+const READ_BUDGET: usize = 4 * READ_CHUNK;
 
 /// The blocking command a connection waits on.
 pub struct BlockedOn {
@@ -38,7 +41,9 @@ pub struct Conn {
     pub stream: TcpStream,
     pub generation: u32,
     pub client: Client,
-    /// Receive buffer: `rbuf[rpos..rlen]` holds bytes read but not yet parsed.
+    /// Receive buffer: `rbuf[rpos..rlen]` holds bytes read but not yet parsed. Its
+    /// length is always `rlen`: only bytes that arrived are in it, and its capacity
+    /// grows geometrically with them, never to what a client merely announced.
     pub rbuf: Vec<u8>,
     pub rpos: usize,
     pub rlen: usize,
@@ -76,6 +81,8 @@ pub struct Conn {
     /// Over its output buffer limit: closed at the end of the turn without sending
     /// anything more (Redis's "close ASAP").
     pub close_asap: bool,
+    /// When (unix ms) bytes last came in or went out: the `timeout` idle clock.
+    pub last_io_ms: u64,
 }
 
 /// What a read found.
@@ -90,7 +97,6 @@ impl Conn {
         Conn {
             stream,
             generation,
-            client,
             rbuf: Vec::new(),
             rpos: 0,
             rlen: 0,
@@ -111,32 +117,37 @@ impl Conn {
             check_at: usize::MAX,
             soft_since: None,
             close_asap: false,
+            last_io_ms: client.created_ms,
+            client,
         }
     }
 
-    /// Reads what the socket has (up to a few chunks per call, for fairness).
-    pub fn read(&mut self) -> io::Result<ReadOutcome> {
-        let mut got = false;
-        for _ in 0..4 {
-            if self.rbuf.len() - self.rlen < READ_CHUNK / 2 {
-                let grow = self.rbuf.len().max(READ_CHUNK);
-                self.rbuf.resize(self.rbuf.len() + grow, 0);
-            }
-            match self.stream.read(&mut self.rbuf[self.rlen..]) {
-                Ok(0) => return Ok(if got { ReadOutcome::Data } else { ReadOutcome::Closed }),
-                Ok(n) => {
-                    self.rlen += n;
-                    got = true;
-                    if self.rlen < self.rbuf.len() {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+    /// Reads what the socket has, up to a budget per call (for fairness) and never
+    /// past one byte over `limit` buffered (so the caller sees the limit was passed
+    /// without the buffer growing further).
+    pub fn read(&mut self, limit: u64) -> io::Result<ReadOutcome> {
+        let room = usize::try_from(limit).unwrap_or(usize::MAX).saturating_add(1).saturating_sub(self.rbuf.len());
+        let want = room.min(READ_BUDGET.max(self.rbuf.len()));
+        if want == 0 {
+            return Ok(ReadOutcome::Data);
         }
-        Ok(if got { ReadOutcome::Data } else { ReadOutcome::WouldBlock })
+        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 2 {
+            // Doubling what arrived (or one chunk): capacity stays within about twice
+            // the bytes received, and untouched capacity costs no memory.
+            self.rbuf.reserve_exact(self.rbuf.len().max(READ_CHUNK));
+        }
+        let before = self.rbuf.len();
+        // read_to_end reads into the spare capacity without zero-filling it first and
+        // keeps what it read when the socket runs dry (WouldBlock).
+        let res = (&self.stream).take(want as u64).read_to_end(&mut self.rbuf);
+        let got = self.rbuf.len() - before;
+        self.rlen = self.rbuf.len();
+        match res {
+            _ if got > 0 => Ok(ReadOutcome::Data),
+            Ok(_) => Ok(ReadOutcome::Closed),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(ReadOutcome::WouldBlock),
+            Err(e) => Err(e),
+        }
     }
 
     /// Unparsed input.
@@ -144,26 +155,35 @@ impl Conn {
         self.rlen - self.rpos
     }
 
-    /// Makes room for at least `total` bytes of one command (a large bulk).
+    /// Called while a command of `total` bytes is incomplete (a large bulk): drops the
+    /// parsed front and reserves for more of it, but only geometrically in what has
+    /// arrived, never the announced size at once.
     pub fn expect(&mut self, total: usize) {
         self.compact();
-        if self.rbuf.len() < total {
-            self.rbuf.resize(total, 0);
+        let missing = total.saturating_sub(self.rbuf.len());
+        let step = missing.min(self.rbuf.len().max(READ_CHUNK));
+        if self.rbuf.capacity() - self.rbuf.len() < step {
+            self.rbuf.reserve_exact(step);
         }
     }
 
-    /// Drops parsed bytes from the front of the read buffer.
+    /// Drops parsed bytes from the front of the read buffer, and gives back a large
+    /// buffer once little of it is in use.
     pub fn compact(&mut self) {
         if self.rpos == self.rlen {
-            self.rpos = 0;
-            self.rlen = 0;
-            if self.rbuf.len() > 4 * READ_CHUNK {
-                self.rbuf = Vec::new();
-            }
+            self.rbuf.clear();
         } else if self.rpos > 0 {
             self.rbuf.copy_within(self.rpos..self.rlen, 0);
-            self.rlen -= self.rpos;
-            self.rpos = 0;
+            self.rbuf.truncate(self.rlen - self.rpos);
+        }
+        self.rpos = 0;
+        self.rlen = self.rbuf.len();
+        if self.rbuf.capacity() > 4 * READ_CHUNK && self.rbuf.len() < self.rbuf.capacity() / 4 {
+            if self.rbuf.is_empty() {
+                self.rbuf = Vec::new();
+            } else {
+                self.rbuf.shrink_to(self.rbuf.len() * 2);
+            }
         }
     }
 
@@ -366,6 +386,54 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         Conn::new(stream, 1, Client::default())
+    }
+
+    /// A connection whose peer end the test writes to.
+    fn conn_with_peer() -> (Conn, TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (stream, _) = listener.accept().unwrap();
+        stream.set_nonblocking(true).unwrap();
+        (Conn::new(stream, 1, Client::default()), peer)
+    }
+
+    /// Reads until `n` bytes are buffered (the bytes are in flight on loopback).
+    fn read_until(c: &mut Conn, limit: u64, n: usize) {
+        for _ in 0..1000 {
+            if c.rlen >= n {
+                return;
+            }
+            assert!(!matches!(c.read(limit).unwrap(), ReadOutcome::Closed));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        panic!("only {} of {n} bytes arrived", c.rlen);
+    }
+
+    #[test]
+    fn announced_bulk_length_is_not_allocated() {
+        let (mut c, mut peer) = conn_with_peer();
+        let header = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$536870911\r\n";
+        peer.write_all(header).unwrap();
+        read_until(&mut c, u64::MAX, header.len());
+        c.expect(536_870_911 + header.len() + 2);
+        assert!(c.rbuf.capacity() <= 4 * READ_CHUNK, "reserved {} bytes", c.rbuf.capacity());
+        // As the value arrives the buffer grows with it, within twice what came.
+        let part = vec![b'x'; 1 << 20];
+        peer.write_all(&part).unwrap();
+        read_until(&mut c, u64::MAX, header.len() + part.len());
+        c.expect(536_870_911 + header.len() + 2);
+        assert!(c.rbuf.capacity() <= 2 * c.rlen + 2 * READ_CHUNK, "{} for {}", c.rbuf.capacity(), c.rlen);
+    }
+
+    #[test]
+    fn reads_stop_one_byte_past_the_query_buffer_limit() {
+        let (mut c, mut peer) = conn_with_peer();
+        peer.write_all(&vec![b'x'; 300_000]).unwrap();
+        read_until(&mut c, 100_000, 100_001);
+        for _ in 0..10 {
+            c.read(100_000).unwrap();
+        }
+        assert_eq!(c.unparsed(), 100_001);
     }
 
     fn local(c: &mut Conn, text: &str) {

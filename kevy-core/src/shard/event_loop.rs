@@ -36,6 +36,8 @@ pub struct ShardLoop {
     outbox: Outbox,
     now_ms: u64,
     next_reap_ms: u64,
+    /// When to look for clients idle past `timeout` next (unix ms).
+    next_idle_check_ms: u64,
     /// Connections that got replies this turn (kept to reuse its allocation).
     touched: Vec<u32>,
     /// Connections that may be waiting in a blocking command (timeouts are ours).
@@ -75,6 +77,7 @@ impl ShardLoop {
             outbox: Outbox::new(id, shards),
             now_ms,
             next_reap_ms: 0,
+            next_idle_check_ms: 0,
             touched: Vec::new(),
             blocked_slots: Vec::new(),
             next_timeout_ms: u64::MAX,
@@ -120,6 +123,7 @@ impl ShardLoop {
                 self.flush_conn(slot);
             }
             self.reap_if_due();
+            self.close_idle_if_due();
             self.expire_blocked();
             self.check_soft_limits();
         }
@@ -142,6 +146,11 @@ impl ShardLoop {
         }
         if !self.soft_limited.is_empty() {
             wake_at = wake_at.min(self.next_soft_check_ms);
+        }
+        if self.free_slots.len() < self.conns.len() {
+            // Clients to check against `timeout` (which CONFIG SET may turn on while we
+            // sleep): once a second, as Redis's clientsCron.
+            wake_at = wake_at.min(self.next_idle_check_ms);
         }
         if !self.blocked_slots.is_empty() {
             // A remote shard may set a deadline while we sleep: it wakes us then.
@@ -195,14 +204,18 @@ impl ShardLoop {
                     return;
                 }
             };
+            // Counted before the check (and given back on refusal), so shards accepting
+            // at the same moment cannot together pass maxclients.
             let max = self.shared.config.maxclients.load(Ordering::Relaxed);
-            if self.shared.connected_clients.load(Ordering::Relaxed) >= max {
+            if self.shared.connected_clients.fetch_add(1, Ordering::Relaxed) >= max {
+                self.shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
                 use std::io::Write;
                 let _ = (&stream).write_all(b"-ERR max number of clients reached\r\n");
                 self.shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
             if stream.set_nonblocking(true).is_err() {
+                self.shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
                 continue;
             }
             let _ = stream.set_nodelay(true);
@@ -225,10 +238,10 @@ impl ShardLoop {
             let client = Client { slot, generation, ..client };
             if self.epoll.add(stream.as_raw_fd(), READABLE, conn_token(slot, generation)).is_err() {
                 self.free_slots.push(slot);
+                self.shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
                 continue;
             }
             self.shared.shards[self.id].clients.lock().unwrap_or_else(|e| e.into_inner()).insert(client.id, client.clone());
-            self.shared.connected_clients.fetch_add(1, Ordering::Relaxed);
             self.shared.total_connections.fetch_add(1, Ordering::Relaxed);
             self.conns[slot as usize] = Some(Conn::new(stream, generation, client));
         }
@@ -236,17 +249,25 @@ impl ShardLoop {
 
     fn on_readable(&mut self, slot: u32) -> u64 {
         let Some(conn) = self.conns[slot as usize].as_mut() else { return 0 };
-        match conn.read() {
-            Ok(ReadOutcome::Data) => {}
+        let limit = self.shared.config.client_query_buffer_limit.load(Ordering::Relaxed);
+        match conn.read(limit) {
+            Ok(ReadOutcome::Data) => conn.last_io_ms = self.now_ms,
             Ok(ReadOutcome::WouldBlock) => return 0,
             Ok(ReadOutcome::Closed) | Err(_) => {
                 self.close(slot);
                 return 0;
             }
         }
-        let limit = self.shared.config.client_query_buffer_limit.load(Ordering::Relaxed);
         if conn.unparsed() as u64 > limit {
-            crate::log_warning!("closing client {}: query buffer over client-query-buffer-limit", conn.client.id);
+            // As Redis: no reply, the connection is closed and the server says why.
+            let head = &conn.rbuf[conn.rpos..conn.rlen.min(conn.rpos + 64)];
+            crate::log_warning!(
+                "Closing client that reached max query buffer length: id={} addr={} qbuf={} (qbuf initial bytes: {:?})",
+                conn.client.id,
+                conn.client.addr,
+                conn.unparsed(),
+                String::from_utf8_lossy(head)
+            );
             self.close(slot);
             return 0;
         }
@@ -308,7 +329,12 @@ impl ShardLoop {
         if conn.soft_timer_running() && !self.soft_limited.contains(&slot) {
             self.soft_limited.push(slot);
         }
-        let done = match conn.write_out() {
+        let unsent = conn.unsent();
+        let written = conn.write_out();
+        if conn.unsent() < unsent {
+            conn.last_io_ms = self.now_ms;
+        }
+        let done = match written {
             Ok(done) => done,
             Err(_) => {
                 self.close(slot);
@@ -509,6 +535,34 @@ impl ShardLoop {
             }
         }
         crate::shard::notify::reaped(&self.shared, &mut ks);
+    }
+
+    /// Closes clients idle for more than `timeout` seconds, once a second, as Redis's
+    /// clientsCron does: silently, and never subscribers, blocked clients or ones whose
+    /// replies are still being computed.
+    fn close_idle_if_due(&mut self) {
+        let timeout_ms = self.shared.config.timeout.load(Ordering::Relaxed).saturating_mul(1000);
+        if self.now_ms < self.next_idle_check_ms {
+            return;
+        }
+        self.next_idle_check_ms = self.now_ms + 1000;
+        if timeout_ms == 0 {
+            return;
+        }
+        let now = self.now_ms;
+        let idle: Vec<u32> = (0..self.conns.len() as u32)
+            .filter(|&slot| {
+                self.conns[slot as usize].as_ref().is_some_and(|c| {
+                    c.blocked.is_none()
+                        && !c.client.subs.any()
+                        && c.pending.is_empty()
+                        && now.saturating_sub(c.last_io_ms) > timeout_ms
+                })
+            })
+            .collect();
+        for slot in idle {
+            self.close(slot);
+        }
     }
 
     fn publish_stats(&self, commands: u64) {
