@@ -6,11 +6,13 @@
 //!   longer than [`MAX_LISTPACK_VALUE`] bytes (Redis's `hash-max-listpack-*`
 //!   defaults). Lookups walk the buffer, as Redis's do; HGETALL and friends answer in
 //!   insertion order, byte for byte as Redis.
-//! - `hashtable`: see [`table`]. A hash never goes back to `listpack` (nor does Redis's).
+//! - `hashtable`: a [`DenseTable`] of field -> value. A hash never goes back to
+//!   `listpack` (nor does Redis's).
 
-mod table;
+use super::dense::{self, DenseTable, Slot};
 
-use table::Table;
+/// The `hashtable` form: field -> value.
+type Table = DenseTable<Box<[u8]>>;
 
 /// Redis's built-in `hash-max-listpack-entries` default (what redis-server uses
 /// without a config file; the sample redis.conf sets 128).
@@ -75,7 +77,7 @@ impl Hash {
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
             Repr::Pack(p) => p.find(field).map(|at| p.value_at(at)),
-            Repr::Table(t) => t.get(field),
+            Repr::Table(t) => t.get(field).map(|v| &**v),
         }
     }
 
@@ -97,7 +99,7 @@ impl Hash {
                 }
                 added
             }
-            Repr::Table(t) => t.insert(field, value),
+            Repr::Table(t) => table_insert(t, field, value),
         }
     }
 
@@ -113,7 +115,7 @@ impl Hash {
     pub fn iter(&self) -> Iter<'_> {
         match &self.repr {
             Repr::Pack(p) => Iter::Pack(PackIter { buf: &p.buf, pos: 0 }),
-            Repr::Table(t) => Iter::Table(Box::new(t.iter())),
+            Repr::Table(t) => Iter::Table(t.iter()),
         }
     }
 
@@ -132,7 +134,7 @@ impl Hash {
     /// reverse-binary order, stopping once `count` entries were visited or `10 * count`
     /// buckets looked at: every field present for the whole walk is visited at least
     /// once, even if the table grows or shrinks between steps (see
-    /// [`Table::scan_bucket`]).
+    /// [`DenseTable::scan_bucket`]).
     pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut visit: impl FnMut(&'a [u8], &'a [u8])) -> u64 {
         let t = match &self.repr {
             Repr::Pack(_) => {
@@ -141,29 +143,32 @@ impl Hash {
             }
             Repr::Table(t) => t,
         };
-        let (mut cursor, mut visited, mut buckets) = (cursor, 0usize, 0usize);
-        let max_buckets = count.saturating_mul(10);
-        loop {
-            cursor = t.scan_bucket(cursor, |f, v| {
-                visited += 1;
-                visit(f, v);
-            });
-            buckets += 1;
-            if cursor == 0 || visited >= count || buckets >= max_buckets {
-                return cursor;
-            }
-        }
+        t.scan(cursor, count, |f, v| visit(f, &**v))
     }
 
     fn convert_to_table(&mut self) {
         if let Repr::Pack(p) = &self.repr {
             let mut t = Table::with_capacity(p.len);
             for (f, v) in (PackIter { buf: &p.buf, pos: 0 }) {
-                t.insert(f, v);
+                t.insert_new(f.into(), v.into());
             }
             self.repr = Repr::Table(t);
         }
     }
+}
+
+/// Sets `field` to `value` in a table; true when the field is new. A value of the same
+/// length is overwritten in place (no allocation).
+fn table_insert(t: &mut Table, field: &[u8], value: &[u8]) -> bool {
+    match t.slot(field) {
+        Slot::Found(old) if old.len() == value.len() => old.copy_from_slice(value),
+        Slot::Found(old) => *old = value.into(),
+        Slot::Vacant(slot) => {
+            slot.insert(field.into(), value.into());
+            return true;
+        }
+    }
+    false
 }
 
 /// The entries of a hash, by position.
@@ -186,7 +191,10 @@ impl<'a> Positions<'a> {
     pub fn at(&self, i: usize) -> (&'a [u8], &'a [u8]) {
         match self {
             Positions::Listed(v) => v[i],
-            Positions::Table(t) => t.at(i),
+            Positions::Table(t) => {
+                let (field, value) = t.at(i);
+                (field, &**value)
+            }
         }
     }
 }
@@ -194,7 +202,7 @@ impl<'a> Positions<'a> {
 /// Iterator over a hash's (field, value) pairs.
 pub enum Iter<'a> {
     Pack(PackIter<'a>),
-    Table(Box<dyn Iterator<Item = (&'a [u8], &'a [u8])> + 'a>),
+    Table(dense::Iter<'a, Box<[u8]>>),
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -202,7 +210,7 @@ impl<'a> Iterator for Iter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Iter::Pack(p) => p.next(),
-            Iter::Table(t) => t.next(),
+            Iter::Table(t) => t.next().map(|(f, v)| (f, &**v)),
         }
     }
 }
