@@ -3,15 +3,15 @@
 //! - `intset`: a sorted array of `i64`, used while every member is a canonical decimal
 //!   integer (Redis's `string2ll` form: no sign but '-', no leading zero) and there are
 //!   at most [`MAX_INTSET_ENTRIES`]. It iterates in ascending numeric order, as Redis.
-//! - `hashtable`: a [`DenseTable`] of members with no values: O(1) fair random picks
+//! - `hashtable`: a [`DenseTable`] of members: O(1) fair random picks
 //!   by position, iteration over one array, SSCAN's cursor order. A set never goes
 //!   back from `hashtable` to `intset` (Redis doesn't either).
 
 use super::dense::{self, DenseTable, Slot};
 use crate::resp::parser::parse_i64;
 
-/// The `hashtable` form: members, no values.
-type Table = DenseTable<()>;
+/// The `hashtable` form: the members.
+type Table = DenseTable<Box<[u8]>>;
 
 /// Redis's `set-max-intset-entries` default: an intset holds at most this many members.
 pub const MAX_INTSET_ENTRIES: usize = 512;
@@ -148,9 +148,9 @@ impl Set {
         }
         match &mut self.repr {
             Repr::Table(t) => match t.slot(member) {
-                Slot::Found(()) => false,
+                Slot::Found(_) => false,
                 Slot::Vacant(slot) => {
-                    slot.insert(member.into(), ());
+                    slot.insert(member.into());
                     true
                 }
             },
@@ -205,7 +205,7 @@ impl Set {
     pub fn member_at(&self, i: usize) -> Member<'_> {
         match &self.repr {
             Repr::Ints(v) => Member::Int(v[i]),
-            Repr::Table(t) => Member::Bytes(t.at(i).0),
+            Repr::Table(t) => Member::Bytes(t.at(i)),
         }
     }
 
@@ -213,7 +213,7 @@ impl Set {
     pub fn take_at(&mut self, i: usize) -> Vec<u8> {
         match &mut self.repr {
             Repr::Ints(v) => Member::Int(v.remove(i)).to_vec(),
-            Repr::Table(t) => t.remove_at(i).0.into_vec(),
+            Repr::Table(t) => t.remove_at(i).into_vec(),
         }
     }
 
@@ -230,7 +230,7 @@ impl Set {
         if let Repr::Ints(v) = &self.repr {
             let mut t = Table::with_capacity(v.len() + 1);
             for &n in v {
-                t.insert_new(Member::Int(n).to_vec().into_boxed_slice(), ());
+                t.insert_new(Member::Int(n).to_vec().into_boxed_slice());
             }
             self.repr = Repr::Table(t);
         }
@@ -253,7 +253,7 @@ impl Set {
             }
             Repr::Table(t) => t,
         };
-        t.scan(cursor, count, |m, ()| visit(Member::Bytes(m)))
+        t.scan(cursor, count, |m| visit(Member::Bytes(m)))
     }
 }
 
@@ -262,7 +262,7 @@ pub struct Iter<'a>(Walk<'a>);
 
 enum Walk<'a> {
     Ints(std::slice::Iter<'a, i64>),
-    Table(dense::Iter<'a, ()>),
+    Table(dense::Iter<'a, Box<[u8]>>),
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -270,7 +270,7 @@ impl<'a> Iterator for Iter<'a> {
     fn next(&mut self) -> Option<Member<'a>> {
         match &mut self.0 {
             Walk::Ints(it) => it.next().map(|&n| Member::Int(n)),
-            Walk::Table(it) => it.next().map(|(m, ())| Member::Bytes(m)),
+            Walk::Table(it) => it.next().map(|m| Member::Bytes(m)),
         }
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
