@@ -402,8 +402,11 @@ mod tests {
         assert!(t.iter().eq((0..t.len()).map(|i| t.at(i))));
     }
 
+    /// A set's table.
+    type Members = DenseTable<Box<[u8]>>;
+
     /// Follows the cursor from 0 to the end, calling `between` after each step.
-    fn scan_all(mut t: DenseTable<Box<[u8]>>, count: usize, between: &mut dyn FnMut(&mut DenseTable<Box<[u8]>>)) -> Vec<Vec<u8>> {
+    fn scan_all(mut t: Members, count: usize, between: &mut dyn FnMut(&mut Members)) -> Vec<Vec<u8>> {
         let mut seen = Vec::new();
         let mut cursor = 0;
         loop {
