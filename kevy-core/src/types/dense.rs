@@ -71,6 +71,7 @@ pub struct Vacant<'t, T> {
 impl<T> Vacant<'_, T> {
     /// Adds the item for the key that was looked up (its key must be those bytes);
     /// a mutable key would break the chains, so an item's key never changes.
+    #[inline]
     pub fn insert(self, item: T) {
         self.table.push_new(item, self.hash);
     }
@@ -82,6 +83,7 @@ fn short_hash(key: &[u8]) -> u32 {
 
 impl<T: Keyed> DenseTable<T> {
     /// Index of the entry holding `key`.
+    #[inline]
     fn find(&self, key: &[u8], hash: u32) -> Option<usize> {
         let mut i = self.buckets[self.bucket(hash)];
         while i != NIL {
@@ -104,6 +106,7 @@ impl<T: Keyed> DenseTable<T> {
 
     /// Looks `key` up once, for an update in place or an insert without hashing again.
     /// An update must keep the item's key.
+    #[inline]
     pub fn slot(&mut self, key: &[u8]) -> Slot<'_, T> {
         let hash = short_hash(key);
         match self.find(key, hash) {
@@ -120,6 +123,7 @@ impl<T: Keyed> DenseTable<T> {
     }
 
     /// Removes `key`. Returns true when it was there.
+    #[inline]
     pub fn remove(&mut self, key: &[u8]) -> bool {
         match self.find(key, short_hash(key)) {
             Some(i) => {
