@@ -2,7 +2,7 @@
 
 
 use super::hash::{cmd, hash_of};
-use super::keys_scan::parse_cursor;
+use super::keys_scan::{parse_cursor, ScanOptions, ScanOver};
 use super::{errors, flags::*, is, Command, Ctx};
 use crate::random::{pick_distinct, random_below};
 use crate::resp::parser::parse_i64;
@@ -96,29 +96,6 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: Args<'_>) {
 // ---------------------------------------------------------------------------------
 // HSCAN
 
-/// HSCAN's options: `[MATCH pattern] [COUNT count]`, read in order, the last of a
-/// repeated option winning. Returns (pattern, count); `*` means no pattern.
-fn parse_scan_options(args: Args<'_>) -> Result<(Option<&[u8]>, usize), &'static str> {
-    let (mut pattern, mut count) = (None, 10usize);
-    let mut i = 3;
-    while i < args.len() {
-        let (opt, value) = (args.get(i), args.opt(i + 1).ok_or(errors::SYNTAX)?);
-        if is(opt, "count") {
-            let n = parse_i64(value).ok_or(errors::NOT_INTEGER)?;
-            if n < 1 {
-                return Err(errors::SYNTAX);
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if is(opt, "match") {
-            pattern = (value != b"*").then_some(value);
-        } else {
-            return Err(errors::SYNTAX);
-        }
-        i += 2;
-    }
-    Ok((pattern, count))
-}
-
 /// A field and its value, borrowed from a hash.
 pub type Pair<'h> = (&'h [u8], &'h [u8]);
 
@@ -148,11 +125,11 @@ fn hscan(ctx: &mut Ctx<'_>, args: Args<'_>) {
         }
         Err(e) => return ctx.out.error(e),
     };
-    let (pattern, count) = match parse_scan_options(args) {
+    let opts = match ScanOptions::parse(args, 3, ScanOver::Value) {
         Ok(o) => o,
         Err(e) => return ctx.out.error(e),
     };
-    let (found, next) = op_hscan(hash, cursor, pattern, count);
+    let (found, next) = op_hscan(hash, cursor, opts.pattern, opts.count);
     ctx.out.array(2);
     ctx.out.bulk(next.to_string().as_bytes());
     ctx.out.array(found.len() * 2);

@@ -62,18 +62,30 @@ fn scan_shard(args: Args<'_>, shards: usize) -> ShardId {
     }
 }
 
-/// SCAN's options after the cursor.
+/// What a SCAN-family command walks, which decides whether TYPE is an option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanOver {
+    /// SCAN: the keyspace; TYPE filters keys by value type.
+    Keys,
+    /// HSCAN, SSCAN, ZSCAN: one key's value; TYPE is a syntax error there.
+    Value,
+}
+
+/// The options of SCAN, HSCAN, SSCAN and ZSCAN after the cursor.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ScanOptions<'a> {
+    /// None for no pattern (also when the pattern is `*`).
     pub pattern: Option<&'a [u8]>,
     pub count: usize,
     pub type_name: Option<&'a [u8]>,
 }
 
 impl<'a> ScanOptions<'a> {
-    /// Parses `[MATCH pattern] [COUNT count] [TYPE type]`, in any order, the last of
-    /// a repeated option winning, with Redis's errors.
-    pub fn parse(args: Args<'a>, from: usize) -> Result<Self, &'static str> {
+    /// Parses `[MATCH pattern] [COUNT count]` (and `[TYPE type]` for the keyspace) as
+    /// Redis 7.0's `scanGenericCommand`: in any order, the last of a repeated option
+    /// winning; a COUNT that is no integer is NOT_INTEGER, one below 1 a syntax error,
+    /// and so is an unknown option or one without its value.
+    pub fn parse(args: Args<'a>, from: usize, over: ScanOver) -> Result<Self, &'static str> {
         let mut opts = ScanOptions { pattern: None, count: 10, type_name: None };
         let mut i = from;
         while i < args.len() {
@@ -86,7 +98,7 @@ impl<'a> ScanOptions<'a> {
                 opts.count = usize::try_from(n).unwrap_or(usize::MAX);
             } else if is(arg, "MATCH") {
                 opts.pattern = (value != b"*").then_some(value);
-            } else if is(arg, "TYPE") {
+            } else if is(arg, "TYPE") && over == ScanOver::Keys {
                 opts.type_name = Some(value);
             } else {
                 return Err(errors::SYNTAX);
@@ -168,7 +180,7 @@ fn scan(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let Some(cursor) = parse_cursor(args.get(1)) else {
         return ctx.out.error(errors::INVALID_CURSOR);
     };
-    let opts = match ScanOptions::parse(args, 2) {
+    let opts = match ScanOptions::parse(args, 2, ScanOver::Keys) {
         Ok(o) => o,
         Err(e) => return ctx.out.error(e),
     };
@@ -203,10 +215,16 @@ mod tests {
     type Parsed = (Option<Vec<u8>>, usize, Option<Vec<u8>>);
 
     fn opts(words: &[&str]) -> Result<Parsed, &'static str> {
-        let mut all = vec!["scan", "0"];
+        parse_for(ScanOver::Keys, words)
+    }
+
+    /// Parses `words` after `SCAN 0` (keys) or `HSCAN key 0` (a value).
+    fn parse_for(over: ScanOver, words: &[&str]) -> Result<Parsed, &'static str> {
+        let mut all = if over == ScanOver::Keys { vec!["scan", "0"] } else { vec!["hscan", "k", "0"] };
+        let from = all.len();
         all.extend_from_slice(words);
         let owned = OwnedArgs::from_slices(all);
-        let o = ScanOptions::parse(owned.args(), 2)?;
+        let o = ScanOptions::parse(owned.args(), from, over)?;
         Ok((o.pattern.map(<[u8]>::to_vec), o.count, o.type_name.map(<[u8]>::to_vec)))
     }
 
@@ -220,6 +238,20 @@ mod tests {
         assert_eq!(opts(&["COUNT", "x"]), Err(errors::NOT_INTEGER));
         assert_eq!(opts(&["COUNT"]), Err(errors::SYNTAX));
         assert_eq!(opts(&["FOO", "bar"]), Err(errors::SYNTAX));
+        assert_eq!(opts(&["COUNT", "5", "COUNT", "2", "MATCH", "a", "MATCH", "b"]), Ok((Some(b"b".to_vec()), 2, None)));
+        assert_eq!(opts(&["COUNT", "9223372036854775808"]), Err(errors::NOT_INTEGER));
+        assert_eq!(opts(&["TYPE"]), Err(errors::SYNTAX));
+    }
+
+    #[test]
+    fn value_scans_take_no_type() {
+        let value = |words: &[&str]| parse_for(ScanOver::Value, words);
+        assert_eq!(value(&["MATCH", "f*", "count", "2"]), Ok((Some(b"f*".to_vec()), 2, None)));
+        assert_eq!(value(&["TYPE", "string"]), Err(errors::SYNTAX));
+        assert_eq!(value(&["COUNT", "0"]), Err(errors::SYNTAX));
+        assert_eq!(value(&["COUNT", "1.5"]), Err(errors::NOT_INTEGER));
+        assert_eq!(value(&["MATCH"]), Err(errors::SYNTAX));
+        assert_eq!(value(&["NOVALUES"]), Err(errors::SYNTAX));
     }
 
     #[test]

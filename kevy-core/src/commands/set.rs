@@ -4,8 +4,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::keys_scan::parse_cursor;
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::keys_scan::{parse_cursor, ScanOptions, ScanOver};
+use super::{errors, flags::*, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::{Args, ReplyWriter};
 use crate::shard::db::Db;
@@ -318,28 +318,6 @@ fn smove(ctx: &mut Ctx<'_>, args: Args<'_>) {
     reply_count(ctx, moved.map(usize::from));
 }
 
-/// SSCAN's options: `[MATCH pattern] [COUNT count]`, any order, the last one winning.
-fn scan_options(args: Args<'_>, from: usize) -> Result<(Option<&[u8]>, usize), &'static str> {
-    let (mut pattern, mut count) = (None, 10);
-    let mut i = from;
-    while i < args.len() {
-        let (opt, value) = (args.get(i), args.opt(i + 1).ok_or(errors::SYNTAX)?);
-        if is(opt, "COUNT") {
-            let n = parse_i64(value).ok_or(errors::NOT_INTEGER)?;
-            if n < 1 {
-                return Err(errors::SYNTAX);
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if is(opt, "MATCH") {
-            pattern = (value != b"*").then_some(value);
-        } else {
-            return Err(errors::SYNTAX);
-        }
-        i += 2;
-    }
-    Ok((pattern, count))
-}
-
 /// SSCAN key cursor [MATCH pattern] [COUNT count]
 ///
 /// The cursor walks the hash table's buckets (see `Set::scan`): every member present
@@ -356,7 +334,7 @@ fn sscan(ctx: &mut Ctx<'_>, args: Args<'_>) {
         }
         Err(e) => return ctx.out.error(e),
     };
-    let (pattern, count) = match scan_options(args, 3) {
+    let ScanOptions { pattern, count, .. } = match ScanOptions::parse(args, 3, ScanOver::Value) {
         Ok(opts) => opts,
         Err(e) => return ctx.out.error(e),
     };

@@ -3,7 +3,7 @@
 //! `zset_ops.rs`, argument parsing in `zset_parse.rs`; the structure in `types/zset.rs`.
 
 
-use super::keys_scan::parse_cursor;
+use super::keys_scan::{parse_cursor, ScanOptions, ScanOver};
 use super::zset_parse::parse_score;
 use super::{errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::random::{pick_distinct, random_below};
@@ -502,27 +502,6 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 // ---------------------------------------------------------------- ZSCAN
 
-/// ZSCAN's options: `[MATCH pattern] [COUNT count]` as Redis's scanGenericCommand
-/// reads them for a key (TYPE is SCAN's only).
-fn parse_zscan_options(args: Args<'_>) -> Result<(Option<&[u8]>, usize), &'static str> {
-    let (mut pattern, mut count) = (None, 10usize);
-    let mut i = 3;
-    while i < args.len() {
-        let (opt, value) = (args.get(i), args.opt(i + 1));
-        match value {
-            Some(v) if is(opt, "count") => match parse_i64(v) {
-                Some(n) if n >= 1 => count = usize::try_from(n).unwrap_or(usize::MAX),
-                Some(_) => return Err(errors::SYNTAX),
-                None => return Err(errors::NOT_INTEGER),
-            },
-            Some(v) if is(opt, "match") => pattern = (v != b"*").then_some(v),
-            _ => return Err(errors::SYNTAX),
-        }
-        i += 2;
-    }
-    Ok((pattern, count))
-}
-
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]
 fn zscan(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let Some(cursor) = parse_cursor(args.get(2)) else {
@@ -541,7 +520,7 @@ fn zscan(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.out.bulk(b"0");
         return ctx.out.array(0);
     };
-    let (pattern, count) = match parse_zscan_options(args) {
+    let ScanOptions { pattern, count, .. } = match ScanOptions::parse(args, 3, ScanOver::Value) {
         Ok(o) => o,
         Err(e) => return ctx.out.error(e),
     };

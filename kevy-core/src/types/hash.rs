@@ -6,11 +6,13 @@
 //!   longer than [`MAX_LISTPACK_VALUE`] bytes (Redis's `hash-max-listpack-*`
 //!   defaults). Lookups walk the buffer, as Redis's do; HGETALL and friends answer in
 //!   insertion order, byte for byte as Redis.
-//! - `hashtable`: see [`table`]. A hash never goes back to `listpack` (nor does Redis's).
+//! - `hashtable`: a [`DenseTable`] of [`FieldValue`]s (a field and its value in one
+//!   allocation). A hash never goes back to `listpack` (nor does Redis's).
 
-mod table;
+use super::dense::{self, DenseTable, Keyed, Slot};
 
-use table::Table;
+/// The `hashtable` form: field -> value.
+type Table = DenseTable<FieldValue>;
 
 /// Redis's built-in `hash-max-listpack-entries` default (what redis-server uses
 /// without a config file; the sample redis.conf sets 128).
@@ -75,7 +77,7 @@ impl Hash {
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
             Repr::Pack(p) => p.find(field).map(|at| p.value_at(at)),
-            Repr::Table(t) => t.get(field),
+            Repr::Table(t) => t.get(field).map(FieldValue::value),
         }
     }
 
@@ -97,7 +99,7 @@ impl Hash {
                 }
                 added
             }
-            Repr::Table(t) => t.insert(field, value),
+            Repr::Table(t) => table_insert(t, field, value),
         }
     }
 
@@ -113,7 +115,7 @@ impl Hash {
     pub fn iter(&self) -> Iter<'_> {
         match &self.repr {
             Repr::Pack(p) => Iter::Pack(PackIter { buf: &p.buf, pos: 0 }),
-            Repr::Table(t) => Iter::Table(Box::new(t.iter())),
+            Repr::Table(t) => Iter::Table(t.iter()),
         }
     }
 
@@ -132,7 +134,7 @@ impl Hash {
     /// reverse-binary order, stopping once `count` entries were visited or `10 * count`
     /// buckets looked at: every field present for the whole walk is visited at least
     /// once, even if the table grows or shrinks between steps (see
-    /// [`Table::scan_bucket`]).
+    /// [`DenseTable::scan_bucket`]).
     pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut visit: impl FnMut(&'a [u8], &'a [u8])) -> u64 {
         let t = match &self.repr {
             Repr::Pack(_) => {
@@ -141,29 +143,104 @@ impl Hash {
             }
             Repr::Table(t) => t,
         };
-        let (mut cursor, mut visited, mut buckets) = (cursor, 0usize, 0usize);
-        let max_buckets = count.saturating_mul(10);
-        loop {
-            cursor = t.scan_bucket(cursor, |f, v| {
-                visited += 1;
-                visit(f, v);
-            });
-            buckets += 1;
-            if cursor == 0 || visited >= count || buckets >= max_buckets {
-                return cursor;
-            }
-        }
+        t.scan(cursor, count, |fv| visit(fv.field(), fv.value()))
     }
 
     fn convert_to_table(&mut self) {
         if let Repr::Pack(p) = &self.repr {
             let mut t = Table::with_capacity(p.len);
             for (f, v) in (PackIter { buf: &p.buf, pos: 0 }) {
-                t.insert(f, v);
+                t.insert_new(FieldValue::new(f, v));
             }
             self.repr = Repr::Table(t);
         }
     }
+}
+
+/// Sets `field` to `value` in a table; true when the field is new.
+fn table_insert(t: &mut Table, field: &[u8], value: &[u8]) -> bool {
+    match t.slot(field) {
+        Slot::Found(old) => {
+            old.set_value(value);
+            false
+        }
+        Slot::Vacant(slot) => {
+            slot.insert(FieldValue::new(field, value));
+            true
+        }
+    }
+}
+
+/// A field and its value in one allocation (one malloc per entry, not two):
+/// `[field length, LEB128][field][value]`.
+#[derive(Debug, Clone)]
+pub struct FieldValue(Box<[u8]>);
+
+impl FieldValue {
+    fn new(field: &[u8], value: &[u8]) -> Self {
+        let mut bytes = Vec::with_capacity(leb128_len(field.len()) + field.len() + value.len());
+        let mut n = field.len();
+        while n >= 0x80 {
+            bytes.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        bytes.push(n as u8);
+        bytes.extend_from_slice(field);
+        bytes.extend_from_slice(value);
+        FieldValue(bytes.into_boxed_slice())
+    }
+
+    /// Where the field starts and ends (the value runs from its end).
+    #[inline]
+    fn field_range(&self) -> (usize, usize) {
+        let b = &self.0;
+        if b[0] < 0x80 {
+            return (1, 1 + b[0] as usize);
+        }
+        let (mut len, mut shift, mut i) = (0usize, 0, 0);
+        loop {
+            len |= ((b[i] & 0x7f) as usize) << shift;
+            i += 1;
+            if b[i - 1] < 0x80 {
+                return (i, i + len);
+            }
+            shift += 7;
+        }
+    }
+
+    pub fn field(&self) -> &[u8] {
+        let (start, end) = self.field_range();
+        &self.0[start..end]
+    }
+
+    pub fn value(&self) -> &[u8] {
+        &self.0[self.field_range().1..]
+    }
+
+    /// Replaces the value: in place when the length is the same (no allocation).
+    fn set_value(&mut self, value: &[u8]) {
+        let end = self.field_range().1;
+        if self.0.len() - end == value.len() {
+            self.0[end..].copy_from_slice(value);
+        } else {
+            let mut bytes = Vec::with_capacity(end + value.len());
+            bytes.extend_from_slice(&self.0[..end]);
+            bytes.extend_from_slice(value);
+            self.0 = bytes.into_boxed_slice();
+        }
+    }
+}
+
+impl Keyed for FieldValue {
+    #[inline]
+    fn key(&self) -> &[u8] {
+        self.field()
+    }
+}
+
+/// How many bytes the LEB128 form of `n` takes.
+fn leb128_len(n: usize) -> usize {
+    (usize::BITS - (n | 1).leading_zeros()).div_ceil(7) as usize
 }
 
 /// The entries of a hash, by position.
@@ -186,7 +263,10 @@ impl<'a> Positions<'a> {
     pub fn at(&self, i: usize) -> (&'a [u8], &'a [u8]) {
         match self {
             Positions::Listed(v) => v[i],
-            Positions::Table(t) => t.at(i),
+            Positions::Table(t) => {
+                let fv = t.at(i);
+                (fv.field(), fv.value())
+            }
         }
     }
 }
@@ -194,7 +274,7 @@ impl<'a> Positions<'a> {
 /// Iterator over a hash's (field, value) pairs.
 pub enum Iter<'a> {
     Pack(PackIter<'a>),
-    Table(Box<dyn Iterator<Item = (&'a [u8], &'a [u8])> + 'a>),
+    Table(dense::Iter<'a, FieldValue>),
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -202,7 +282,7 @@ impl<'a> Iterator for Iter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Iter::Pack(p) => p.next(),
-            Iter::Table(t) => t.next(),
+            Iter::Table(t) => t.next().map(|fv| (fv.field(), fv.value())),
         }
     }
 }
@@ -368,6 +448,23 @@ mod tests {
         assert_eq!(a, b);
         b.insert(b"x", b"3");
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn field_value_keeps_both_for_any_length() {
+        for flen in [0, 1, 127, 128, 300, 16_384, 70_000] {
+            let field = vec![b'f'; flen];
+            let mut fv = FieldValue::new(&field, b"abc");
+            assert_eq!((fv.field(), fv.value(), fv.key()), (&field[..], &b"abc"[..], &field[..]));
+            assert_eq!(fv.0.len(), leb128_len(flen) + flen + 3);
+            fv.set_value(b"xyz");
+            assert_eq!((fv.field(), fv.value()), (&field[..], &b"xyz"[..]));
+            fv.set_value(b"");
+            assert_eq!((fv.field(), fv.value()), (&field[..], &b""[..]));
+            fv.set_value(&[7; 200]);
+            assert_eq!((fv.field(), fv.value()), (&field[..], &[7u8; 200][..]));
+        }
+        assert_eq!([0, 127, 128, 16_383, 16_384].map(leb128_len), [1, 1, 2, 2, 3]);
     }
 
     #[test]

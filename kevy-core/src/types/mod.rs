@@ -1,6 +1,7 @@
 //! Data structures behind the non-string values, one file each. They know nothing of
 //! keys, commands or the protocol.
 
+pub mod dense;
 pub mod hash;
 pub mod list;
 pub mod set;

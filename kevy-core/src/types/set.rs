@@ -3,19 +3,15 @@
 //! - `intset`: a sorted array of `i64`, used while every member is a canonical decimal
 //!   integer (Redis's `string2ll` form: no sign but '-', no leading zero) and there are
 //!   at most [`MAX_INTSET_ENTRIES`]. It iterates in ascending numeric order, as Redis.
-//! - `hashtable`: chained buckets over one dense array of nodes. A set never goes back
-//!   from `hashtable` to `intset` (Redis doesn't either).
-//!
-//! The hash table keeps its nodes contiguous (a removal moves the last node into the
-//! hole), so a member can be picked at random in O(1) and fairly, and iteration is a
-//! plain walk over an array. Buckets hold the head of a chain of node indexes; the
-//! table doubles when it holds as many members as buckets, and shrinks to fit when
-//! under 10% full (Redis's thresholds). [`Set::scan`] walks buckets in Redis's
-//! reverse-binary cursor order, which keeps SSCAN's guarantee across resizes.
+//! - `hashtable`: a [`DenseTable`] of members: O(1) fair random picks
+//!   by position, iteration over one array, SSCAN's cursor order. A set never goes
+//!   back from `hashtable` to `intset` (Redis doesn't either).
 
-use std::sync::OnceLock;
-
+use super::dense::{self, DenseTable, Slot};
 use crate::resp::parser::parse_i64;
+
+/// The `hashtable` form: the members.
+type Table = DenseTable<Box<[u8]>>;
 
 /// Redis's `set-max-intset-entries` default: an intset holds at most this many members.
 pub const MAX_INTSET_ENTRIES: usize = 512;
@@ -107,7 +103,7 @@ impl Set {
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Ints(v) => v.len(),
-            Repr::Table(t) => t.nodes.len(),
+            Repr::Table(t) => t.len(),
         }
     }
 
@@ -122,7 +118,7 @@ impl Set {
     pub fn contains(&self, member: &[u8]) -> bool {
         match &self.repr {
             Repr::Ints(v) => parse_i64(member).is_some_and(|n| v.binary_search(&n).is_ok()),
-            Repr::Table(t) => t.find(member, hash_of(member)).is_some(),
+            Repr::Table(t) => t.contains(member),
         }
     }
 
@@ -151,7 +147,13 @@ impl Set {
             self.convert_to_hashtable();
         }
         match &mut self.repr {
-            Repr::Table(t) => t.insert(member),
+            Repr::Table(t) => match t.slot(member) {
+                Slot::Found(_) => false,
+                Slot::Vacant(slot) => {
+                    slot.insert(member.into());
+                    true
+                }
+            },
             Repr::Ints(_) => unreachable!("converted above"),
         }
     }
@@ -203,7 +205,7 @@ impl Set {
     pub fn member_at(&self, i: usize) -> Member<'_> {
         match &self.repr {
             Repr::Ints(v) => Member::Int(v[i]),
-            Repr::Table(t) => Member::Bytes(&t.nodes[i].member),
+            Repr::Table(t) => Member::Bytes(t.at(i)),
         }
     }
 
@@ -219,7 +221,7 @@ impl Set {
     pub fn iter(&self) -> Iter<'_> {
         match &self.repr {
             Repr::Ints(v) => Iter(Walk::Ints(v.iter())),
-            Repr::Table(t) => Iter(Walk::Table(t.nodes.iter())),
+            Repr::Table(t) => Iter(Walk::Table(t.iter())),
         }
     }
 
@@ -228,9 +230,7 @@ impl Set {
         if let Repr::Ints(v) = &self.repr {
             let mut t = Table::with_capacity(v.len() + 1);
             for &n in v {
-                let bytes = Member::Int(n).to_vec();
-                let h = hash_of(&bytes);
-                t.push_new(bytes.into_boxed_slice(), h);
+                t.insert_new(Member::Int(n).to_vec().into_boxed_slice());
             }
             self.repr = Repr::Table(t);
         }
@@ -253,17 +253,7 @@ impl Set {
             }
             Repr::Table(t) => t,
         };
-        let (mut cursor, mut found, mut budget) = (cursor, 0, count.saturating_mul(10));
-        loop {
-            cursor = t.scan_bucket(cursor, |m| {
-                found += 1;
-                visit(Member::Bytes(m));
-            });
-            if cursor == 0 || budget == 0 || found >= count {
-                return cursor;
-            }
-            budget -= 1;
-        }
+        t.scan(cursor, count, |m| visit(Member::Bytes(m)))
     }
 }
 
@@ -272,7 +262,7 @@ pub struct Iter<'a>(Walk<'a>);
 
 enum Walk<'a> {
     Ints(std::slice::Iter<'a, i64>),
-    Table(std::slice::Iter<'a, Node>),
+    Table(dense::Iter<'a, Box<[u8]>>),
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -280,7 +270,7 @@ impl<'a> Iterator for Iter<'a> {
     fn next(&mut self) -> Option<Member<'a>> {
         match &mut self.0 {
             Walk::Ints(it) => it.next().map(|&n| Member::Int(n)),
-            Walk::Table(it) => it.next().map(|node| Member::Bytes(&node.member)),
+            Walk::Table(it) => it.next().map(|m| Member::Bytes(m)),
         }
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -292,149 +282,6 @@ impl<'a> Iterator for Iter<'a> {
 }
 
 impl ExactSizeIterator for Iter<'_> {}
-
-// ---------------------------------------------------------------------------------
-// The hash table
-
-/// End of a chain.
-const NIL: u32 = u32::MAX;
-/// The smallest bucket count (Redis's `DICT_HT_INITIAL_SIZE`).
-const MIN_BUCKETS: usize = 4;
-
-/// The hash of a member: one process-wide randomly keyed hasher.
-fn hash_of(member: &[u8]) -> u64 {
-    static STATE: OnceLock<ahash::RandomState> = OnceLock::new();
-    STATE.get_or_init(ahash::RandomState::new).hash_one(member)
-}
-
-/// One member of a hash-table set.
-#[derive(Debug, Clone)]
-struct Node {
-    hash: u64,
-    /// The next node of the same bucket, or [`NIL`].
-    next: u32,
-    member: Box<[u8]>,
-}
-
-#[derive(Debug, Clone)]
-struct Table {
-    /// Power-of-two many chain heads (node indexes or [`NIL`]).
-    heads: Vec<u32>,
-    nodes: Vec<Node>,
-}
-
-impl Table {
-    fn with_capacity(n: usize) -> Self {
-        let buckets = n.next_power_of_two().max(MIN_BUCKETS);
-        Table { heads: vec![NIL; buckets], nodes: Vec::with_capacity(n) }
-    }
-
-    fn bucket(&self, hash: u64) -> usize {
-        hash as usize & (self.heads.len() - 1)
-    }
-
-    fn find(&self, member: &[u8], hash: u64) -> Option<usize> {
-        let mut i = self.heads[self.bucket(hash)];
-        while i != NIL {
-            let node = &self.nodes[i as usize];
-            if node.hash == hash && *node.member == *member {
-                return Some(i as usize);
-            }
-            i = node.next;
-        }
-        None
-    }
-
-    fn insert(&mut self, member: &[u8]) -> bool {
-        let hash = hash_of(member);
-        if self.find(member, hash).is_some() {
-            return false;
-        }
-        self.push_new(Box::from(member), hash);
-        true
-    }
-
-    /// Adds a member known to be absent, growing the table first when full.
-    fn push_new(&mut self, member: Box<[u8]>, hash: u64) {
-        if self.nodes.len() >= self.heads.len() {
-            self.rehash(self.heads.len() * 2);
-        }
-        let b = self.bucket(hash);
-        let i = u32::try_from(self.nodes.len()).expect("a set holds fewer than 2^32 members");
-        self.nodes.push(Node { hash, next: self.heads[b], member });
-        self.heads[b] = i;
-    }
-
-    fn remove(&mut self, member: &[u8]) -> bool {
-        match self.find(member, hash_of(member)) {
-            Some(i) => {
-                self.remove_at(i);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Removes node `i`; the last node takes its place.
-    fn remove_at(&mut self, i: usize) -> Box<[u8]> {
-        let next = self.nodes[i].next;
-        self.repoint(i, next);
-        let last = self.nodes.len() - 1;
-        if i != last {
-            self.repoint(last, i as u32);
-        }
-        let node = self.nodes.swap_remove(i);
-        if self.heads.len() > MIN_BUCKETS && self.nodes.len() * 10 < self.heads.len() {
-            self.rehash(self.nodes.len().next_power_of_two().max(MIN_BUCKETS));
-        }
-        node.member
-    }
-
-    /// Makes the link that points at node `from` (a bucket head or the previous node's
-    /// `next`) point at `to` instead.
-    fn repoint(&mut self, from: usize, to: u32) {
-        let b = self.bucket(self.nodes[from].hash);
-        let mut link = self.heads[b];
-        if link as usize == from {
-            self.heads[b] = to;
-            return;
-        }
-        loop {
-            let next = self.nodes[link as usize].next;
-            if next as usize == from {
-                self.nodes[link as usize].next = to;
-                return;
-            }
-            link = next;
-        }
-    }
-
-    /// Rebuilds the chains over `buckets` buckets.
-    fn rehash(&mut self, buckets: usize) {
-        self.heads.clear();
-        self.heads.resize(buckets, NIL);
-        for i in 0..self.nodes.len() {
-            let b = self.bucket(self.nodes[i].hash);
-            self.nodes[i].next = self.heads[b];
-            self.heads[b] = i as u32;
-        }
-    }
-
-    /// Visits the bucket `cursor` names and returns the next cursor (0: done): the
-    /// bucket index is incremented from its high bits down, so buckets that split or
-    /// merge on a resize are still covered.
-    fn scan_bucket<'a>(&'a self, cursor: u64, mut visit: impl FnMut(&'a [u8])) -> u64 {
-        let mask = (self.heads.len() - 1) as u64;
-        let mut i = self.heads[(cursor & mask) as usize];
-        while i != NIL {
-            let node = &self.nodes[i as usize];
-            visit(&node.member);
-            i = node.next;
-        }
-        let v = (cursor | !mask).reverse_bits().wrapping_add(1);
-        v.reverse_bits()
-    }
-}
 
 #[cfg(test)]
 mod tests {

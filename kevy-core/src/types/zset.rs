@@ -13,9 +13,12 @@
 //! good after that) and copies one listpack quirk: a small set stores -0 as 0.
 
 use std::fmt;
-use std::sync::OnceLock;
 
 use hashbrown::HashTable;
+
+// Members hash with the one process-wide seed of types/ (fixed for the process, so SCAN
+// positions stay put between calls).
+use super::dense::hash_bytes as hash_of;
 
 /// Redis's `zset-max-listpack-entries` default: more elements means `skiplist`.
 pub const LISTPACK_MAX_ENTRIES: usize = 128;
@@ -44,16 +47,6 @@ struct Node {
     links: Box<[Link]>,
 }
 
-/// The process-wide hasher for members (random seeds, fixed for the process, so SCAN
-/// positions stay put between calls).
-fn hasher() -> &'static ahash::RandomState {
-    static STATE: OnceLock<ahash::RandomState> = OnceLock::new();
-    STATE.get_or_init(ahash::RandomState::new)
-}
-
-fn hash_of(member: &[u8]) -> u64 {
-    hasher().hash_one(member)
-}
 
 /// A node's height, drawn from the member's hash: level k+1 with probability 1/4^k.
 fn level_for(hash: u64) -> usize {
