@@ -159,6 +159,12 @@ impl<'a> Reader<'a> {
                 let clen = self.len()? as usize;
                 let len = self.len()? as usize;
                 let at = self.pos;
+                // LZF expands at most 88-fold (a 3-byte back reference copies 264 bytes):
+                // a longer announced length is corrupt, and is refused before
+                // decompress reserves it (it could be any 64-bit number).
+                if len > clen.saturating_mul(88) {
+                    return Err(RdbError { offset: at, message: "corrupt LZF string".into() });
+                }
                 let data = self.bytes(clen)?;
                 match lzf::decompress(data, len) {
                     Some(v) => v,
@@ -429,5 +435,22 @@ mod tests {
         assert!(read(b"REDIS0010\x00\xc3\x10\x10abc", |_, _, _| {}).is_err());
         // An absurd element count is refused before allocating.
         assert!(read(b"REDIS0010\x01\x01k\x81\xff\xff\xff\xff\xff\xff\xff\xff", |_, _, _| {}).is_err());
+    }
+
+    #[test]
+    fn lzf_length_beyond_its_data_is_refused_before_allocating() {
+        // Found by the fuzz harness: a 1-byte LZF string announcing 2^40 bytes made the
+        // reader reserve them (an abort). Now refused with the string's offset.
+        let mut file = b"REDIS0010\x00\x01k\xc3\x01\x81".to_vec();
+        file.extend_from_slice(&(1u64 << 40).to_be_bytes());
+        file.extend_from_slice(b"\x00a\xff\0\0\0\0\0\0\0\0");
+        let err = read(&file, |_, _, _| {}).unwrap_err();
+        assert_eq!((err.message.as_str(), err.offset), ("corrupt LZF string", 23));
+        // A string LZF really expands (88 bytes of 'a' from 5) still reads.
+        let mut ok = b"REDIS0010\x00\x01k\xc3\x05\x40\x58\x00a\xe0\x4e\x00".to_vec();
+        ok.extend_from_slice(b"\xff\0\0\0\0\0\0\0\0");
+        let mut got = Vec::new();
+        read(&ok, |_, v, _| got.push(v)).unwrap();
+        assert_eq!(got, vec![Value::Str(vec![b'a'; 88])]);
     }
 }
