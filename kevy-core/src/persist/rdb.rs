@@ -290,7 +290,8 @@ fn set_of(items: impl Iterator<Item = Vec<u8>>) -> Value {
 fn zset_of(r: &Reader<'_>, items: Vec<Vec<u8>>) -> Res<Value> {
     let mut entries = Vec::with_capacity(items.len() / 2);
     for (m, score) in pairs(items) {
-        let Some(s) = std::str::from_utf8(&score).ok().and_then(|t| t.parse::<f64>().ok()) else {
+        let parsed = std::str::from_utf8(&score).ok().and_then(|t| t.parse::<f64>().ok());
+        let Some(s) = parsed.filter(|s| !s.is_nan()) else {
             return r.fail("bad score in packed sorted set");
         };
         entries.push((m, s));
@@ -316,6 +317,9 @@ fn read_value(r: &mut Reader<'_>, ty: u8) -> Res<Value> {
             for _ in 0..n {
                 let m = r.string()?;
                 let s = if ty == ZSET_2 { r.float_bin()? } else { r.float_text()? };
+                if s.is_nan() {
+                    return r.fail("sorted set with a NaN score"); // as Redis refuses it
+                }
                 entries.push((m, s));
             }
             Value::ZSet(ZSet::from_entries(entries))
@@ -435,6 +439,24 @@ mod tests {
         assert!(read(b"REDIS0010\x00\xc3\x10\x10abc", |_, _, _| {}).is_err());
         // An absurd element count is refused before allocating.
         assert!(read(b"REDIS0010\x01\x01k\x81\xff\xff\xff\xff\xff\xff\xff\xff", |_, _, _| {}).is_err());
+    }
+
+    #[test]
+    fn nan_scores_are_refused() {
+        // Found by the fuzz harness: a NaN score (text form 253, binary NaN, or "nan" in
+        // a listpack) reached ZSet, whose order it breaks (a debug assertion fired).
+        let text = b"REDIS0010\x03\x01z\x02\x01a\xfd\x01b\x011\xff\0\0\0\0\0\0\0\0";
+        assert_eq!(read(text, |_, _, _| {}).unwrap_err().message, "sorted set with a NaN score");
+        let mut bin = b"REDIS0010\x05\x01z\x01\x01a".to_vec();
+        bin.extend_from_slice(&f64::NAN.to_le_bytes());
+        bin.extend_from_slice(b"\xff\0\0\0\0\0\0\0\0");
+        assert_eq!(read(&bin, |_, _, _| {}).unwrap_err().message, "sorted set with a NaN score");
+        // A listpack of "a" and "nan": 6-byte header, entries with their back-lengths.
+        let lp = b"\0\0\0\0\x02\0\x81a\x02\x83nan\x04\xff";
+        let mut packed = vec![b'R', b'E', b'D', b'I', b'S', b'0', b'0', b'1', b'0', 17, 1, b'z', lp.len() as u8];
+        packed.extend_from_slice(lp);
+        packed.extend_from_slice(b"\xff\0\0\0\0\0\0\0\0");
+        assert_eq!(read(&packed, |_, _, _| {}).unwrap_err().message, "bad score in packed sorted set");
     }
 
     #[test]

@@ -85,8 +85,9 @@ pub fn command(rng: &mut Rng, names: &[(Vec<u8>, i64, Vec<Vec<u8>>)]) -> Vec<Vec
         argv.push(rng.pick(subs).clone());
     }
     let wanted = arity.unsigned_abs() as usize;
-    let extra = if *arity < 0 || rng.chance(6) { rng.below(6) } else { 0 };
-    let total = (wanted + extra).saturating_sub(usize::from(rng.chance(10)));
+    // Mostly the right count (arity errors are checked before handlers run).
+    let extra = if *arity < 0 { rng.below(6) } else { usize::from(rng.chance(20)) };
+    let total = (wanted + extra).saturating_sub(usize::from(rng.chance(20)));
     while argv.len() < total.min(40) {
         let at = argv.len();
         argv.push(argument(rng, at));
