@@ -138,10 +138,11 @@ pub fn resp_inline(data: &[u8]) {
 }
 
 /// The RDB reader: a file is refused with an offset inside it or read whole; what it
-/// read is written again by kevy's writer and reads back to the same keys.
-pub fn rdb_load(data: &[u8]) {
+/// read is written again by kevy's writer and reads back to the same keys. True when
+/// the file was read (worth loading into a server: [`rdb_server`]).
+pub fn rdb_load(data: &[u8]) -> bool {
     let mut keys = Vec::new();
-    let Ok(summary) = rdb::read(data, |k, v, at| keys.push((k, v, at))) else { return };
+    let Ok(summary) = rdb::read(data, |k, v, at| keys.push((k, v, at))) else { return false };
     assert!(summary.end <= data.len() && summary.end >= 9, "end {} of {}", summary.end, data.len());
     assert_eq!(summary.keys as usize, keys.len());
     let mut w = RdbWriter::new(Vec::new(), 0).expect("writer");
@@ -154,16 +155,35 @@ pub fn rdb_load(data: &[u8]) {
     let reread = rdb::read(&file, |_, _, _| again += 1);
     assert!(reread.is_ok(), "kevy cannot read what it wrote: {reread:?}");
     assert_eq!(again, keys.len(), "keys lost in a write/read round trip");
+    true
+}
+
+/// Drops kevy's log lines: every refused file logs why, thousands of times a run.
+pub fn quiet_logs() {
+    kevy_core::log::set_hook(Some(std::sync::Arc::new(|_, _| {})));
 }
 
 /// A server on `shards` shards loading `dir` (AOF on or off), or the error it refused
 /// with. No port of its own is needed beyond the kernel's pick.
 pub fn start_in(dir: &Path, shards: usize, appendonly: bool) -> Result<Server, kevy_core::Error> {
+    quiet_logs();
     let mut cfg = Config::new();
     cfg.set("port", "0").unwrap().set("shards", &shards.to_string()).unwrap();
     cfg.set("dir", dir.to_str().expect("utf-8 dir")).unwrap().set("save", "").unwrap();
     cfg.set("appendonly", if appendonly { "yes" } else { "no" }).unwrap();
     Server::start(cfg)
+}
+
+/// A server for the dispatch target: no snapshots, its files in `dir`, and
+/// proto-max-bulk-len 1mb so no command may legitimately build a huge string.
+pub fn dispatch_server(dir: &Path, shards: usize) -> Server {
+    quiet_logs();
+    std::fs::create_dir_all(dir).expect("scratch dir");
+    let mut cfg = Config::new();
+    cfg.set("port", "0").unwrap().set("shards", &shards.to_string()).unwrap();
+    cfg.set("dir", dir.to_str().expect("utf-8 dir")).unwrap().set("save", "").unwrap();
+    cfg.set("proto-max-bulk-len", "1mb").unwrap();
+    Server::start(cfg).expect("server")
 }
 
 /// Reads every key a loaded server holds with its type's read commands, so values
