@@ -64,11 +64,14 @@ const SCRIPTS: [&str; 8] = [
     "#!lua name=lib\nredis.register_function('f', function(k, a) return #k end)",
 ];
 
+/// A command as COMMAND INFO describes it: name, arity, subcommand names.
+pub type CommandSpec = (Vec<u8>, i64, Vec<Vec<u8>>);
+
 /// One argument: a key, a number, an option word, a script or raw bytes.
 fn argument(rng: &mut Rng, position: usize) -> Vec<u8> {
     match rng.below(if position == 1 { 3 } else { 10 }) {
         0 | 1 => rng.pick(&KEYS).as_bytes().to_vec(),
-        2 | 3 | 4 => rng.pick(&NUMBERS).as_bytes().to_vec(),
+        2..=4 => rng.pick(&NUMBERS).as_bytes().to_vec(),
         5 | 6 => rng.pick(&TOKENS).as_bytes().to_vec(),
         7 => rng.pick(&SCRIPTS).as_bytes().to_vec(),
         8 => (rng.below(2000) as i64 - 1000).to_string().into_bytes(),
@@ -76,9 +79,8 @@ fn argument(rng: &mut Rng, position: usize) -> Vec<u8> {
     }
 }
 
-/// A command of the table with arguments around its arity: `names` holds
-/// (name, arity, subcommand names) as COMMAND INFO gives them.
-pub fn command(rng: &mut Rng, names: &[(Vec<u8>, i64, Vec<Vec<u8>>)]) -> Vec<Vec<u8>> {
+/// A command of the table with arguments around its arity.
+pub fn command(rng: &mut Rng, names: &[CommandSpec]) -> Vec<Vec<u8>> {
     let (name, arity, subs) = rng.pick(names);
     let mut argv = vec![name.clone()];
     if !subs.is_empty() && !rng.chance(8) {
@@ -96,7 +98,7 @@ pub fn command(rng: &mut Rng, names: &[(Vec<u8>, i64, Vec<Vec<u8>>)]) -> Vec<Vec
 }
 
 /// A dispatch input: a few commands in the `%HH` line format.
-pub fn dispatch_input(rng: &mut Rng, names: &[(Vec<u8>, i64, Vec<Vec<u8>>)]) -> Vec<u8> {
+pub fn dispatch_input(rng: &mut Rng, names: &[CommandSpec]) -> Vec<u8> {
     let mut out = Vec::new();
     for _ in 0..1 + rng.below(12) {
         encode_command(&command(rng, names), &mut out);
@@ -219,7 +221,7 @@ pub fn rdb(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// An AOF: an optional RDB preamble (one of the seeds), then commands, then damage.
-pub fn aof(rng: &mut Rng, rdb_seeds: &[Vec<u8>], names: &[(Vec<u8>, i64, Vec<Vec<u8>>)]) -> Vec<u8> {
+pub fn aof(rng: &mut Rng, rdb_seeds: &[Vec<u8>], names: &[CommandSpec]) -> Vec<u8> {
     let mut out = if rng.chance(3) { rng.pick(rdb_seeds).clone() } else { Vec::new() };
     for _ in 0..rng.below(8) {
         out.extend_from_slice(&resp(&command(rng, names)));
