@@ -75,6 +75,9 @@ pub struct RdbSummary {
     pub keys: u64,
     /// Keys of databases other than 0, which kevy (one database) skipped.
     pub skipped_other_db: u64,
+    /// Empty lists, sets, sorted sets and hashes (a corrupt file), skipped as Redis
+    /// skips them: kevy never stores an empty collection.
+    pub skipped_empty: u64,
     /// Whether a function library was in the file (kevy skips it).
     pub skipped_functions: bool,
     /// Where the RDB data ended (an AOF continues with commands after its preamble).
@@ -245,7 +248,9 @@ pub fn read(buf: &[u8], mut each: impl FnMut(Vec<u8>, Value, u64)) -> Res<RdbSum
             ty => {
                 let key = r.string()?;
                 let value = read_value(&mut r, ty)?;
-                if db == 0 {
+                if is_empty_collection(&value) {
+                    summary.skipped_empty += 1;
+                } else if db == 0 {
                     each(key, value, expire_at);
                     summary.keys += 1;
                 } else {
@@ -264,6 +269,18 @@ pub fn read(buf: &[u8], mut each: impl FnMut(Vec<u8>, Value, u64)) -> Res<RdbSum
     }
     summary.end = r.pos;
     Ok(summary)
+}
+
+/// An empty list, set, sorted set or hash: what commands never leave behind (they
+/// delete the key instead) and assume absent. Streams may be empty.
+fn is_empty_collection(value: &Value) -> bool {
+    match value {
+        Value::List(l) => l.is_empty(),
+        Value::Hash(h) => h.is_empty(),
+        Value::Set(s) => s.is_empty(),
+        Value::ZSet(z) => z.is_empty(),
+        Value::Str(_) | Value::Stream(_) => false,
+    }
 }
 
 fn pairs(items: Vec<Vec<u8>>) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> {
@@ -439,6 +456,19 @@ mod tests {
         assert!(read(b"REDIS0010\x00\xc3\x10\x10abc", |_, _, _| {}).is_err());
         // An absurd element count is refused before allocating.
         assert!(read(b"REDIS0010\x01\x01k\x81\xff\xff\xff\xff\xff\xff\xff\xff", |_, _, _| {}).is_err());
+    }
+
+    #[test]
+    fn empty_collections_are_skipped() {
+        // Found by the fuzz harness: an intset of 0 members loaded as an empty set, and
+        // SRANDMEMBER on it divided by zero. Redis skips such keys when loading.
+        let mut file = b"REDIS0010".to_vec();
+        file.extend_from_slice(b"\x0b\x01s\x08\x02\0\0\0\0\0\0\0"); // intset, 0 members
+        file.extend_from_slice(b"\x01\x01l\x00"); // list of 0 elements
+        file.extend_from_slice(b"\x00\x01k\x01v\xff\0\0\0\0\0\0\0\0");
+        let mut keys = Vec::new();
+        let summary = read(&file, |k, _, _| keys.push(k)).unwrap();
+        assert_eq!((keys, summary.keys, summary.skipped_empty), (vec![b"k".to_vec()], 1, 2));
     }
 
     #[test]
