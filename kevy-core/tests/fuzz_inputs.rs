@@ -72,6 +72,7 @@ impl Runner {
             .name(format!("fuzz-{name}"))
             .spawn(move || {
                 for input in inbox {
+                    alloc::watch_input(&input);
                     let base = alloc::reset_peak();
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| target(&input)));
                     let peak = alloc::peak_since(base);

@@ -4,7 +4,8 @@
 //! so a runaway input ends the run instead of the machine.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::io::Write;
 
 /// No single thread of the fuzz run may hold more than this.
 pub const HARD_LIMIT: usize = 2 << 30;
@@ -14,12 +15,40 @@ pub struct Counting;
 thread_local! {
     static LIVE: Cell<isize> = const { Cell::new(0) };
     static PEAK: Cell<isize> = const { Cell::new(0) };
+    /// The input this thread is running, printed if it passes the hard limit.
+    static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static REPORTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Records the input this thread is about to run (see [`HARD_LIMIT`]).
+pub fn watch_input(input: &[u8]) {
+    INPUT.with(|i| {
+        let mut i = i.borrow_mut();
+        i.clear();
+        i.extend_from_slice(input);
+    });
+}
+
+/// The process is about to abort on a refused allocation: say which input did it.
+/// Formatting into stderr does not allocate.
+fn report_breach(size: usize) {
+    if REPORTED.with(|r| r.replace(true)) {
+        return;
+    }
+    INPUT.with(|i| {
+        if let Ok(input) = i.try_borrow() {
+            let mut err = std::io::stderr();
+            let _ = writeln!(err, "fuzz: an input passed the hard allocation limit ({size} more bytes asked)");
+            let _ = writeln!(err, "  input ({} bytes): b\"{}\"", input.len(), input.escape_ascii());
+        }
+    });
 }
 
 fn grow(n: usize) -> bool {
     LIVE.with(|live| {
         let now = live.get() + n as isize;
         if now > HARD_LIMIT as isize {
+            report_breach(n);
             return false;
         }
         live.set(now);
