@@ -16,6 +16,7 @@ mod gen;
 #[path = "fuzz_support/targets.rs"]
 mod targets;
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -65,6 +66,7 @@ struct Runner {
 
 impl Runner {
     fn new(name: &'static str, bound: fn(usize) -> usize, target: impl FnMut(&[u8]) + Send + 'static) -> Runner {
+        count_panics();
         let (jobs, inbox) = mpsc::channel::<Vec<u8>>();
         let (outbox, done) = mpsc::channel();
         let mut target = target;
@@ -73,10 +75,16 @@ impl Runner {
             .spawn(move || {
                 for input in inbox {
                     alloc::watch_input(&input);
-                    let base = alloc::reset_peak();
+                    let (base, panics) = (alloc::reset_peak(), PANICS.with(Cell::get));
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| target(&input)));
                     let peak = alloc::peak_since(base);
-                    let sent = outbox.send(outcome.map(|_| peak).map_err(|e| panic_text(&e)));
+                    let outcome = match outcome {
+                        Err(e) => Err(panic_text(&e)),
+                        // kevy catches a handler's panic (an error reply): a bug all the same.
+                        Ok(()) if PANICS.with(Cell::get) != panics => Err("a panic inside kevy, caught there".into()),
+                        Ok(()) => Ok(peak),
+                    };
+                    let sent = outbox.send(outcome);
                     if sent.is_err() {
                         return;
                     }
@@ -144,6 +152,24 @@ impl Runner {
             seed()
         );
     }
+}
+
+thread_local! {
+    /// Panics on this thread so far, caught or not.
+    static PANICS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts every panic on the thread it happens (then reports it as usual), so the
+/// ones kevy catches and turns into error replies are seen too.
+fn count_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.with(|p| p.set(p.get() + 1));
+            report(info);
+        }));
+    });
 }
 
 fn panic_text(e: &Box<dyn std::any::Any + Send>) -> String {

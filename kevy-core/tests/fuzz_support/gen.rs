@@ -97,9 +97,29 @@ pub fn command(rng: &mut Rng, names: &[CommandSpec]) -> Vec<Vec<u8>> {
     argv
 }
 
+/// Commands that give the keys of [`KEYS`] values of every type, so the random
+/// commands after them meet data (each input starts from an empty dataset).
+const POPULATE: [&str; 7] = [
+    "SET k 10",
+    "RPUSH list a b 1 -2 c",
+    "ZADD z 1 a 2 b -inf c 3.5 d",
+    "HSET k1 f v n 5",
+    "SADD k2 1 2 3 a",
+    "XADD {t}a 1-1 f v",
+    "SADD {t}b x y",
+];
+
 /// A dispatch input: a few commands in the `%HH` line format.
 pub fn dispatch_input(rng: &mut Rng, names: &[CommandSpec]) -> Vec<u8> {
     let mut out = Vec::new();
+    if !rng.chance(3) {
+        for line in POPULATE {
+            if rng.below(4) != 0 {
+                out.extend_from_slice(line.as_bytes());
+                out.push(b'\n');
+            }
+        }
+    }
     for _ in 0..1 + rng.below(12) {
         encode_command(&command(rng, names), &mut out);
     }
