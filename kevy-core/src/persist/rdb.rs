@@ -75,6 +75,9 @@ pub struct RdbSummary {
     pub keys: u64,
     /// Keys of databases other than 0, which kevy (one database) skipped.
     pub skipped_other_db: u64,
+    /// Empty lists, sets, sorted sets and hashes (a corrupt file), skipped as Redis
+    /// skips them: kevy never stores an empty collection.
+    pub skipped_empty: u64,
     /// Whether a function library was in the file (kevy skips it).
     pub skipped_functions: bool,
     /// Where the RDB data ended (an AOF continues with commands after its preamble).
@@ -159,6 +162,12 @@ impl<'a> Reader<'a> {
                 let clen = self.len()? as usize;
                 let len = self.len()? as usize;
                 let at = self.pos;
+                // LZF expands at most 88-fold (a 3-byte back reference copies 264 bytes):
+                // a longer announced length is corrupt, and is refused before
+                // decompress reserves it (it could be any 64-bit number).
+                if len > clen.saturating_mul(88) {
+                    return Err(RdbError { offset: at, message: "corrupt LZF string".into() });
+                }
                 let data = self.bytes(clen)?;
                 match lzf::decompress(data, len) {
                     Some(v) => v,
@@ -239,7 +248,9 @@ pub fn read(buf: &[u8], mut each: impl FnMut(Vec<u8>, Value, u64)) -> Res<RdbSum
             ty => {
                 let key = r.string()?;
                 let value = read_value(&mut r, ty)?;
-                if db == 0 {
+                if is_empty_collection(&value) {
+                    summary.skipped_empty += 1;
+                } else if db == 0 {
                     each(key, value, expire_at);
                     summary.keys += 1;
                 } else {
@@ -258,6 +269,18 @@ pub fn read(buf: &[u8], mut each: impl FnMut(Vec<u8>, Value, u64)) -> Res<RdbSum
     }
     summary.end = r.pos;
     Ok(summary)
+}
+
+/// An empty list, set, sorted set or hash: what commands never leave behind (they
+/// delete the key instead) and assume absent. Streams may be empty.
+fn is_empty_collection(value: &Value) -> bool {
+    match value {
+        Value::List(l) => l.is_empty(),
+        Value::Hash(h) => h.is_empty(),
+        Value::Set(s) => s.is_empty(),
+        Value::ZSet(z) => z.is_empty(),
+        Value::Str(_) | Value::Stream(_) => false,
+    }
 }
 
 fn pairs(items: Vec<Vec<u8>>) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> {
@@ -284,7 +307,8 @@ fn set_of(items: impl Iterator<Item = Vec<u8>>) -> Value {
 fn zset_of(r: &Reader<'_>, items: Vec<Vec<u8>>) -> Res<Value> {
     let mut entries = Vec::with_capacity(items.len() / 2);
     for (m, score) in pairs(items) {
-        let Some(s) = std::str::from_utf8(&score).ok().and_then(|t| t.parse::<f64>().ok()) else {
+        let parsed = std::str::from_utf8(&score).ok().and_then(|t| t.parse::<f64>().ok());
+        let Some(s) = parsed.filter(|s| !s.is_nan()) else {
             return r.fail("bad score in packed sorted set");
         };
         entries.push((m, s));
@@ -310,6 +334,9 @@ fn read_value(r: &mut Reader<'_>, ty: u8) -> Res<Value> {
             for _ in 0..n {
                 let m = r.string()?;
                 let s = if ty == ZSET_2 { r.float_bin()? } else { r.float_text()? };
+                if s.is_nan() {
+                    return r.fail("sorted set with a NaN score"); // as Redis refuses it
+                }
                 entries.push((m, s));
             }
             Value::ZSet(ZSet::from_entries(entries))
@@ -429,5 +456,53 @@ mod tests {
         assert!(read(b"REDIS0010\x00\xc3\x10\x10abc", |_, _, _| {}).is_err());
         // An absurd element count is refused before allocating.
         assert!(read(b"REDIS0010\x01\x01k\x81\xff\xff\xff\xff\xff\xff\xff\xff", |_, _, _| {}).is_err());
+    }
+
+    #[test]
+    fn empty_collections_are_skipped() {
+        // Found by the fuzz harness: an intset of 0 members loaded as an empty set, and
+        // SRANDMEMBER on it divided by zero. Redis skips such keys when loading.
+        let mut file = b"REDIS0010".to_vec();
+        file.extend_from_slice(b"\x0b\x01s\x08\x02\0\0\0\0\0\0\0"); // intset, 0 members
+        file.extend_from_slice(b"\x01\x01l\x00"); // list of 0 elements
+        file.extend_from_slice(b"\x00\x01k\x01v\xff\0\0\0\0\0\0\0\0");
+        let mut keys = Vec::new();
+        let summary = read(&file, |k, _, _| keys.push(k)).unwrap();
+        assert_eq!((keys, summary.keys, summary.skipped_empty), (vec![b"k".to_vec()], 1, 2));
+    }
+
+    #[test]
+    fn nan_scores_are_refused() {
+        // Found by the fuzz harness: a NaN score (text form 253, binary NaN, or "nan" in
+        // a listpack) reached ZSet, whose order it breaks (a debug assertion fired).
+        let text = b"REDIS0010\x03\x01z\x02\x01a\xfd\x01b\x011\xff\0\0\0\0\0\0\0\0";
+        assert_eq!(read(text, |_, _, _| {}).unwrap_err().message, "sorted set with a NaN score");
+        let mut bin = b"REDIS0010\x05\x01z\x01\x01a".to_vec();
+        bin.extend_from_slice(&f64::NAN.to_le_bytes());
+        bin.extend_from_slice(b"\xff\0\0\0\0\0\0\0\0");
+        assert_eq!(read(&bin, |_, _, _| {}).unwrap_err().message, "sorted set with a NaN score");
+        // A listpack of "a" and "nan": 6-byte header, entries with their back-lengths.
+        let lp = b"\0\0\0\0\x02\0\x81a\x02\x83nan\x04\xff";
+        let mut packed = vec![b'R', b'E', b'D', b'I', b'S', b'0', b'0', b'1', b'0', 17, 1, b'z', lp.len() as u8];
+        packed.extend_from_slice(lp);
+        packed.extend_from_slice(b"\xff\0\0\0\0\0\0\0\0");
+        assert_eq!(read(&packed, |_, _, _| {}).unwrap_err().message, "bad score in packed sorted set");
+    }
+
+    #[test]
+    fn lzf_length_beyond_its_data_is_refused_before_allocating() {
+        // Found by the fuzz harness: a 1-byte LZF string announcing 2^40 bytes made the
+        // reader reserve them (an abort). Now refused with the string's offset.
+        let mut file = b"REDIS0010\x00\x01k\xc3\x01\x81".to_vec();
+        file.extend_from_slice(&(1u64 << 40).to_be_bytes());
+        file.extend_from_slice(b"\x00a\xff\0\0\0\0\0\0\0\0");
+        let err = read(&file, |_, _, _| {}).unwrap_err();
+        assert_eq!((err.message.as_str(), err.offset), ("corrupt LZF string", 23));
+        // A string LZF really expands (88 bytes of 'a' from 5) still reads.
+        let mut ok = b"REDIS0010\x00\x01k\xc3\x05\x40\x58\x00a\xe0\x4e\x00".to_vec();
+        ok.extend_from_slice(b"\xff\0\0\0\0\0\0\0\0");
+        let mut got = Vec::new();
+        read(&ok, |_, v, _| got.push(v)).unwrap();
+        assert_eq!(got, vec![Value::Str(vec![b'a'; 88])]);
     }
 }
