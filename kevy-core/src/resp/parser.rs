@@ -13,14 +13,11 @@ const MAX_INLINE: usize = 64 * 1024;
 pub struct Limits {
     pub max_bulk_len: u64,
     pub max_multibulk_len: u64,
-    /// A file, not a client: a NUL where a line should end is an error at once instead
-    /// of a wait for more input (which would read as a truncated tail).
-    pub nul_is_error: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_bulk_len: 512 * 1024 * 1024, max_multibulk_len: i32::MAX as u64, nul_is_error: false }
+        Limits { max_bulk_len: 512 * 1024 * 1024, max_multibulk_len: i32::MAX as u64 }
     }
 }
 
@@ -48,7 +45,7 @@ pub fn parse(input: &[u8], limits: &Limits, spans: &mut ArgSpans, scratch: &mut 
     match input.first() {
         None => Parsed::Incomplete { hint: 0 },
         Some(b'*') => parse_multibulk(input, limits, spans),
-        Some(_) => parse_inline(input, limits, spans, scratch),
+        Some(_) => parse_inline(input, spans, scratch),
     }
 }
 
@@ -98,7 +95,7 @@ enum Header {
 /// the `\r` leaves the line unfinished, so the client waits (until the 64 KiB header
 /// limit) exactly as it would on redis-server.
 #[inline]
-fn header(input: &[u8], at: usize, limits: &Limits) -> Header {
+fn header(input: &[u8], at: usize) -> Header {
     // Fast path: one or two digits, what nearly every request header holds.
     if let Some(&[_, a, b, c, _]) = input.get(at..at + 5) {
         if b == b'\r' && a.is_ascii_digit() {
@@ -111,9 +108,6 @@ fn header(input: &[u8], at: usize, limits: &Limits) -> Header {
     let Some(cr) = input[at..].iter().position(|&c| c == b'\r' || c == 0).map(|i| at + i) else {
         return Header::Partial;
     };
-    if input[cr] == 0 && limits.nul_is_error {
-        return Header::Invalid;
-    }
     if input[cr] == 0 || cr + 1 >= input.len() {
         return Header::Partial;
     }
@@ -125,7 +119,7 @@ fn header(input: &[u8], at: usize, limits: &Limits) -> Header {
 }
 
 fn parse_multibulk(input: &[u8], limits: &Limits, spans: &mut ArgSpans) -> Parsed {
-    let (count, mut pos) = match header(input, 0, limits) {
+    let (count, mut pos) = match header(input, 0) {
         Header::Value(n, next) if n <= limits.max_multibulk_len as i64 => (n, next),
         Header::Partial if input.len() <= MAX_INLINE => return Parsed::Incomplete { hint: 0 },
         Header::Partial => return Parsed::Error("ERR Protocol error: too big mbulk count string"),
@@ -139,7 +133,7 @@ fn parse_multibulk(input: &[u8], limits: &Limits, spans: &mut ArgSpans) -> Parse
             return Parsed::Incomplete { hint: 0 };
         }
         // Like Redis, the line must be complete before its first byte is judged.
-        let line = header(input, pos, limits);
+        let line = header(input, pos);
         if !matches!(line, Header::Partial) && input[pos] != b'$' {
             return Parsed::Error(expected_dollar(input[pos]));
         }
@@ -172,11 +166,10 @@ fn expected_dollar(got: u8) -> &'static str {
     texts[got as usize].as_str()
 }
 
-fn parse_inline(input: &[u8], limits: &Limits, spans: &mut ArgSpans, scratch: &mut Vec<u8>) -> Parsed {
+fn parse_inline(input: &[u8], spans: &mut ArgSpans, scratch: &mut Vec<u8>) -> Parsed {
     // Redis looks for the newline with strchr, which stops at a NUL byte: a line with
     // a NUL in it never ends, and the client waits until the 64 KiB inline limit.
-    let stop_at_nul = !limits.nul_is_error;
-    let end = input.iter().position(|&b| b == b'\n' || (b == 0 && stop_at_nul)).filter(|&i| input[i] == b'\n');
+    let end = input.iter().position(|&b| b == b'\n' || b == 0).filter(|&i| input[i] == b'\n');
     let Some(nl) = end else {
         if input.len() > MAX_INLINE {
             return Parsed::Error("ERR Protocol error: too big inline request");
@@ -370,10 +363,6 @@ mod tests {
         assert_eq!(run(b"ECHO \"a\"\x0b\r\n").1, vec![b"ECHO".to_vec(), b"a".to_vec()]);
         assert_eq!(run(b"*1\r\n\r\n").0, Parsed::Error("ERR Protocol error: expected '$', got ' '"));
         assert_eq!(run(b"*1\r\n+a").0, Parsed::Incomplete { hint: 0 });
-        // An AOF is not a client: there a NUL in a header is corruption, not a wait.
-        let file = Limits { nul_is_error: true, ..Limits::default() };
-        let p = parse(b"*1\0\r\n", &file, &mut ArgSpans::default(), &mut Vec::new());
-        assert_eq!(p, Parsed::Error("ERR Protocol error: invalid multibulk length"));
     }
 
     /// Random bytes (every value, with protocol bytes more likely) parsed the way a
@@ -397,7 +386,7 @@ mod tests {
                 })
                 .collect();
             let mut pos = 0;
-            let limits = Limits { max_bulk_len: 1 << 20, nul_is_error: len % 2 == 0, ..Limits::default() };
+            let limits = Limits { max_bulk_len: 1 << 20, ..Limits::default() };
             while pos < input.len() {
                 match parse(&input[pos..], &limits, &mut spans, &mut scratch) {
                     Parsed::Command { consumed, .. } | Parsed::Empty { consumed } => {

@@ -17,51 +17,16 @@ use kevy_core::{Config, Reply, Server};
 /// The targets, by the name their corpus folder has (fuzz/corpus/<name>/).
 pub const TARGETS: [&str; 5] = ["resp_multibulk", "resp_inline", "rdb_load", "aof_load", "dispatch"];
 
-/// Known bug, issue 12 item 1: the inline splitter ends a token at byte 0 but its
-/// whitespace skip does not skip 0, so a NUL outside quotes on the first line makes
-/// `parse` push empty spans forever (a hang that eats memory). Until that fix is on
-/// main, inputs that reach it are left out of the random run (the libFuzzer target
-/// reports them as timeouts). After merging the fix set this to false: every byte-0
-/// input then runs.
-pub const SKIP_INLINE_NUL_HANG: bool = true;
-
-/// Would this input take the parser into the inline byte-0 hang (see above)?
-pub fn hits_inline_nul_hang(input: &[u8]) -> bool {
-    if !SKIP_INLINE_NUL_HANG || input.first() == Some(&b'*') {
-        return false;
-    }
-    let line = input.split(|&b| b == b'\n').next().unwrap_or(&[]);
-    line.contains(&0)
-}
-
-/// Known bug found by this harness (resp/parser.rs, header_number): a `*` or `$`
-/// header of -9223372036854775808 negates 9223372036854775808 as an i64, which
-/// overflows: a panic where overflow checks are on (debug builds, so test.sh's
-/// kevy-server), a wrap to i64::MIN otherwise. Reproducer: `*-9223372036854775808\r\n`.
-/// Such inputs are left out until the fix is on main; then set this to false.
-pub const SKIP_HEADER_MIN_OVERFLOW: bool = true;
-
-/// Would this input reach the header overflow above?
-pub fn hits_header_min_overflow(input: &[u8]) -> bool {
-    SKIP_HEADER_MIN_OVERFLOW && input.windows(21).any(|w| w == b"-9223372036854775808\r")
-}
-
 /// Parses `input` as a pipeline, one command after another, checking what each step
 /// reports: a command or an empty line consumes something and stays inside the input,
 /// its argument spans lie inside what it consumed, an incomplete command's hint asks
 /// for more than is there, and cutting a complete command short never completes it.
 pub fn parse_pipeline(input: &[u8], limits: &Limits) {
-    if hits_header_min_overflow(input) {
-        return;
-    }
     let (mut spans, mut scratch) = (ArgSpans::default(), Vec::new());
     let mut pos = 0;
     // Each step consumes at least one byte, so this bounds the loop by the input size.
     for _ in 0..=input.len() {
         let rest = &input[pos..];
-        if hits_inline_nul_hang(rest) {
-            return;
-        }
         match parse(rest, limits, &mut spans, &mut scratch) {
             Parsed::Command { consumed, inline } => {
                 assert!(consumed > 0 && consumed <= rest.len(), "consumed {consumed} of {}", rest.len());
@@ -257,9 +222,6 @@ pub fn show_argv<A: AsRef<[u8]>>(argv: &[A]) -> String {
 /// The AOF loader: `data` as shard 0's append-only file of a 1-shard directory. The
 /// server either refuses to start or starts, serves PING and every key it loaded.
 pub fn aof_load(dir: &Path, data: &[u8]) {
-    if aof_hits_inline_nul_hang(data) || hits_header_min_overflow(data) {
-        return; // issue 12 item 1, reached through the AOF's parse (see SKIP_INLINE_NUL_HANG)
-    }
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).expect("scratch dir");
     std::fs::write(dir.join("appendonly-0.aof"), data).expect("write aof");
@@ -270,33 +232,6 @@ pub fn aof_load(dir: &Path, data: &[u8]) {
     }
 }
 
-/// Would replaying this AOF reach the inline byte-0 hang at some record? Walks the
-/// records as the loader does (after its RDB preamble), stopping where it would.
-pub fn aof_hits_inline_nul_hang(data: &[u8]) -> bool {
-    if !SKIP_INLINE_NUL_HANG {
-        return false;
-    }
-    let mut pos = if data.starts_with(b"REDIS") {
-        match rdb::read(data, |_, _, _| {}) {
-            Ok(summary) => summary.end,
-            Err(_) => return false,
-        }
-    } else {
-        0
-    };
-    let limits = Limits { max_bulk_len: u64::MAX, ..Limits::default() };
-    let (mut spans, mut scratch) = (ArgSpans::default(), Vec::new());
-    while pos < data.len() {
-        if hits_inline_nul_hang(&data[pos..]) {
-            return true;
-        }
-        match parse(&data[pos..], &limits, &mut spans, &mut scratch) {
-            Parsed::Command { consumed, .. } | Parsed::Empty { consumed } => pos += consumed,
-            _ => return false,
-        }
-    }
-    false
-}
 
 /// The RDB loader as a server uses it: `data` as the dump.rdb of a data directory,
 /// loaded on 1 shard; then every key is read back with its type's commands.
