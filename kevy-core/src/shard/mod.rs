@@ -17,6 +17,8 @@ pub mod conn;
 pub mod db;
 pub mod dispatch;
 pub mod event_loop;
+pub mod front;
+pub mod busy;
 pub mod host;
 pub mod mailbox;
 pub mod notify;
