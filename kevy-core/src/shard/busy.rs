@@ -104,6 +104,10 @@ impl ShardServicer {
             let mut turn = Turn { shared, me: id, now_ms, outbox: &mut self.outbox, commands: 0, busy: Some(busy) };
             run_pipeline(&mut turn, conn, slot);
         }
+        // Replies held for the turn's fsync leave after it, with what follows them.
+        if front.unflushed.contains(&slot) {
+            return;
+        }
         if let Written::Close = front.write(slot) {
             front.close(shared, id, slot);
         }

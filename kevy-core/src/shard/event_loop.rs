@@ -38,8 +38,6 @@ pub struct ShardLoop {
     next_timeout_ms: u64,
     /// Our keyspace has waiters whose serving needs other shards locked.
     deferred: bool,
-    /// Connections whose replies wait for this turn's AOF fsync (`appendfsync always`).
-    unflushed: Vec<u32>,
 }
 
 impl ShardLoop {
@@ -66,7 +64,6 @@ impl ShardLoop {
             blocked_slots: Vec::new(),
             next_timeout_ms: u64::MAX,
             deferred: false,
-            unflushed: Vec::new(),
         }
     }
 
@@ -103,7 +100,8 @@ impl ShardLoop {
             for ev in events.drain(..) {
                 commands += self.on_event(ev);
             }
-            for slot in std::mem::take(&mut self.unflushed) {
+            let unflushed = std::mem::take(&mut self.front.borrow_mut().unflushed);
+            for slot in unflushed {
                 self.flush_conn(slot);
             }
             self.reap_if_due();
@@ -172,7 +170,7 @@ impl ShardLoop {
         let n = self.run_conn(slot);
         if self.group_commit() {
             // appendfsync always: one fsync for every connection served this turn.
-            self.unflushed.push(slot);
+            self.front.borrow_mut().unflushed.push(slot);
         } else {
             self.flush_conn(slot);
         }

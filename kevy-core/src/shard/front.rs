@@ -31,6 +31,9 @@ pub struct Front {
     pub conns: Vec<Option<Conn>>,
     pub free_slots: Vec<u32>,
     pub generations: Vec<u32>,
+    /// Connections whose replies wait for this turn's AOF fsync (`appendfsync always`):
+    /// the busy servicer must not send them early.
+    pub unflushed: Vec<u32>,
 }
 
 /// What writing a connection's output found.
@@ -49,7 +52,7 @@ impl Front {
             epoll.add(l.as_raw_fd(), READABLE, LISTENER_TOKEN | i as u64)?;
         }
         epoll.add(shared.shards[id].waker.fd(), READABLE, WAKER_TOKEN)?;
-        Ok(Front { epoll, listeners, conns: Vec::new(), free_slots: Vec::new(), generations: Vec::new() })
+        Ok(Front { epoll, listeners, conns: Vec::new(), free_slots: Vec::new(), generations: Vec::new(), unflushed: Vec::new() })
     }
 
     /// The connection in `slot` if it is the one `generation` names.
