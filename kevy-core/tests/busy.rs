@@ -184,3 +184,22 @@ fn sigterm_stops_a_busy_kevy_server() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn stopping_during_a_script_that_wrote_does_not_save_it_half_done() {
+    for (body, saved) in [(SPIN, true), ("redis.call('set', 'half', '1') while true do end", false)] {
+        let dir = common::scratch_dir(if saved { "busy-stop-clean" } else { "busy-stop-half" });
+        let mut cfg = kevy_core::Config::new();
+        cfg.set("port", "0").unwrap().set("shards", "1").unwrap();
+        cfg.set("dir", dir.to_str().unwrap()).unwrap().set("save", "3600 1").unwrap();
+        let server = kevy_core::Server::start(cfg).expect("server starts");
+        let mut looping = Client::connect(server.port());
+        assert_eq!(looping.cmd("SET before 1"), "+OK\r\n");
+        send(&mut looping, &["EVAL", body, "0"]);
+        std::thread::sleep(Duration::from_millis(200));
+        within_hang_guard("Server::stop on a busy server", move || server.stop());
+        // A read-only script changed nothing: the shutdown save runs as usual.
+        assert_eq!(dir.join("dump-0.rdb").exists(), saved, "{body}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
