@@ -90,6 +90,31 @@ pub fn busy_for_target(
     busy_for(shared, cmd, needs)
 }
 
+/// [`busy_for_target`], and for a command that names no keys (PING, INFO, CONFIG,
+/// PUBLISH, EVAL with 0 keys...) on any shard: it acts on the server as a whole, which
+/// is busy while any script is past the threshold, as on Redis. Commands on keys of
+/// shards no script holds keep running.
+pub fn busy_for_command(
+    shared: &crate::shard::Shared,
+    cmd: &crate::commands::Command,
+    args: crate::resp::Args<'_>,
+    target: &Target,
+    me: usize,
+) -> Option<&'static str> {
+    if !shared.table.scripts.any_running() {
+        return None;
+    }
+    busy_for_target(shared, cmd, target, me).or_else(|| {
+        let keyed_route = matches!(cmd.route, crate::commands::Route::Keys | crate::commands::Route::KeyPositions(_));
+        let keyless = keyed_route && cmd.key_positions(args).is_empty();
+        if keyless && !cmd.has(crate::commands::flags::ALLOW_BUSY) {
+            busy_anywhere(shared)
+        } else {
+            None
+        }
+    })
+}
+
 /// May `cmd` write keys without the WRITE flag? (EVAL, EVALSHA: the dispatcher then
 /// serves clients blocked on their KEYS after them, as after any write.)
 pub fn may_write(cmd: &crate::commands::Command) -> bool {

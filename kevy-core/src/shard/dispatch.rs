@@ -395,7 +395,7 @@ fn run_routed<'g>(
     let shared = turn.shared;
     let (shards, me) = (shared.shard_count(), turn.me);
     let routed = target(cmd, args, shards, me);
-    if let Some(busy) = crate::scripting::busy_for_target(shared, cmd, &routed, me) {
+    if let Some(busy) = crate::scripting::busy_for_command(shared, cmd, args, &routed, me) {
         let resp3 = conn.client.resp3;
         ReplyWriter::new(conn.reply_parts().0, resp3).error(busy);
         return Ok(());
