@@ -208,3 +208,20 @@ fn stopping_during_a_script_that_wrote_does_not_save_it_half_done() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn a_killed_script_cannot_catch_the_kill_with_pcall() {
+    // Nearly all its time is inside pcall: the kill must still end it (Redis's test
+    // "Timedout read-only scripts can be killed by SCRIPT KILL even when use pcall").
+    let server = start(1);
+    let mut looping = Client::connect(server.port());
+    assert_eq!(looping.cmd("CONFIG SET busy-reply-threshold 100"), "+OK\r\n");
+    let body = "local f = function() while 1 do redis.call('ping') end end while 1 do pcall(f) end";
+    send(&mut looping, &["EVAL", body, "0"]);
+    let mut other = Client::connect(server.port());
+    assert_eq!(other.cmd("PING"), BUSY_EVAL);
+    assert_eq!(other.cmd("SCRIPT KILL"), "+OK\r\n");
+    let reply = within_hang_guard("a killed pcall loop", move || looping.reply());
+    assert!(reply.starts_with("-ERR Script killed by user with SCRIPT KILL... script: "), "{reply}");
+    assert_eq!(other.cmd("PING"), "+PONG\r\n");
+}

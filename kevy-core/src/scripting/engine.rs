@@ -536,15 +536,16 @@ fn fcall_command(name: &str, keys: &Table, argv: &Table) -> Vec<Vec<u8>> {
 /// flagged `run` or the server stops, and serves the shard while the script is busy.
 fn stop_when_killed(lua: &Lua, run: Arc<Running>) {
     super::busy::on_start();
-    lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
-        if let Err(stopped) = super::busy::on_hook(&run) {
-            return raise(stopped);
-        }
-        if run.kill.load(Ordering::Acquire) {
-            raise(KILLED)
-        } else {
-            Ok(VmState::Continue)
-        }
+    lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |lua, _| {
+        let reason = match super::busy::on_hook(&run) {
+            Err(stopped) => stopped,
+            Ok(()) if run.kill.load(Ordering::Acquire) => KILLED,
+            Ok(()) => return Ok(VmState::Continue),
+        };
+        // As Redis: from now on the error is raised at every line, so a script that
+        // spends its time inside pcall cannot catch it for good.
+        lua.set_hook(HookTriggers::new().every_line(), move |_, _| raise(reason));
+        raise(reason)
     });
 }
 
