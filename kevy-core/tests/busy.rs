@@ -225,3 +225,29 @@ fn a_killed_script_cannot_catch_the_kill_with_pcall() {
     assert!(reply.starts_with("-ERR Script killed by user with SCRIPT KILL... script: "), "{reply}");
     assert_eq!(other.cmd("PING"), "+PONG\r\n");
 }
+
+#[test]
+fn requests_queued_for_the_busy_shard_are_answered_after_the_kill() {
+    let server = start(2);
+    let port = server.port();
+    let key = common::spread("q", 2).remove(0);
+    let mut looping = Client::connect(port);
+    assert_eq!(looping.cmd("CONFIG SET busy-reply-threshold 1000"), "+OK\r\n");
+    send(&mut looping, &["EVAL", SPIN, "1", &key]);
+    std::thread::sleep(Duration::from_millis(100));
+    // Below the threshold: from the other shard this request waits in the busy
+    // shard's ring; from the busy shard itself it is read past the threshold (-BUSY).
+    let mut waiting: Vec<Client> = (0..4).map(|_| Client::connect(port)).collect();
+    for c in &mut waiting {
+        send(c, &["GET", &key]);
+    }
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut killer = Client::connect(port);
+    assert_eq!(killer.cmd("SCRIPT KILL"), "+OK\r\n");
+    assert!(looping.reply().starts_with("-ERR Script killed by user with SCRIPT KILL..."));
+    for c in &mut waiting {
+        let reply = c.reply();
+        assert!(reply == "$-1\r\n" || reply == BUSY_EVAL, "{reply}");
+        assert_eq!(c.cmd("PING"), "+PONG\r\n");
+    }
+}
