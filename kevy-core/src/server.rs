@@ -86,8 +86,11 @@ impl Server {
         shared.persist.last_ok.store(true, Ordering::Release);
         let mut server = Server { shared: Arc::clone(&shared), threads: Vec::new(), aof_thread };
         for (id, ls) in listeners.into_iter().enumerate() {
-            let shard = ShardLoop::new(id, Arc::clone(&shared), ls)?;
-            let thread = std::thread::Builder::new().name(format!("kevy-shard-{id}")).spawn(move || shard.run())?;
+            let front = ShardLoop::front(id, &shared, ls)?;
+            let shared = Arc::clone(&shared);
+            let thread = std::thread::Builder::new()
+                .name(format!("kevy-shard-{id}"))
+                .spawn(move || ShardLoop::new(id, shared, front).run())?;
             server.threads.push(thread);
         }
         Ok(server)

@@ -135,7 +135,7 @@ fn function_flush(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// FUNCTION KILL
 fn function_kill(ctx: &mut Ctx<'_>, _: Args<'_>) {
-    match ctx.shared.table.scripts.kill() {
+    match ctx.shared.table.scripts.kill(true) {
         Ok(()) => ctx.out.ok(),
         Err(e) => ctx.out.error(e),
     }
@@ -201,12 +201,34 @@ fn function_list(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// FUNCTION STATS
 fn function_stats(ctx: &mut Ctx<'_>, _: Args<'_>) {
-    let libs = ctx.shared.table.scripts.libraries.all();
+    let scripts = &ctx.shared.table.scripts;
+    let running = scripts.running();
+    // As Redis: while an EVAL is busy, FUNCTION STATS gets that script's -BUSY.
+    if let Some(eval) = running.iter().find(|r| !r.function) {
+        if crate::scripting::busy_anywhere(ctx.shared).is_some() {
+            return ctx.out.error(eval.busy_text());
+        }
+    }
+    let libs = scripts.libraries.all();
     let functions: usize = libs.iter().map(|l| l.functions.len()).sum();
     let out = &mut ctx.out;
     out.map(2);
     out.bulk(b"running_script");
-    out.null();
+    match running.iter().find(|r| r.function) {
+        Some(run) => {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(run.name.as_bytes());
+            out.bulk(b"command");
+            out.array(run.command.len());
+            for word in &run.command {
+                out.bulk(word);
+            }
+            out.bulk(b"duration_ms");
+            out.int(run.started.elapsed().as_millis() as i64);
+        }
+        None => out.null(),
+    }
     out.bulk(b"engines");
     out.map(1);
     out.bulk(b"LUA");

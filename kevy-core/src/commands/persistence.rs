@@ -106,6 +106,12 @@ fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if abort {
         return ctx.out.error("ERR No shutdown in progress.");
     }
+    // A busy script holds its shard's keys: only SHUTDOWN NOSAVE may stop it (Redis).
+    if !nosave {
+        if let Some(busy) = crate::scripting::busy_anywhere(ctx.shared) {
+            return ctx.out.error(busy);
+        }
+    }
     let mode = if save {
         saver::shutdown::SAVE
     } else if nosave {

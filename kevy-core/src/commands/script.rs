@@ -164,7 +164,7 @@ fn script_flush(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// SCRIPT KILL
 fn script_kill(ctx: &mut Ctx<'_>, _: Args<'_>) {
-    match ctx.shared.table.scripts.kill() {
+    match ctx.shared.table.scripts.kill(false) {
         Ok(()) => ctx.out.ok(),
         Err(e) => ctx.out.error(e),
     }

@@ -12,7 +12,9 @@
 //! script they were raised, so the final reply reads as Redis's
 //! `ERR ... script: <sha>, on @user_script:<line>.`.
 //!
-//! A count hook (every 100k Lua instructions) stops the script when SCRIPT KILL asked.
+//! A count hook (every 100k Lua instructions) stops the script when SCRIPT KILL asked
+//! or the server stops, and past `busy-reply-threshold` lends the thread to the shard's
+//! other connections (`super::busy`).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -488,7 +490,9 @@ pub(super) fn run_entry(
 
     let shared = ctx.shared;
     let held: Vec<usize> = (0..ctx.db.shards()).filter(|&i| ctx.db.shard(i).is_some()).collect();
-    let guard = shared.table.scripts.start(held);
+    let function = matches!(entry, Entry::Callback(_));
+    let command = if function { fcall_command(name, &keys, &argv) } else { Vec::new() };
+    let guard = shared.table.scripts.start(held, function, name, command);
     stop_when_killed(lua, Arc::clone(&guard.run));
     let outcome = call_in_scope(st, ctx, entry, (keys, argv), read_only, &guard.run);
     lua.remove_hook();
@@ -516,14 +520,32 @@ pub(super) fn string_list(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
     Ok(t)
 }
 
-/// Installs the count hook that stops the script once SCRIPT KILL flagged `run`.
+/// FUNCTION STATS's `command` of a running function.
+fn fcall_command(name: &str, keys: &Table, argv: &Table) -> Vec<Vec<u8>> {
+    let strings = |t: &Table| -> Vec<Vec<u8>> {
+        t.clone().sequence_values::<mlua::String>().filter_map(|v| v.ok()).map(|v| v.as_bytes().to_vec()).collect()
+    };
+    let (keys, argv) = (strings(keys), strings(argv));
+    let mut command = vec![b"FCALL".to_vec(), name.as_bytes().to_vec(), keys.len().to_string().into_bytes()];
+    command.extend(keys);
+    command.extend(argv);
+    command
+}
+
+/// Installs the count hook that stops the script once SCRIPT KILL (or FUNCTION KILL)
+/// flagged `run` or the server stops, and serves the shard while the script is busy.
 fn stop_when_killed(lua: &Lua, run: Arc<Running>) {
-    lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
-        if run.kill.load(Ordering::Acquire) {
-            raise(KILLED)
-        } else {
-            Ok(VmState::Continue)
-        }
+    super::busy::on_start();
+    lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |lua, _| {
+        let reason = match super::busy::on_hook(&run) {
+            Err(stopped) => stopped,
+            Ok(()) if run.kill.load(Ordering::Acquire) => KILLED,
+            Ok(()) => return Ok(VmState::Continue),
+        };
+        // As Redis: from now on the error is raised at every line, so a script that
+        // spends its time inside pcall cannot catch it for good.
+        lua.set_hook(HookTriggers::new().every_line(), move |_, _| raise(reason));
+        raise(reason)
     });
 }
 

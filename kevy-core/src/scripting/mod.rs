@@ -13,10 +13,13 @@
 //! - `sha1`: script names.
 //!
 //! A script runs like any other command: on the shard that owns its KEYS, or with the
-//! shards of all its KEYS locked in shard order, so it is atomic across shards. While it
-//! runs, its shard thread serves nothing else; other shards keep serving their keys.
+//! shards of all its KEYS locked in shard order, so it is atomic across shards. Past
+//! `busy-reply-threshold` its hook serves the shard's other connections (`busy`): they
+//! get `-BUSY` except for the commands allowed while busy (SCRIPT KILL...); other
+//! shards keep serving their keys.
 
 pub mod bit;
+pub mod busy;
 pub mod cjson;
 pub mod convert;
 pub mod engine;
@@ -37,36 +40,79 @@ use crate::shard::dispatch::Target;
 pub const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
 /// SCRIPT KILL found a script that already wrote.
 pub const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
-/// The reply of a command that needs a shard busy with a script past the threshold.
-pub const BUSY: &str = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or FUNCTION KILL or SHUTDOWN NOSAVE.";
+/// The reply of a command refused while an EVAL is busy past the threshold.
+pub const BUSY: &str = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+/// The same while a function (FCALL) is busy.
+pub const BUSY_FUNCTION: &str = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 /// EVALSHA of an unknown script.
 pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 
 /// Should `cmd` get `-BUSY` instead of running? Yes when it needs a shard (`shards`)
 /// that a script has held for longer than `busy-reply-threshold`, unless it is allowed
-/// while busy (SCRIPT KILL). Costs one atomic load while no script runs.
-pub fn busy_for(shared: &crate::shard::Shared, cmd: &crate::commands::Command, shards: &[usize]) -> bool {
+/// while busy (SCRIPT KILL). Some(the reply text). One atomic load while no script runs.
+pub fn busy_for(shared: &crate::shard::Shared, cmd: &crate::commands::Command, shards: &[usize]) -> Option<&'static str> {
     let scripts = &shared.table.scripts;
     if !scripts.any_running() || cmd.has(crate::commands::flags::ALLOW_BUSY) {
-        return false;
+        return None;
     }
-    let threshold = shared
-        .config
-        .matching(b"busy-reply-threshold")
-        .first()
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(5000);
-    scripts.busy(shards, threshold)
+    scripts.busy(shards, threshold_ms(shared))
+}
+
+/// The `-BUSY` text for a command when any script anywhere is past the threshold
+/// (SHUTDOWN without NOSAVE, commands queued in MULTI, EXEC: as Redis, a busy server
+/// refuses them whatever their keys). One atomic load while no script runs.
+pub fn busy_anywhere(shared: &crate::shard::Shared) -> Option<&'static str> {
+    let scripts = &shared.table.scripts;
+    if !scripts.any_running() {
+        return None;
+    }
+    let all: Vec<usize> = (0..shared.shard_count()).collect();
+    scripts.busy(&all, threshold_ms(shared))
+}
+
+/// `busy-reply-threshold` (alias `lua-time-limit`), in milliseconds.
+pub fn threshold_ms(shared: &crate::shard::Shared) -> u64 {
+    shared.config.matching(b"busy-reply-threshold").first().and_then(|(_, v)| v.parse().ok()).unwrap_or(5000)
 }
 
 /// [`busy_for`] with the shards of a routing decision, for the dispatcher.
-pub fn busy_for_target(shared: &crate::shard::Shared, cmd: &crate::commands::Command, target: &Target, me: usize) -> bool {
+pub fn busy_for_target(
+    shared: &crate::shard::Shared,
+    cmd: &crate::commands::Command,
+    target: &Target,
+    me: usize,
+) -> Option<&'static str> {
     let needs = match target {
         Target::Local => std::slice::from_ref(&me),
         Target::Remote(s) => std::slice::from_ref(s),
         Target::Multi(ids) => &ids[..],
     };
     busy_for(shared, cmd, needs)
+}
+
+/// [`busy_for_target`], and for a command that names no keys (PING, INFO, CONFIG,
+/// PUBLISH, EVAL with 0 keys...) on any shard: it acts on the server as a whole, which
+/// is busy while any script is past the threshold, as on Redis. Commands on keys of
+/// shards no script holds keep running.
+pub fn busy_for_command(
+    shared: &crate::shard::Shared,
+    cmd: &crate::commands::Command,
+    args: crate::resp::Args<'_>,
+    target: &Target,
+    me: usize,
+) -> Option<&'static str> {
+    if !shared.table.scripts.any_running() {
+        return None;
+    }
+    busy_for_target(shared, cmd, target, me).or_else(|| {
+        let keyed_route = matches!(cmd.route, crate::commands::Route::Keys | crate::commands::Route::KeyPositions(_));
+        let keyless = keyed_route && cmd.key_positions(args).is_empty();
+        if keyless && !cmd.has(crate::commands::flags::ALLOW_BUSY) {
+            busy_anywhere(shared)
+        } else {
+            None
+        }
+    })
 }
 
 /// May `cmd` write keys without the WRITE flag? (EVAL, EVALSHA: the dispatcher then
@@ -84,6 +130,22 @@ pub struct Running {
     pub wrote: AtomicBool,
     /// The shards it holds: the one running it, or all those of its KEYS.
     pub shards: Vec<usize>,
+    /// A function (FCALL) rather than an EVAL: FUNCTION KILL stops it, not SCRIPT KILL.
+    pub function: bool,
+    /// The command that started it (FUNCTION STATS's `running_script`).
+    pub name: String,
+    pub command: Vec<Vec<u8>>,
+}
+
+impl Running {
+    /// The `-BUSY` text while this script is past the threshold.
+    pub fn busy_text(&self) -> &'static str {
+        if self.function {
+            BUSY_FUNCTION
+        } else {
+            BUSY
+        }
+    }
 }
 
 /// The server's scripts: bodies by SHA-1, and the scripts running now.
@@ -151,24 +213,32 @@ impl Scripts {
     }
 
     /// Records a script starting, holding `shards`; it is listed until the guard drops.
-    pub fn start(&self, shards: Vec<usize>) -> RunGuard<'_> {
+    pub fn start(&self, shards: Vec<usize>, function: bool, name: &str, command: Vec<Vec<u8>>) -> RunGuard<'_> {
         let run = Arc::new(Running {
             started: Instant::now(),
             kill: AtomicBool::new(false),
             wrote: AtomicBool::new(false),
             shards,
+            function,
+            name: name.to_string(),
+            command,
         });
         self.running.lock().unwrap_or_else(|e| e.into_inner()).push(Arc::clone(&run));
         self.running_count.fetch_add(1, Ordering::AcqRel);
         RunGuard { scripts: self, run }
     }
 
-    /// SCRIPT KILL: asks every running script to stop. Refused (nothing is killed) when
-    /// one of them already wrote. The error is the reply text.
-    pub fn kill(&self) -> Result<(), &'static str> {
+    /// SCRIPT KILL (`function` false) or FUNCTION KILL: asks every running script to
+    /// stop. Refused (nothing is killed) when one of them already wrote, or is of the
+    /// other kind (an FCALL for SCRIPT KILL: Redis answers that one's -BUSY text). The
+    /// error is the reply text.
+    pub fn kill(&self, function: bool) -> Result<(), &'static str> {
         let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         if running.is_empty() {
             return Err(NOTBUSY);
+        }
+        if let Some(other) = running.iter().find(|r| r.function != function) {
+            return Err(other.busy_text());
         }
         if running.iter().any(|r| r.wrote.load(Ordering::Acquire)) {
             return Err(UNKILLABLE);
@@ -179,14 +249,23 @@ impl Scripts {
 
     /// Is a script holding one of `shards` running for longer than `threshold_ms`?
     /// (Commands that need such a shard get `-BUSY` instead of waiting behind it.)
-    pub fn busy(&self, shards: &[usize], threshold_ms: u64) -> bool {
+    /// Some(the -BUSY text of that script).
+    pub fn busy(&self, shards: &[usize], threshold_ms: u64) -> Option<&'static str> {
         if self.running_count.load(Ordering::Acquire) == 0 {
-            return false;
+            return None;
         }
         let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        running.iter().any(|r| {
-            r.shards.iter().any(|s| shards.contains(s)) && r.started.elapsed().as_millis() as u64 >= threshold_ms
-        })
+        running
+            .iter()
+            .find(|r| {
+                r.shards.iter().any(|s| shards.contains(s)) && r.started.elapsed().as_millis() as u64 >= threshold_ms
+            })
+            .map(|r| r.busy_text())
+    }
+
+    /// The running scripts (FUNCTION STATS).
+    pub fn running(&self) -> Vec<Arc<Running>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Is any script running? (One atomic load.)
@@ -219,19 +298,26 @@ mod tests {
         let sha = s.insert(b"return 1");
         assert!(s.contains(sha.to_ascii_uppercase().as_bytes()));
         assert!(!s.contains(b"nope"));
-        assert_eq!(s.kill(), Err(NOTBUSY));
+        assert_eq!(s.kill(false), Err(NOTBUSY));
         {
-            let g = s.start(vec![0, 2]);
-            assert!(s.busy(&[0], 0));
-            assert!(s.busy(&[2, 3], 0));
-            assert!(!s.busy(&[1], 0));
-            assert!(!s.busy(&[0], 60_000));
-            assert_eq!(s.kill(), Ok(()));
+            let g = s.start(vec![0, 2], false, &sha, Vec::new());
+            assert_eq!(s.busy(&[0], 0), Some(BUSY));
+            assert!(s.busy(&[2, 3], 0).is_some());
+            assert!(s.busy(&[1], 0).is_none());
+            assert!(s.busy(&[0], 60_000).is_none());
+            assert_eq!(s.kill(true), Err(BUSY));
+            assert_eq!(s.kill(false), Ok(()));
             assert!(g.run.kill.load(Ordering::Acquire));
             g.run.wrote.store(true, Ordering::Release);
-            assert_eq!(s.kill(), Err(UNKILLABLE));
+            assert_eq!(s.kill(false), Err(UNKILLABLE));
         }
-        assert_eq!(s.kill(), Err(NOTBUSY));
+        {
+            let _g = s.start(vec![1], true, "f", Vec::new());
+            assert_eq!(s.busy(&[1], 0), Some(BUSY_FUNCTION));
+            assert_eq!(s.kill(false), Err(BUSY_FUNCTION));
+            assert_eq!(s.kill(true), Ok(()));
+        }
+        assert_eq!(s.kill(false), Err(NOTBUSY));
         assert!(!s.any_running());
         let g0 = s.generation();
         s.flush();

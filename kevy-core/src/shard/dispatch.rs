@@ -34,6 +34,9 @@ pub struct Turn<'s> {
     pub now_ms: u64,
     pub outbox: &'s mut Outbox,
     pub commands: u64,
+    /// Some(the -BUSY text) while a script on this thread is busy and its hook serves
+    /// the other connections (`shard::busy`): only what Redis allows then runs.
+    pub busy: Option<&'static str>,
 }
 
 /// The rules of a connection's state that come before running a command: RESP2
@@ -357,12 +360,23 @@ fn run_one<'g>(
             return Step::Done;
         }
     };
+    if let Some(busy) = turn.busy {
+        return super::busy::run_one_busy(turn, conn, guard, cmd, args, busy);
+    }
     let (me, now_ms) = (turn.me, turn.now_ms);
     conn.client.last_cmd = cmd.name;
     conn.client.last_cmd_ms = now_ms;
     // One test for ordinary commands on ordinary connections: transaction commands and
     // RESET are all NOSCRIPT, and the other cases are connection states.
     let special = cmd.has(flags::NOSCRIPT) || conn.multi.is_some() || conn.client.subs.any();
+    if special && conn.multi.is_some() && !cmd.has(flags::ALLOW_BUSY) {
+        // As Redis: a busy server refuses what a transaction would queue (dooming it)
+        // and EXEC, whatever their keys, so no transaction runs half refused.
+        if let Some(busy) = crate::scripting::busy_anywhere(shared) {
+            super::txn::refused(shared, conn, guard, args, busy);
+            return Step::Done;
+        }
+    }
     let txn = if special {
         match connection_state(turn, conn, guard, cmd, args) {
             Some(step) => return step,
@@ -382,6 +396,13 @@ fn run_one<'g>(
         }
     }
     turn.commands += 1;
+    after_command(shared, me, conn);
+    Step::Done
+}
+
+/// After a command of a connection: publishes a changed session to CLIENT LIST and
+/// honours QUIT.
+pub(crate) fn after_command(shared: &Shared, me: ShardId, conn: &mut Conn) {
     let client = &mut conn.client;
     if client.changed {
         client.changed = false;
@@ -391,7 +412,6 @@ fn run_one<'g>(
     if client.close_after_reply {
         conn.closing = true;
     }
-    Step::Done
 }
 
 /// Runs a command where its keys live. Err(Step::Wait): it spans shards and earlier
@@ -407,9 +427,9 @@ fn run_routed<'g>(
     let shared = turn.shared;
     let (shards, me) = (shared.shard_count(), turn.me);
     let routed = target(cmd, args, shards, me);
-    if crate::scripting::busy_for_target(shared, cmd, &routed, me) {
+    if let Some(busy) = crate::scripting::busy_for_command(shared, cmd, args, &routed, me) {
         let resp3 = conn.client.resp3;
-        ReplyWriter::new(conn.reply_parts().0, resp3).error(crate::scripting::BUSY);
+        ReplyWriter::new(conn.reply_parts().0, resp3).error(busy);
         return Ok(());
     }
     match routed {

@@ -1,21 +1,19 @@
 //! The shard thread: accept, read, run, write, serve other shards' requests, reap
 //! expired keys, and park in the reactor when there is nothing to do.
 
+use std::cell::RefCell;
 use std::net::TcpListener;
-use std::os::fd::AsRawFd;
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::client::Client;
-use super::conn::{Conn, ReadOutcome};
+use super::conn::ReadOutcome;
 use super::dispatch::{run_pipeline, run_requests, Turn};
+use super::front::{Front, Written, LISTENER_TOKEN, WAKER_TOKEN};
 use super::mailbox::{Msg, Outbox};
 use super::routing::ShardId;
 use super::Shared;
-use crate::reactor::{Epoll, Event, READABLE, WRITABLE};
-
-const LISTENER_TOKEN: u64 = 1 << 63;
-const WAKER_TOKEN: u64 = 1 << 62;
+use crate::reactor::Event;
 /// Keys checked per active-expiry round, and the most rounds per tick.
 const REAP_BATCH: usize = 20;
 const REAP_ROUNDS: usize = 16;
@@ -28,16 +26,12 @@ const SOFT_LIMIT_TICK_MS: u64 = 100;
 pub struct ShardLoop {
     id: ShardId,
     shared: Arc<Shared>,
-    epoll: Epoll,
-    listeners: Vec<TcpListener>,
-    conns: Vec<Option<Conn>>,
-    free_slots: Vec<u32>,
-    generations: Vec<u32>,
+    /// The reactor and the connections, shared with the busy servicer a long script's
+    /// hook runs (`shard::busy`); borrowed only for short steps, never across a command.
+    front: Rc<RefCell<Front>>,
     outbox: Outbox,
     now_ms: u64,
     next_reap_ms: u64,
-    /// When to look for clients idle past `timeout` next (unix ms).
-    next_idle_check_ms: u64,
     /// Connections that got replies this turn (kept to reuse its allocation).
     touched: Vec<u32>,
     /// Connections that may be waiting in a blocking command (timeouts are ours).
@@ -46,50 +40,47 @@ pub struct ShardLoop {
     next_timeout_ms: u64,
     /// Our keyspace has waiters whose serving needs other shards locked.
     deferred: bool,
-    /// Connections whose replies wait for this turn's AOF fsync (`appendfsync always`).
-    unflushed: Vec<u32>,
+    /// When to look for clients idle past `timeout` next (unix ms).
+    next_idle_check_ms: u64,
     /// Connections whose output is over its soft limit: checked every tick.
     soft_limited: Vec<u32>,
     next_soft_check_ms: u64,
 }
 
-fn conn_token(slot: u32, generation: u32) -> u64 {
-    ((generation as u64) << 32) | slot as u64
-}
-
 impl ShardLoop {
-    pub fn new(id: ShardId, shared: Arc<Shared>, listeners: Vec<TcpListener>) -> std::io::Result<Self> {
-        let epoll = Epoll::new(256)?;
-        for (i, l) in listeners.iter().enumerate() {
-            epoll.add(l.as_raw_fd(), READABLE, LISTENER_TOKEN | i as u64)?;
-        }
-        epoll.add(shared.shards[id].waker.fd(), READABLE, WAKER_TOKEN)?;
+    /// The reactor and listeners of shard `id`, made before its thread starts (so
+    /// errors reach `Server::start`), then moved to the thread for [`new`](Self::new).
+    pub fn front(id: ShardId, shared: &Shared, listeners: Vec<TcpListener>) -> std::io::Result<Front> {
+        Front::new(shared, id, listeners)
+    }
+
+    /// The loop of shard `id`, built on its own thread (the front end is shared with
+    /// the thread's scripts, not with other threads).
+    pub fn new(id: ShardId, shared: Arc<Shared>, front: Front) -> Self {
+        let front = Rc::new(RefCell::new(front));
         let shards = shared.shard_count();
         let now_ms = shared.clock.now_ms();
-        Ok(ShardLoop {
+        ShardLoop {
             id,
             shared,
-            epoll,
-            listeners,
-            conns: Vec::new(),
-            free_slots: Vec::new(),
-            generations: Vec::new(),
+            front,
             outbox: Outbox::new(id, shards),
             now_ms,
             next_reap_ms: 0,
-            next_idle_check_ms: 0,
             touched: Vec::new(),
             blocked_slots: Vec::new(),
             next_timeout_ms: u64::MAX,
             deferred: false,
-            unflushed: Vec::new(),
+            next_idle_check_ms: 0,
             soft_limited: Vec::new(),
             next_soft_check_ms: 0,
-        })
+        }
     }
 
     /// Runs until the server's stop flag is set.
     pub fn run(mut self) {
+        // Scripts that run long on this thread serve our other connections from their hook.
+        crate::scripting::busy::install(super::busy::servicer(&self.shared, self.id, &self.front));
         let mut events = Vec::with_capacity(256);
         let mut commands = 0u64;
         while !self.shared.stop.load(Ordering::Acquire) {
@@ -109,7 +100,7 @@ impl ShardLoop {
             let waker = &self.shared.shards[self.id].waker;
             waker.park();
             let timeout = if self.shared.rings.has_inbound(self.id) { 0 } else { timeout };
-            let polled = self.epoll.wait(timeout, &mut events);
+            let polled = self.front.borrow_mut().epoll.wait(timeout, &mut events);
             waker.unpark();
             if let Err(e) = polled {
                 crate::log_warning!("shard {} reactor failed: {e}", self.id);
@@ -119,7 +110,8 @@ impl ShardLoop {
             for ev in events.drain(..) {
                 commands += self.on_event(ev);
             }
-            for slot in std::mem::take(&mut self.unflushed) {
+            let unflushed = std::mem::take(&mut self.front.borrow_mut().unflushed);
+            for slot in unflushed {
                 self.flush_conn(slot);
             }
             self.reap_if_due();
@@ -127,6 +119,7 @@ impl ShardLoop {
             self.expire_blocked();
             self.check_soft_limits();
         }
+        crate::scripting::busy::uninstall();
         self.shutdown();
     }
 
@@ -147,11 +140,13 @@ impl ShardLoop {
         if !self.soft_limited.is_empty() {
             wake_at = wake_at.min(self.next_soft_check_ms);
         }
-        if self.free_slots.len() < self.conns.len() {
+        let front = self.front.borrow();
+        if front.free_slots.len() < front.conns.len() {
             // Clients to check against `timeout` (which CONFIG SET may turn on while we
             // sleep): once a second, as Redis's clientsCron.
             wake_at = wake_at.min(self.next_idle_check_ms);
         }
+        drop(front);
         if !self.blocked_slots.is_empty() {
             // A remote shard may set a deadline while we sleep: it wakes us then.
             wake_at = wake_at.min(self.now_ms + 1000);
@@ -169,7 +164,8 @@ impl ShardLoop {
 
     fn on_event(&mut self, ev: Event) -> u64 {
         if ev.token & LISTENER_TOKEN != 0 {
-            self.accept((ev.token & !LISTENER_TOKEN) as usize);
+            let listener = (ev.token & !LISTENER_TOKEN) as usize;
+            self.front.borrow_mut().accept(&self.shared, self.id, listener, self.now_ms);
             return 0;
         }
         if ev.token == WAKER_TOKEN {
@@ -179,11 +175,8 @@ impl ShardLoop {
         }
         let slot = ev.token as u32;
         let generation = (ev.token >> 32) as u32;
-        let Some(Some(conn)) = self.conns.get_mut(slot as usize) else { return 0 };
-        if conn.generation != generation {
-            return 0;
-        }
-        if ev.writable && !conn.idle_output() {
+        let Some(idle) = self.front.borrow_mut().conn(slot, generation).map(|c| c.idle_output()) else { return 0 };
+        if ev.writable && !idle {
             self.flush_conn(slot);
         }
         if ev.readable || ev.hangup {
@@ -192,89 +185,14 @@ impl ShardLoop {
         0
     }
 
-    fn accept(&mut self, listener: usize) {
-        loop {
-            let (stream, peer) = match self.listeners[listener].accept() {
-                Ok(pair) => pair,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // Out of fds and the like: stop accepting this turn, keep serving.
-                    crate::log_warning!("accept failed: {e}");
-                    return;
-                }
-            };
-            // Counted before the check (and given back on refusal), so shards accepting
-            // at the same moment cannot together pass maxclients.
-            let max = self.shared.config.maxclients.load(Ordering::Relaxed);
-            if self.shared.connected_clients.fetch_add(1, Ordering::Relaxed) >= max {
-                self.shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
-                use std::io::Write;
-                let _ = (&stream).write_all(b"-ERR max number of clients reached\r\n");
-                self.shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            if stream.set_nonblocking(true).is_err() {
-                self.shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
-                continue;
-            }
-            let _ = stream.set_nodelay(true);
-            let client = Client {
-                id: self.shared.next_client_id.fetch_add(1, Ordering::Relaxed),
-                addr: peer.to_string(),
-                laddr: stream.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-                fd: stream.as_raw_fd(),
-                created_ms: self.now_ms,
-                last_cmd_ms: self.now_ms,
-                ..Client::default()
-            };
-            let slot = self.free_slots.pop().unwrap_or_else(|| {
-                self.conns.push(None);
-                self.generations.push(0);
-                (self.conns.len() - 1) as u32
-            });
-            let generation = self.generations[slot as usize].wrapping_add(1);
-            self.generations[slot as usize] = generation;
-            let client = Client { slot, generation, ..client };
-            if self.epoll.add(stream.as_raw_fd(), READABLE, conn_token(slot, generation)).is_err() {
-                self.free_slots.push(slot);
-                self.shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
-                continue;
-            }
-            self.shared.shards[self.id].clients.lock().unwrap_or_else(|e| e.into_inner()).insert(client.id, client.clone());
-            self.shared.total_connections.fetch_add(1, Ordering::Relaxed);
-            self.conns[slot as usize] = Some(Conn::new(stream, generation, client));
-        }
-    }
-
     fn on_readable(&mut self, slot: u32) -> u64 {
-        let Some(conn) = self.conns[slot as usize].as_mut() else { return 0 };
-        let limit = self.shared.config.client_query_buffer_limit.load(Ordering::Relaxed);
-        match conn.read(limit) {
-            Ok(ReadOutcome::Data) => conn.last_io_ms = self.now_ms,
-            Ok(ReadOutcome::WouldBlock) => return 0,
-            Ok(ReadOutcome::Closed) | Err(_) => {
-                self.close(slot);
-                return 0;
-            }
-        }
-        if conn.unparsed() as u64 > limit {
-            // As Redis: no reply, the connection is closed and the server says why.
-            let head = &conn.rbuf[conn.rpos..conn.rlen.min(conn.rpos + 64)];
-            crate::log_warning!(
-                "Closing client that reached max query buffer length: id={} addr={} qbuf={} (qbuf initial bytes: {:?})",
-                conn.client.id,
-                conn.client.addr,
-                conn.unparsed(),
-                String::from_utf8_lossy(head)
-            );
-            self.close(slot);
+        if !read_input(&self.shared, &mut self.front.borrow_mut(), self.id, slot, self.now_ms) {
             return 0;
         }
         let n = self.run_conn(slot);
         if self.group_commit() {
             // appendfsync always: one fsync for every connection served this turn.
-            self.unflushed.push(slot);
+            self.front.borrow_mut().unflushed.push(slot);
         } else {
             self.flush_conn(slot);
         }
@@ -282,23 +200,28 @@ impl ShardLoop {
     }
 
     /// Runs the connection's parsed commands; returns how many ran.
+    /// The connection is out of the slab while its commands run: a long script's hook
+    /// serves the other connections through the front end, and never sees this one.
     fn run_conn(&mut self, slot: u32) -> u64 {
-        let Some(conn) = self.conns[slot as usize].as_mut() else { return 0 };
+        let Some(mut conn) = self.front.borrow_mut().conns[slot as usize].take() else { return 0 };
         // The pipeline stops at the output limit (one comparison per command).
         conn.arm_output_limit(&self.shared.config);
         if conn.paces_remote_replies() {
             // Under a hard limit, one turn of requests to other shards is in flight at a
             // time (each bounded by the budget it carries): the rest waits for them.
             conn.barrier = true;
+            self.front.borrow_mut().conns[slot as usize] = Some(conn);
             return 0;
         }
         let mut turn =
-            Turn { shared: &self.shared, me: self.id, now_ms: self.now_ms, outbox: &mut self.outbox, commands: 0 };
-        run_pipeline(&mut turn, conn, slot);
+            Turn { shared: &self.shared, me: self.id, now_ms: self.now_ms, outbox: &mut self.outbox, commands: 0, busy: None };
+        run_pipeline(&mut turn, &mut conn, slot);
+        let commands = turn.commands;
         if conn.blocked.is_some() && !self.blocked_slots.contains(&slot) {
             self.blocked_slots.push(slot);
         }
-        turn.commands
+        self.front.borrow_mut().conns[slot as usize] = Some(conn);
+        commands
     }
 
     /// Writes (and per `appendfsync`, fsyncs) what our shard's log holds: before any
@@ -321,55 +244,19 @@ impl ShardLoop {
     /// its output buffer limit is closed at once, without sending more (as Redis).
     fn flush_conn(&mut self, slot: u32) {
         self.flush_aof();
-        let Some(conn) = self.conns[slot as usize].as_mut() else { return };
+        let mut front = self.front.borrow_mut();
+        let Some(conn) = front.conns[slot as usize].as_mut() else { return };
         if conn.check_output(&self.shared.config, self.now_ms) {
+            drop(front);
             self.close_over_output_limit(slot, true);
             return;
         }
         if conn.soft_timer_running() && !self.soft_limited.contains(&slot) {
             self.soft_limited.push(slot);
         }
-        let unsent = conn.unsent();
-        let written = conn.write_out();
-        if conn.unsent() < unsent {
-            conn.last_io_ms = self.now_ms;
+        if let Written::Close = front.write(slot, self.now_ms) {
+            front.close(&self.shared, self.id, slot);
         }
-        let done = match written {
-            Ok(done) => done,
-            Err(_) => {
-                self.close(slot);
-                return;
-            }
-        };
-        let token = conn_token(slot, conn.generation);
-        if !done && !conn.watching_writable {
-            conn.watching_writable = true;
-            let _ = self.epoll.modify(conn.stream.as_raw_fd(), READABLE | WRITABLE, token);
-        } else if done && conn.watching_writable {
-            conn.watching_writable = false;
-            let _ = self.epoll.modify(conn.stream.as_raw_fd(), READABLE, token);
-        }
-        if conn.closing && conn.idle_output() {
-            self.close(slot);
-        }
-    }
-
-    fn close(&mut self, slot: u32) {
-        let Some(conn) = self.conns[slot as usize].take() else { return };
-        if conn.client.subs.any() {
-            let cref = crate::shard::mailbox::ConnRef { slot, generation: conn.generation };
-            crate::shard::pubsub::forget(&self.shared, self.id, &conn.client.subs, cref);
-        }
-        let _ = self.epoll.delete(conn.stream.as_raw_fd());
-        super::txn::on_close(&self.shared, &conn);
-        if let Some(b) = conn.blocked {
-            // Its registrations are skipped from now on, wherever they are.
-            b.ticket.cancel();
-            self.shared.blocked_clients.fetch_sub(1, Ordering::Relaxed);
-        }
-        self.shared.shards[self.id].clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&conn.client.id);
-        self.shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
-        self.free_slots.push(slot);
     }
 
     /// Serves requests from other shards and delivers replies to our connections.
@@ -393,11 +280,7 @@ impl ShardLoop {
         touched.sort_unstable();
         touched.dedup();
         for &slot in &touched {
-            let resume = matches!(&self.conns[slot as usize], Some(c) if c.barrier && c.pending.is_empty());
-            if resume {
-                if let Some(c) = self.conns[slot as usize].as_mut() {
-                    c.barrier = false;
-                }
+            if self.lift_barrier(slot) {
                 served += self.run_conn(slot);
             }
             self.flush_conn(slot);
@@ -429,21 +312,20 @@ impl ShardLoop {
                 0
             }
             Msg::Replies(batch) => {
+                let mut front = self.front.borrow_mut();
                 for (cref, seq, bytes) in batch.iter() {
-                    if let Some(Some(conn)) = self.conns.get_mut(cref.slot as usize) {
-                        if conn.generation == cref.generation {
-                            if seq == crate::shard::mailbox::OVER_OUTPUT_LIMIT {
-                                conn.over_limit_elsewhere();
-                                touched.push(cref.slot);
-                                continue;
-                            }
-                            conn.deliver(seq, bytes);
-                            if conn.blocked.as_ref().is_some_and(|b| b.seq == seq) {
-                                conn.blocked = None;
-                                shared.blocked_clients.fetch_sub(1, Ordering::Relaxed);
-                            }
+                    if let Some(conn) = front.conn(cref.slot, cref.generation) {
+                        if seq == crate::shard::mailbox::OVER_OUTPUT_LIMIT {
+                            conn.over_limit_elsewhere();
                             touched.push(cref.slot);
+                            continue;
                         }
+                        conn.deliver(seq, bytes);
+                        if conn.blocked.as_ref().is_some_and(|b| b.seq == seq) {
+                            conn.blocked = None;
+                            shared.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+                        }
+                        touched.push(cref.slot);
                     }
                 }
                 0
@@ -457,9 +339,10 @@ impl ShardLoop {
     fn deliver(&mut self, shared: &Shared, p: &crate::shard::pubsub::Publication, touched: &mut Vec<u32>) {
         let now = self.now_ms;
         let mut over = Vec::new();
+        let mut front = self.front.borrow_mut();
         crate::shard::pubsub::frames(shared, self.id, p, |cref, frame| {
-            let Some(Some(conn)) = self.conns.get_mut(cref.slot as usize) else { return };
-            if conn.generation != cref.generation || conn.closing {
+            let Some(conn) = front.conn(cref.slot, cref.generation) else { return };
+            if conn.closing {
                 return;
             }
             conn.push_out(&frame(conn.client.resp3));
@@ -469,6 +352,7 @@ impl ShardLoop {
                 touched.push(cref.slot);
             }
         });
+        drop(front);
         for slot in over {
             self.close_over_output_limit(slot, true);
         }
@@ -484,14 +368,16 @@ impl ShardLoop {
         let (config, now) = (&self.shared.config, self.now_ms);
         let mut over = Vec::new();
         let mut slots = std::mem::take(&mut self.soft_limited);
+        let mut front = self.front.borrow_mut();
         slots.retain(|&slot| {
-            let Some(conn) = self.conns[slot as usize].as_mut() else { return false };
+            let Some(conn) = front.conns[slot as usize].as_mut() else { return false };
             if conn.tick_output_limit(config, now) {
                 over.push(slot);
                 return false;
             }
             conn.soft_timer_running()
         });
+        drop(front);
         self.soft_limited = slots;
         for slot in over {
             self.close_over_output_limit(slot, false);
@@ -502,7 +388,8 @@ impl ShardLoop {
     /// when found while output was added (Redis closes those a moment later), else found
     /// by the periodic check.
     fn close_over_output_limit(&mut self, slot: u32, scheduled: bool) {
-        if let Some(conn) = self.conns[slot as usize].as_ref() {
+        let mut front = self.front.borrow_mut();
+        if let Some(conn) = front.conns[slot as usize].as_ref() {
             let client = conn.client.describe(self.now_ms);
             if scheduled {
                 crate::log_warning!("Client {client} scheduled to be closed ASAP for overcoming of output buffer limits.");
@@ -510,7 +397,36 @@ impl ShardLoop {
                 crate::log_warning!("Client {client} closed for overcoming of output buffer limits.");
             }
         }
-        self.close(slot);
+        front.close(&self.shared, self.id, slot);
+    }
+
+    /// Closes clients idle for more than `timeout` seconds, once a second, as Redis's
+    /// clientsCron does: silently, and never subscribers, blocked clients or ones whose
+    /// replies are still being computed.
+    fn close_idle_if_due(&mut self) {
+        let timeout_ms = self.shared.config.timeout.load(Ordering::Relaxed).saturating_mul(1000);
+        if self.now_ms < self.next_idle_check_ms {
+            return;
+        }
+        self.next_idle_check_ms = self.now_ms + 1000;
+        if timeout_ms == 0 {
+            return;
+        }
+        let now = self.now_ms;
+        let mut front = self.front.borrow_mut();
+        let idle: Vec<u32> = (0..front.conns.len() as u32)
+            .filter(|&slot| {
+                front.conns[slot as usize].as_ref().is_some_and(|c| {
+                    c.blocked.is_none()
+                        && !c.client.subs.any()
+                        && c.pending.is_empty()
+                        && now.saturating_sub(c.last_io_ms) > timeout_ms
+                })
+            })
+            .collect();
+        for slot in idle {
+            front.close(&self.shared, self.id, slot);
+        }
     }
 
     /// Active expiry: a bounded amount of work per tick (`hz` ticks per second).
@@ -537,34 +453,6 @@ impl ShardLoop {
         crate::shard::notify::reaped(&self.shared, &mut ks);
     }
 
-    /// Closes clients idle for more than `timeout` seconds, once a second, as Redis's
-    /// clientsCron does: silently, and never subscribers, blocked clients or ones whose
-    /// replies are still being computed.
-    fn close_idle_if_due(&mut self) {
-        let timeout_ms = self.shared.config.timeout.load(Ordering::Relaxed).saturating_mul(1000);
-        if self.now_ms < self.next_idle_check_ms {
-            return;
-        }
-        self.next_idle_check_ms = self.now_ms + 1000;
-        if timeout_ms == 0 {
-            return;
-        }
-        let now = self.now_ms;
-        let idle: Vec<u32> = (0..self.conns.len() as u32)
-            .filter(|&slot| {
-                self.conns[slot as usize].as_ref().is_some_and(|c| {
-                    c.blocked.is_none()
-                        && !c.client.subs.any()
-                        && c.pending.is_empty()
-                        && now.saturating_sub(c.last_io_ms) > timeout_ms
-                })
-            })
-            .collect();
-        for slot in idle {
-            self.close(slot);
-        }
-    }
-
     fn publish_stats(&self, commands: u64) {
         let stats = &self.shared.shards[self.id].stats;
         if commands > 0 {
@@ -586,8 +474,9 @@ impl ShardLoop {
         let mut next = u64::MAX;
         let mut resume = Vec::new();
         let mut slots = std::mem::take(&mut self.blocked_slots);
+        let mut front = self.front.borrow_mut();
         slots.retain(|&slot| {
-            let Some(conn) = self.conns[slot as usize].as_mut() else { return false };
+            let Some(conn) = front.conns[slot as usize].as_mut() else { return false };
             let Some(b) = conn.blocked.as_ref() else { return false };
             let deadline = b.ticket.deadline();
             if deadline > self.now_ms {
@@ -605,14 +494,11 @@ impl ShardLoop {
             resume.push(slot);
             false
         });
+        drop(front);
         self.blocked_slots = slots;
         self.next_timeout_ms = next;
         for slot in resume {
-            let resumable = matches!(&self.conns[slot as usize], Some(c) if c.barrier && c.pending.is_empty());
-            if resumable {
-                if let Some(c) = self.conns[slot as usize].as_mut() {
-                    c.barrier = false;
-                }
+            if self.lift_barrier(slot) {
                 self.run_conn(slot);
             }
             self.flush_conn(slot);
@@ -638,13 +524,55 @@ impl ShardLoop {
         self.deferred = !shared.lock(self.id).blocked.deferred.is_empty();
     }
 
+    /// Lifts the connection's barrier once every awaited reply is back; true if lifted.
+    fn lift_barrier(&self, slot: u32) -> bool {
+        match self.front.borrow_mut().conns[slot as usize].as_mut() {
+            Some(c) if c.barrier && c.pending.is_empty() => {
+                c.barrier = false;
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn shutdown(&mut self) {
-        for slot in 0..self.conns.len() {
-            if let Some(conn) = self.conns[slot].as_mut() {
+        let mut front = self.front.borrow_mut();
+        for slot in 0..front.conns.len() {
+            if let Some(conn) = front.conns[slot].as_mut() {
                 let _ = conn.write_out();
             }
-            self.close(slot as u32);
+            front.close(&self.shared, self.id, slot as u32);
         }
-        self.listeners.clear();
+        front.listeners.clear();
     }
+}
+
+/// Reads what connection `slot` sent. False when there is nothing to run: no new
+/// bytes, or the connection was closed (it hung up, failed, or its unparsed input
+/// passed `client-query-buffer-limit`).
+pub(super) fn read_input(shared: &Shared, front: &mut Front, id: ShardId, slot: u32, now_ms: u64) -> bool {
+    let Some(conn) = front.conns[slot as usize].as_mut() else { return false };
+    let limit = shared.config.client_query_buffer_limit.load(Ordering::Relaxed);
+    match conn.read(limit) {
+        Ok(ReadOutcome::Data) => conn.last_io_ms = now_ms,
+        Ok(ReadOutcome::WouldBlock) => return false,
+        Ok(ReadOutcome::Closed) | Err(_) => {
+            front.close(shared, id, slot);
+            return false;
+        }
+    }
+    if conn.unparsed() as u64 > limit {
+        // As Redis: no reply, the connection is closed and the server says why.
+        let head = &conn.rbuf[conn.rpos..conn.rlen.min(conn.rpos + 64)];
+        crate::log_warning!(
+            "Closing client that reached max query buffer length: id={} addr={} qbuf={} (qbuf initial bytes: {:?})",
+            conn.client.id,
+            conn.client.addr,
+            conn.unparsed(),
+            String::from_utf8_lossy(head)
+        );
+        front.close(shared, id, slot);
+        return false;
+    }
+    true
 }

@@ -1,6 +1,8 @@
 //! Shards: one thread each, owning a slice of the keys, its connections and its reactor.
 //!
 //! - `event_loop`: the thread loop (accept, read, dispatch, write, park).
+//! - `front`: its reactor, listeners and connection slab (shared with `busy`).
+//! - `busy`: serving the shard's connections from a long script's hook.
 //! - `conn`: one connection's buffers and its in-order reply queue.
 //! - `dispatch`: command lookup, routing by key, local / remote / multi-shard execution.
 //! - `mailbox`: SPSC rings between shards, backlog, waker.
@@ -12,11 +14,13 @@
 //! - `txn`, `watch`: MULTI/EXEC transactions and WATCH.
 
 pub mod blocking;
+pub mod busy;
 pub mod client;
 pub mod conn;
 pub mod db;
 pub mod dispatch;
 pub mod event_loop;
+pub mod front;
 pub mod host;
 pub mod mailbox;
 pub mod notify;
