@@ -1,10 +1,10 @@
 //! The Lua engine: one Lua 5.1 state per thread, built on first use.
 //!
 //! A state holds the sandbox and the libraries (`redis`, `cjson`, `bit`, plus Lua's
-//! base, string, table and math), and the functions compiled so far, by SHA-1. A
-//! script's chunk runs with a proxy environment: reading a missing global or writing
-//! any global is an error, as Redis's protected globals. Library tables are read-only
-//! proxies too.
+//! base, string, table and math), and the functions compiled so far, by SHA-1. The
+//! sandbox is Redis 7.0's: reading a missing global is an error, and the globals, the
+//! library tables and the string metatable are read-only (see PRELUDE and sandbox.rs),
+//! so no script or FUNCTION library changes what later ones on the thread get.
 //!
 //! `redis.call` runs a command on the keyspaces the EVAL holds (the shards of its
 //! KEYS): a key of another shard is an error, as an undeclared key in Redis Cluster.
