@@ -87,7 +87,12 @@ fn bytecode_never_loads() {
                   return type(load(function() n = n + 1; if n == 1 then return s end end))";
     assert_eq!(eval(&mut c, reader), "$3\r\nnil\r\n");
     let reply = eval(&mut c, "\x1bLuaQ");
-    assert!(reply.starts_with("-ERR Error compiling script (new function): user_script:1: unexpected symbol near 'char(27)'"), "{reply}");
+    assert!(
+        reply.starts_with(
+            "-ERR Error compiling script (new function): user_script:1: unexpected symbol near 'char(27)'"
+        ),
+        "{reply}"
+    );
     for hidden in ["getfenv", "setfenv", "newproxy", "print", "debug", "os", "io"] {
         let reply = eval(&mut c, &format!("return type({hidden})"));
         assert!(reply.contains(&format!("nonexistent global variable '{hidden}'")), "{hidden}: {reply}");
