@@ -1,10 +1,10 @@
 //! The Lua engine: one Lua 5.1 state per thread, built on first use.
 //!
 //! A state holds the sandbox and the libraries (`redis`, `cjson`, `bit`, plus Lua's
-//! base, string, table and math), and the functions compiled so far, by SHA-1. A
-//! script's chunk runs with a proxy environment: reading a missing global or writing
-//! any global is an error, as Redis's protected globals. Library tables are read-only
-//! proxies too.
+//! base, string, table and math), and the functions compiled so far, by SHA-1. The
+//! sandbox is Redis 7.0's: reading a missing global is an error, and the globals, the
+//! library tables and the string metatable are read-only (see PRELUDE and sandbox.rs),
+//! so no script or FUNCTION library changes what later ones on the thread get.
 //!
 //! `redis.call` runs a command on the keyspaces the EVAL holds (the shards of its
 //! KEYS): a key of another shard is an error, as an undeclared key in Redis Cluster.
@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use mlua::{ChunkMode, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
 
+use super::sandbox::Plain;
 use super::{convert, Running, Scripts};
 use crate::commands::{flags, Ctx, Route};
 use crate::resp::{OwnedArgs, Reply};
@@ -50,16 +51,24 @@ pub struct Invocation<'a> {
 /// The Lua side of the library, set up once per state with full access to the real
 /// globals; `hidden` holds what only the library may reach (the current script's raw
 /// call, its protocol). Locals keep the library safe from scripts that replace globals.
+///
+/// The sandbox, as Redis 7.0's: the globals and every library table are read-only
+/// (writes fail with "Attempt to modify a readonly table"), and so are the string
+/// metatable and the globals' metatable as `getmetatable` shows them. A read-only table
+/// is an empty view over its contents (`readonly`), so every write reaches __newindex;
+/// the globals table itself is such a view over `vals`. `safe` holds the Rust wrappers
+/// of the base functions that would write past a view or load bytecode (sandbox.rs).
 const PRELUDE: &str = r#"
-local redis_raw, cjson_raw, bit_raw, unwrap = ...
+local redis_raw, cjson_raw, bit_raw, unwrap, backing, shown_metatable, safe = ...
 local G = _G
 local raw_pcall, raw_xpcall = pcall, xpcall
-local error, type, select, setmetatable, tostring, rawget = error, type, select, setmetatable, tostring, rawget
+local error, type, select, setmetatable, getmetatable, tostring, rawget, next =
+  error, type, select, setmetatable, getmetatable, tostring, rawget, next
 local sub, find, gsub = string.sub, string.find, string.gsub
 
-G.loadfile = nil
-G.dofile = nil
-G.print = nil
+-- What Redis 7.0 hides: files, output, function environments, userdata factories.
+G.loadfile, G.dofile, G.print, G.getfenv, G.setfenv, G.newproxy = nil, nil, nil, nil, nil, nil
+for name, f in next, safe do G[name] = f end
 
 -- Errors the library raises reach xpcall handlers as Redis's {err=...} tables; pcall
 -- returns the text of an {err=...} table, as Redis 7's pcall does.
@@ -76,8 +85,12 @@ local function readonly_error() error("Attempt to modify a readonly table", 2) e
 local function missing_global(_, k)
   error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end
+-- A read-only view of t: empty, reads fall through to t; `backing` lets rawget, next
+-- and pairs see through it and rawset, setmetatable and table.insert refuse it.
 local function readonly(t)
-  return setmetatable({}, {__index = t, __newindex = readonly_error, __metatable = false})
+  local view = setmetatable({}, {__index = t, __newindex = readonly_error, __metatable = false})
+  backing[view] = t
+  return view
 end
 
 local r = redis_raw
@@ -106,11 +119,25 @@ r.debug = function() end
 G.redis = readonly(r)
 G.cjson = readonly(cjson_raw)
 G.bit = readonly(bit_raw)
-G.string = readonly(string)
 G.table = readonly(table)
 G.math = readonly(math)
+G.coroutine = readonly(coroutine)
+G.string = readonly(string)
+-- Method calls on strings index the read-only string table; getmetatable('') shows a
+-- read-only copy of the metatable (the real one is out of reach).
+local string_mt = getmetatable('')
+string_mt.__index = G.string
+string_mt.__metatable = readonly({__index = G.string})
 
-setmetatable(G, {__index = missing_global, __newindex = readonly_error, __metatable = false})
+-- The globals move to `vals`, leaving the globals table an empty read-only view.
+local vals = {}
+for k, v in next, G do vals[k] = v end
+for k in next, vals do G[k] = nil end
+vals._G = G
+setmetatable(vals, {__index = missing_global, __metatable = false})
+setmetatable(G, {__index = vals, __newindex = readonly_error, __metatable = false})
+backing[G] = vals
+shown_metatable[G] = readonly({__index = missing_global})
 
 -- Runs a function's callback with its keys and arguments under the error handler.
 local function call_with(f, keys, args, handler)
@@ -126,8 +153,8 @@ local function library_env(load_redis)
   return setmetatable({}, mt), function() mt.__index = G end
 end
 
--- What scripts see as their globals: reads fall through to G, writes are refused.
-return setmetatable({}, {__index = G, __newindex = readonly_error, __metatable = false}), call_with, library_env
+-- Scripts run with the read-only globals; `vals` is where KEYS and ARGV go.
+return G, vals, call_with, library_env
 "#;
 
 /// One thread's Lua state.
@@ -136,8 +163,10 @@ pub(super) struct State {
     /// The `Scripts` (server) and flush generation it was built for.
     owner: usize,
     generation: u64,
-    /// The environment of user scripts.
+    /// The environment of user scripts: the read-only globals.
     env: Table,
+    /// What the globals show (the table behind the read-only view): KEYS and ARGV go here.
+    vals: Table,
     /// The library table behind the read-only `redis`: `call` and `pcall` are set in
     /// it for each run (they borrow the running command).
     pub(super) redis: Table,
@@ -237,7 +266,16 @@ fn register_redis_functions(lua: &Lua, redis: &Table) -> mlua::Result<()> {
     Ok(())
 }
 
-type Built = (Lua, Table, Table, Function, Function, Function, Function);
+type Built = (Lua, Table, Table, Table, Function, Function, Function, Function);
+
+/// A table with weak keys: what it says about a table does not keep the table alive.
+fn weak_keyed(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    let mt = lua.create_table()?;
+    mt.raw_set("__mode", "k")?;
+    t.set_metatable(Some(mt));
+    Ok(t)
+}
 
 fn build() -> mlua::Result<Built> {
     let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::new())?;
@@ -251,10 +289,14 @@ fn build() -> mlua::Result<Built> {
     super::bit::register(&lua, &bit)?;
     let xpcall: Function = lua.globals().raw_get("xpcall")?;
     let unwrap = lua.create_function(unwrap_error)?;
-    let (env, call_with, library_env): (Table, Function, Function) =
-        lua.load(PRELUDE).set_name("=kevy").call((redis.clone(), cjson, bit, unwrap))?;
+    let (backing, shown_metatable) = (weak_keyed(&lua)?, weak_keyed(&lua)?);
+    let safe = super::sandbox::wrappers(&lua, &backing, &shown_metatable)?;
+    let (env, vals, call_with, library_env): (Table, Table, Function, Function) = lua
+        .load(PRELUDE)
+        .set_name("=kevy")
+        .call((redis.clone(), cjson, bit, unwrap, backing, shown_metatable, safe))?;
     let handler = lua.create_function(on_error)?;
-    Ok((lua, env, redis, xpcall, handler, call_with, library_env))
+    Ok((lua, env, vals, redis, xpcall, handler, call_with, library_env))
 }
 
 /// `7.0.15` -> 0x07000f, as `redis.REDIS_VERSION_NUM`.
@@ -271,6 +313,8 @@ fn on_error(lua: &Lua, err: Value) -> mlua::Result<Table> {
             let msg = root_message(&e);
             let text = if raised(&e) {
                 msg
+            } else if caused_by::<Plain>(&e) {
+                format!("ERR {msg}")
             } else {
                 match script_position(lua) {
                     Some((source, line)) => format!("ERR {}:{line}: {msg}", &source[1..]),
@@ -306,6 +350,9 @@ fn unwrap_error(lua: &Lua, err: Value) -> mlua::Result<Value> {
     if raised(&e) {
         return Ok(Value::Table(convert::error_table(lua, msg.as_bytes())?));
     }
+    if caused_by::<Plain>(&e) {
+        return Ok(Value::String(lua.create_string(msg)?));
+    }
     let text = match script_position(lua) {
         Some((source, line)) => format!("{}:{line}: {msg}", &source[1..]),
         None => msg,
@@ -330,9 +377,14 @@ fn script_position(lua: &Lua) -> Option<(&'static str, i32)> {
 
 /// Was `e` raised with [`raise`] (a final error text)?
 fn raised(e: &mlua::Error) -> bool {
+    caused_by::<Raised>(e)
+}
+
+/// Is `e` (or the error a callback raised inside it) a `T`?
+fn caused_by<T: std::error::Error + Send + Sync + 'static>(e: &mlua::Error) -> bool {
     match e {
-        mlua::Error::CallbackError { cause, .. } => raised(cause),
-        other => other.downcast_ref::<Raised>().is_some(),
+        mlua::Error::CallbackError { cause, .. } => caused_by::<T>(cause),
+        other => other.downcast_ref::<T>().is_some(),
     }
 }
 
@@ -373,13 +425,14 @@ pub(super) fn with_state<R>(scripts: &Scripts, f: impl FnOnce(&mut State) -> R) 
         let owner = scripts as *const Scripts as usize;
         let generation = scripts.generation();
         if slot.as_ref().is_none_or(|s| s.owner != owner || s.generation != generation) {
-            let (lua, env, redis, xpcall, handler, call_with, library_env) =
+            let (lua, env, vals, redis, xpcall, handler, call_with, library_env) =
                 build().map_err(|e| format!("ERR could not start the Lua engine: {e}"))?;
             *slot = Some(State {
                 lua,
                 owner,
                 generation,
                 env,
+                vals,
                 redis,
                 xpcall,
                 handler,
@@ -400,7 +453,7 @@ fn function(st: &mut State, sha: &str, body: &[u8]) -> Result<Function, String> 
     }
     let f = st
         .lua
-        .load(strip_shebang(body))
+        .load(text_only(strip_shebang(body)))
         .set_name(SCRIPT_NAME)
         .set_mode(ChunkMode::Text)
         .set_environment(st.env.clone())
@@ -414,6 +467,16 @@ fn function(st: &mut State, sha: &str, body: &[u8]) -> Result<Function, String> 
         })?;
     st.functions.insert(sha.to_string(), f.clone());
     Ok(f)
+}
+
+/// A body that starts as bytecode does (ESC) gets a leading blank: it then parses as
+/// text and fails as in Redis, which never loads bytecode ("unexpected symbol near
+/// 'char(27)'" on line 1).
+fn text_only(mut body: Vec<u8>) -> Vec<u8> {
+    if body.first() == Some(&0x1b) {
+        body.insert(0, b' ');
+    }
+    body
 }
 
 /// A `#!lua ...` first line is the script's flags, not Lua: it is blanked (the line
@@ -479,7 +542,7 @@ pub(super) fn run_entry(
 ) -> Result<(), String> {
     let lua = &st.lua;
     let lua_err = |e: mlua::Error| format!("ERR Error running script: {}", root_message(&e));
-    let globals = lua.globals();
+    let globals = &st.vals;
     let keys = string_list(lua, keys).map_err(lua_err)?;
     let argv = string_list(lua, argv).map_err(lua_err)?;
     if matches!(entry, Entry::Script(_)) {
