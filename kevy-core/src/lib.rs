@@ -15,6 +15,7 @@
 //! - [`types`]: the data structures behind lists, hashes, sets, sorted sets.
 //! - [`reactor`]: epoll and the raw syscalls (the only `unsafe` of the runtime).
 //! - [`glob`]: Redis glob patterns.
+//! - [`num`]: numbers as Redis reads them (`string2ll`).
 //! - [`random`]: the generator and distinct picks of the random commands.
 //!
 //! # The life of a command
@@ -36,6 +37,7 @@ pub mod config;
 pub mod error;
 pub mod glob;
 pub mod log;
+pub mod num;
 pub mod persist;
 pub mod random;
 pub mod reactor;

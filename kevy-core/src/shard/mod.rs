@@ -25,7 +25,7 @@ pub mod host;
 pub mod mailbox;
 pub mod notify;
 pub mod pubsub;
-pub mod routing;
+pub use crate::store::routing;
 pub mod txn;
 pub mod watch;
 

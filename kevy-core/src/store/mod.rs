@@ -2,6 +2,7 @@
 
 pub mod keyspace;
 pub mod record;
+pub mod routing;
 pub mod value;
 pub mod walk;
 

@@ -69,7 +69,7 @@ impl ValueRef<'_> {
     pub fn encoding_name(&self) -> &'static str {
         match self {
             ValueRef::Str(s) => {
-                if s.len() <= 20 && crate::resp::parser::parse_i64(s).is_some() {
+                if s.len() <= 20 && crate::num::parse_i64(s).is_some() {
                     "int"
                 } else if s.len() <= 44 {
                     "embstr"

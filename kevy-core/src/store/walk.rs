@@ -1,7 +1,7 @@
 //! Walking a shard's keys: KEYS-style iteration, RANDOMKEY, and SCAN's stable order.
 
 use super::keyspace::{alive, Keyspace};
-use crate::shard::routing::key_hash;
+use super::routing::key_hash;
 
 /// How long a SCAN snapshot is reused before it is rebuilt or freed.
 const SCAN_INDEX_TTL_MS: u64 = 10_000;

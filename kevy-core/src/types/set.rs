@@ -8,7 +8,7 @@
 //!   back from `hashtable` to `intset` (Redis doesn't either).
 
 use super::dense::{self, DenseTable, Slot};
-use crate::resp::parser::parse_i64;
+use crate::num::parse_i64;
 
 /// The `hashtable` form: the members.
 type Table = DenseTable<Box<[u8]>>;

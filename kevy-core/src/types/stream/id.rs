@@ -74,7 +74,7 @@ pub struct ParsedId {
 /// C's `strtoull` applied to a whole string (leading blanks, a sign; `-n` wraps),
 /// after `string2ll`'s refusal of negative numbers, as Redis's `string2ull`.
 fn string2ull(s: &[u8]) -> Option<u64> {
-    if let Some(v) = crate::resp::parser::parse_i64(s) {
+    if let Some(v) = crate::num::parse_i64(s) {
         return (v >= 0).then_some(v as u64);
     }
     let mut i = 0;

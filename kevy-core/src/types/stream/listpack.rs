@@ -16,7 +16,7 @@ impl Elem<'_> {
     fn as_int(&self) -> Option<i64> {
         match *self {
             Elem::Int(v) => Some(v),
-            Elem::Str(s) => crate::resp::parser::parse_i64(s),
+            Elem::Str(s) => crate::num::parse_i64(s),
         }
     }
 }
