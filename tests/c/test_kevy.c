@@ -725,7 +725,7 @@ typedef struct {
 static void on_log(kevy_log_level level, const char *msg, size_t len, void *ud) {
     log_state *s = ud;
     atomic_fetch_add(&s->lines, 1);
-    if (level == KEVY_LOG_WARNING && strlen(msg) == len && strstr(msg, "client-query-buffer-limit") != NULL) {
+    if (level == KEVY_LOG_WARNING && strlen(msg) == len && strstr(msg, "max query buffer length") != NULL) {
         atomic_fetch_add(&s->warnings, 1);
     }
 }
