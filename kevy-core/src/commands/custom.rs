@@ -86,17 +86,14 @@ fn static_entry(spec: &CustomSpec) -> &'static Command {
     {
         return c;
     }
-    let entry: &'static Command = Box::leak(Box::new(Command {
-        name: Box::leak(name.into_boxed_str()),
-        arity: spec.arity,
-        flags: spec.flags,
-        keys: spec.keys,
-        route: Route::Keys,
-        handler: run,
-        group: "module",
-        summary: "A command registered by the host.",
-        subcommands: &[],
-    }));
+    let name: &'static str = Box::leak(name.into_boxed_str());
+    // The commands its callback runs are logged as they run; the callback's own line is
+    // not (replaying it would need the host's code).
+    let row = Command::new(name, spec.arity, spec.flags, spec.keys, run)
+        .group("module")
+        .summary("A command registered by the host.")
+        .propagate(super::effects::Propagate::None);
+    let entry: &'static Command = Box::leak(Box::new(row));
     entries.push(entry);
     entry
 }

@@ -3,14 +3,14 @@
 //! structure (listpack / hashtable) in `types/hash.rs`.
 
 use super::string_float::LongDouble;
-use super::{errors, flags::*, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::{Args, ReplyWriter};
 use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
 use crate::types::hash::Hash;
 
 pub(super) const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::ONE, route: Route::Keys, handler, group: "hash", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::ONE, handler).group("hash").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[

@@ -11,11 +11,11 @@ use crate::shard::db::Db;
 use crate::store::{Keyspace, ValueRef};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route: Route::Keys, handler, group: "generic", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).group("generic").summary(summary)
 }
 
 const fn all_shards(name: &'static str, arity: i32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { route: Route::AllShards, ..cmd(name, arity, READONLY, KeySpec::NONE, handler, summary) }
+    cmd(name, arity, READONLY, KeySpec::NONE, handler, summary).route(Route::AllShards)
 }
 
 /// Source and destination: RENAME, RENAMENX, COPY.
@@ -34,10 +34,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("copy", -3, WRITE | DENYOOM, TWO, copy, "Copy a key"),
     all_shards("keys", 2, keys, "Find all keys matching the given pattern"),
     all_shards("randomkey", 1, randomkey, "Return a random key from the keyspace"),
-    Command {
-        subcommands: OBJECT_SUBCOMMANDS,
-        ..cmd("object", -2, 0, KeySpec::NONE, super::container, "A container for object introspection commands")
-    },
+    cmd("object", -2, 0, KeySpec::NONE, super::container, "A container for object introspection commands").subcommands(OBJECT_SUBCOMMANDS),
 ];
 
 const OBJECT_SUBCOMMANDS: &[Command] = &[

@@ -1,13 +1,13 @@
 //! Key expiry: EXPIRE PEXPIRE EXPIREAT PEXPIREAT, TTL PTTL EXPIRETIME PEXPIRETIME,
 //! PERSIST. Deadlines are unix milliseconds.
 
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 use crate::store::{Keyspace, NO_EXPIRE};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::ONE, route: Route::Keys, handler, group: "generic", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::ONE, handler).group("generic").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[

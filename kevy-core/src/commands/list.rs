@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
@@ -17,7 +17,7 @@ pub use super::list_move::{op_move, parse_mpop, write_mpop_reply, Mpop};
 pub use crate::types::list::clamp_range;
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::ONE, route: Route::Keys, handler, group: "list", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::ONE, handler).group("list").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[

@@ -10,7 +10,7 @@ use crate::resp::Args;
 use crate::shard::blocking::{parse_timeout, BlockRequest};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, route: Route, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route, handler, group: "list", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).route(route).group("list").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[

@@ -12,7 +12,7 @@ use crate::resp::{Args, ReplyWriter};
 use crate::shard::db::Db;
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, route: Route, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route, handler, group: "list", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).route(route).group("list").summary(summary)
 }
 
 /// Source and destination: LMOVE, RPOPLPUSH.

@@ -6,6 +6,7 @@
 
 pub mod connection;
 pub mod custom;
+pub mod effects;
 pub mod errors;
 pub mod function;
 pub mod hash;
@@ -162,9 +163,66 @@ pub struct Command {
     pub summary: &'static str,
     /// Subcommands of a container command (CONFIG, CLIENT, OBJECT...).
     pub subcommands: &'static [Command],
+    /// The keyspace events its success signals.
+    pub events: &'static [effects::Event],
+    /// How its success reaches the append-only file.
+    pub propagate: effects::Propagate,
+    /// `effects::traits` bits.
+    pub traits: u32,
 }
 
 impl Command {
+    /// A table row: routed by its keys, in no group, logged as sent when it writes.
+    /// The other properties are set by the chained `const fn`s below.
+    pub const fn new(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: Handler) -> Command {
+        let propagate = if flags & flags::WRITE != 0 { effects::Propagate::Verbatim } else { effects::Propagate::None };
+        Command {
+            name,
+            arity,
+            flags,
+            keys,
+            route: Route::Keys,
+            handler,
+            group: "",
+            summary: "",
+            subcommands: &[],
+            events: &[],
+            propagate,
+            traits: 0,
+        }
+    }
+    pub const fn route(mut self, route: Route) -> Command {
+        self.route = route;
+        self
+    }
+    pub const fn group(mut self, group: &'static str) -> Command {
+        self.group = group;
+        self
+    }
+    pub const fn summary(mut self, summary: &'static str) -> Command {
+        self.summary = summary;
+        self
+    }
+    pub const fn subcommands(mut self, subcommands: &'static [Command]) -> Command {
+        self.subcommands = subcommands;
+        self
+    }
+    pub const fn events(mut self, events: &'static [effects::Event]) -> Command {
+        self.events = events;
+        self
+    }
+    pub const fn propagate(mut self, propagate: effects::Propagate) -> Command {
+        self.propagate = propagate;
+        self
+    }
+    pub const fn traits(mut self, traits: u32) -> Command {
+        self.traits |= traits;
+        self
+    }
+    #[inline(always)]
+    pub fn is(&self, trait_bit: u32) -> bool {
+        self.traits & trait_bit != 0
+    }
     /// Does `argc` satisfy this command's arity?
     #[inline]
     pub fn arity_ok(&self, argc: usize) -> bool {
@@ -352,6 +410,8 @@ pub struct Ctx<'a> {
     /// Set by a blocking command's handler that found nothing: block instead of
     /// replying (see `shard::blocking`).
     pub block: Option<crate::shard::blocking::BlockRequest>,
+    /// What this run did beyond its reply, as the handler reported it.
+    pub effects: effects::Effects,
 }
 
 impl<'a> Ctx<'a> {
@@ -364,12 +424,46 @@ impl<'a> Ctx<'a> {
         shared: &'a Shared,
         shard: ShardId,
     ) -> Self {
-        Ctx { db, out, now_ms, client, shared, shard, serving: None, block: None }
+        let effects = effects::Effects::new(effects::consumers_on(shared));
+        Ctx { db, out, now_ms, client, shared, shard, serving: None, block: None, effects }
     }
 
     /// Asks to block: the handler found nothing to serve and writes no reply.
     pub fn block_on(&mut self, req: crate::shard::blocking::BlockRequest) {
         self.block = Some(req);
+    }
+
+    /// Reports `n` changes (elements added or removed, keys written): the row's
+    /// `When::Changed` events fire only after some.
+    #[inline(always)]
+    pub fn changed(&mut self, n: u64) {
+        self.effects.changes += n;
+    }
+
+    /// Signals an event only the handler can name, on the key at argument `at`.
+    pub fn signal(&mut self, class: u32, event: &'static str, at: usize, args: Args<'_>) {
+        if self.effects.on & effects::consumers::NOTIFY != 0 {
+            self.effects.signals.push((class, event, args.get(at).to_vec()));
+        }
+    }
+
+    /// The command acted on the key at argument `at` (a multi-key pop's source).
+    #[inline]
+    pub fn acted_on(&mut self, at: usize) {
+        self.effects.acted_on = Some(at);
+    }
+
+    /// Is the append-only file on? (Handlers build `propagate` lines only then.)
+    #[inline(always)]
+    pub fn logging(&self) -> bool {
+        self.effects.on & effects::consumers::AOF != 0
+    }
+
+    /// Logs `argv` instead of the command (rows with `Propagate::Reported`).
+    pub fn propagate(&mut self, argv: Vec<Vec<u8>>) {
+        if self.logging() {
+            self.effects.propagated.push(argv);
+        }
     }
 
     /// The calling connection. Only keyless commands call this; they always run on the

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::keys_scan::parse_cursor;
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::{Args, ReplyWriter};
 use crate::shard::db::Db;
@@ -13,7 +13,7 @@ use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
 use crate::types::set::{Member, Set};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route: Route::Keys, handler, group: "set", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).group("set").summary(summary)
 }
 
 const ONE: KeySpec = KeySpec::ONE;

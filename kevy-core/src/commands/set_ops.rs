@@ -18,7 +18,7 @@ use crate::types::set::{Member, Set};
 const fn cmd(name: &'static str, arity: i32, flags: u32, route: Route, handler: super::Handler, summary: &'static str) -> Command {
     // SINTERCARD's keys follow `numkeys`: COMMAND INFO shows 0 0 0 for it, as Redis.
     let keys = if matches!(route, Route::Keys) { KeySpec::ALL } else { KeySpec::NONE };
-    Command { name, arity, flags, keys, route, handler, group: "set", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).route(route).group("set").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[

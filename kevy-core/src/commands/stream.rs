@@ -2,7 +2,7 @@
 //! in `stream_group.rs`, XREAD in `stream_read.rs`, XINFO in `stream_info.rs`; the
 //! structure in `types/stream.rs`.
 
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::{Args, ReplyWriter};
 use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
@@ -10,7 +10,7 @@ use crate::types::stream::id::{parse_bound, parse_id, parse_id_or, INVALID_ID};
 use crate::types::stream::{AddError, Stream, StreamId, Trim, TrimTo};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::ONE, route: Route::Keys, handler, group: "stream", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::ONE, handler).group("stream").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[

@@ -3,23 +3,20 @@
 //! group structure in `types/stream/group.rs`.
 
 use super::stream::{read_stream, reply_entry, reply_id, stream_or_create, write_stream};
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 use crate::types::stream::id::{parse_bound, parse_id_or, INVALID_ID};
 use crate::types::stream::{Group, StreamId};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route: Route::Keys, handler, group: "stream", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).group("stream").summary(summary)
 }
 
 const SUB_KEY: KeySpec = KeySpec::new(2, 2, 1);
 
 pub const COMMANDS: &[Command] = &[
-    Command {
-        subcommands: XGROUP_SUBCOMMANDS,
-        ..cmd("xgroup", -2, 0, KeySpec::NONE, super::container, "A container for consumer groups commands")
-    },
+    cmd("xgroup", -2, 0, KeySpec::NONE, super::container, "A container for consumer groups commands").subcommands(XGROUP_SUBCOMMANDS),
     cmd("xack", -4, WRITE | FAST, KeySpec::ONE, xack, "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL."),
     cmd("xpending", -3, READONLY, KeySpec::ONE, xpending, "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged."),
     cmd("xclaim", -6, WRITE | FAST, KeySpec::ONE, xclaim, "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer."),

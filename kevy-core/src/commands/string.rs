@@ -2,13 +2,13 @@
 //! INCR DECR INCRBY DECRBY STRLEN. Ranges, APPEND and LCS live in `string_range.rs`,
 //! INCRBYFLOAT in `string_float.rs`.
 
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route: Route::Keys, handler, group: "string", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).group("string").summary(summary)
 }
 
 /// Key, value, key, value...: MSET, MSETNX.

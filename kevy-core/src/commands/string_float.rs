@@ -10,21 +10,11 @@
 
 use std::cmp::Ordering;
 
-use super::{errors, flags::*, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, Command, Ctx, KeySpec};
 use crate::resp::Args;
 use crate::store::{Keyspace, Value, NO_EXPIRE};
 
-pub const COMMANDS: &[Command] = &[Command {
-    name: "incrbyfloat",
-    arity: 3,
-    flags: WRITE | DENYOOM | FAST,
-    keys: KeySpec::ONE,
-    route: Route::Keys,
-    handler: incrbyfloat,
-    group: "string",
-    summary: "Increment the float value of a key by the given amount",
-    subcommands: &[],
-}];
+pub const COMMANDS: &[Command] = &[Command::new("incrbyfloat", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, incrbyfloat).group("string").summary("Increment the float value of a key by the given amount")];
 
 /// Adds `incr` to the float under `key` (0 when missing), keeping its deadline.
 /// Returns the stored text, which is also the reply.

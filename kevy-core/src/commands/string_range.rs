@@ -3,13 +3,13 @@
 use std::sync::atomic::Ordering;
 
 use super::string::op_get;
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 use crate::store::{Keyspace, Value, NO_EXPIRE};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route: Route::Keys, handler, group: "string", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).group("string").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[

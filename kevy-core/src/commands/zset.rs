@@ -13,7 +13,7 @@ use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
 use crate::types::zset::ZSet;
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::ONE, route: Route::Keys, handler, group: "sorted-set", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::ONE, handler).group("sorted-set").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[
@@ -33,17 +33,7 @@ pub const COMMANDS: &[Command] = &[
     ),
     cmd("zpopmin", -2, WRITE | FAST, zpopmin, "Remove and return members with the lowest scores in a sorted set"),
     cmd("zpopmax", -2, WRITE | FAST, zpopmax, "Remove and return members with the highest scores in a sorted set"),
-    Command {
-        name: "zmpop",
-        arity: -4,
-        flags: WRITE,
-        keys: KeySpec::NONE,
-        route: Route::KeyPositions(zmpop_keys),
-        handler: zmpop,
-        group: "sorted-set",
-        summary: "Remove and return members with scores in a sorted set",
-        subcommands: &[],
-    },
+    Command::new("zmpop", -4, WRITE, KeySpec::NONE, zmpop).route(Route::KeyPositions(zmpop_keys)).group("sorted-set").summary("Remove and return members with scores in a sorted set"),
     cmd("zrandmember", -2, READONLY, zrandmember, "Get one or multiple random elements from a sorted set"),
     cmd("zscan", -3, READONLY, zscan, "Incrementally iterate sorted sets elements and associated scores"),
 ];

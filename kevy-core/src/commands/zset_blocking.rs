@@ -7,7 +7,7 @@ use crate::resp::Args;
 use crate::shard::blocking::{parse_timeout, BlockRequest};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, route: Route, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route, handler, group: "sorted-set", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).route(route).group("sorted-set").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[

@@ -28,7 +28,7 @@ const fn cmd(
     handler: super::Handler,
     summary: &'static str,
 ) -> Command {
-    Command { name, arity, flags, keys, route, handler, group: "sorted-set", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).route(route).group("sorted-set").summary(summary)
 }
 
 const STORE_KEYS: KeySpec = KeySpec::ONE;

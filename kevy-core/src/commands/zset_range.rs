@@ -6,29 +6,19 @@
 
 use super::zset::{read_zset, reply_entries, store_zset, write_zset};
 use super::zset_parse::{LexRange, ScoreRange};
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 use crate::store::Keyspace;
 use crate::types::zset::{ZSet, LISTPACK_MAX_ENTRIES};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::ONE, route: Route::Keys, handler, group: "sorted-set", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::ONE, handler).group("sorted-set").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[
     cmd("zrange", -4, READONLY, zrange, "Return a range of members in a sorted set"),
-    Command {
-        name: "zrangestore",
-        arity: -5,
-        flags: WRITE | DENYOOM,
-        keys: KeySpec::new(1, 2, 1),
-        route: Route::Keys,
-        handler: zrangestore,
-        group: "sorted-set",
-        summary: "Store a range of members from sorted set into another key",
-        subcommands: &[],
-    },
+    Command::new("zrangestore", -5, WRITE | DENYOOM, KeySpec::new(1, 2, 1), zrangestore).group("sorted-set").summary("Store a range of members from sorted set into another key"),
     cmd(
         "zrevrange",
         -4,

@@ -235,6 +235,7 @@ pub fn serve_ready(db: &mut Db<'_>, keys: Vec<Vec<u8>>, shared: &Shared, me: Sha
                 shard: me,
                 serving: Some(&key),
                 block: None,
+                effects: crate::commands::effects::Effects::new(crate::commands::effects::consumers_on(shared)),
             };
             crate::shard::dispatch::execute(w.cmd, w.args.args(), &mut ctx);
             if ctx.block.is_some() {
