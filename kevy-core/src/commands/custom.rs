@@ -313,10 +313,11 @@ pub(crate) fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>, resp3: bool) -> Reply {
         Err(msg) => return Reply::Error(msg.into_bytes()),
     };
     let shards = ctx.db.shards();
+    let call = crate::shard::dispatch::Call::new(cmd, args);
     let needed: Vec<usize> = match cmd.route {
         Route::AllShards => (0..shards).collect(),
         Route::Pick(pick) => vec![pick(args, shards)],
-        _ => cmd.key_positions(args).into_iter().map(|p| shard_of(args.get(p), shards)).collect(),
+        _ => call.keys().map(|key| shard_of(key, shards)).collect(),
     };
     if let Some(&missing) = needed.iter().find(|&&s| ctx.db.shard(s).is_none()) {
         let why = format!(
@@ -335,7 +336,8 @@ pub(crate) fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>, resp3: bool) -> Reply {
         ctx.shared,
         ctx.shard,
     );
-    crate::shard::dispatch::execute(cmd, args, &mut nested);
+    // The command around this one serves blocked clients after it, as after any write.
+    crate::shard::dispatch::run(&call, &mut nested, crate::shard::dispatch::Wake::Never);
     if nested.block.is_some() {
         return Reply::Nil;
     }

@@ -122,9 +122,9 @@ pub struct Effects {
     pub changes: u64,
     /// Events only the handler could name.
     pub signals: Vec<Signal>,
-    /// The argument position of the key the command acted on when its row cannot say
-    /// (the key a multi-key pop popped from).
-    pub acted_on: Option<usize>,
+    /// The key the command acted on when its row cannot say (the key a multi-key pop
+    /// popped from); kept only while notifications are on.
+    pub acted_on: Option<Vec<u8>>,
     /// Log lines that replace the command (`Propagate::Reported`).
     pub propagated: Vec<Vec<Vec<u8>>>,
     /// The handler replied with an error: no effect is applied.

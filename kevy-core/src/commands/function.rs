@@ -4,6 +4,7 @@
 //! server-wide registry (`scripting::library`); each shard thread loads a library's code
 //! into its Lua state when it first runs one of its functions.
 
+use super::effects::{traits, Propagate};
 use super::{container, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::resp::Args;
 use crate::scripting::{functions, library};
@@ -13,11 +14,12 @@ const fn fcall_cmd(name: &'static str, flags: u32, handler: super::Handler, summ
 }
 
 const fn sub(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command::new(name, arity, flags, KeySpec::NONE, handler).group("scripting").summary(summary)
+    // FUNCTION LOAD/DELETE/FLUSH write the library registry, not keys: not logged.
+    Command::new(name, arity, flags, KeySpec::NONE, handler).group("scripting").summary(summary).propagate(Propagate::None)
 }
 
 pub const COMMANDS: &[Command] = &[
-    fcall_cmd("fcall", NOSCRIPT | STALE, fcall, "Invokes a function."),
+    fcall_cmd("fcall", NOSCRIPT | STALE, fcall, "Invokes a function.").traits(traits::MAY_WRITE),
     fcall_cmd("fcall_ro", READONLY | NOSCRIPT | STALE, fcall_ro, "Invokes a read-only function."),
     Command::new("function", -2, 0, KeySpec::NONE, container).group("scripting").summary("A container for function commands.").subcommands(FUNCTION_SUBCOMMANDS),
 ];

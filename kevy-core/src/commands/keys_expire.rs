@@ -1,6 +1,7 @@
 //! Key expiry: EXPIRE PEXPIRE EXPIREAT PEXPIREAT, TTL PTTL EXPIRETIME PEXPIRETIME,
 //! PERSIST. Deadlines are unix milliseconds.
 
+use super::effects::{ev, class::GENERIC, On::Arg, When::Changed, Propagate};
 use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
@@ -11,15 +12,15 @@ const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler
 }
 
 pub const COMMANDS: &[Command] = &[
-    cmd("expire", -3, WRITE | FAST, expire, "Set a key's time to live in seconds"),
-    cmd("pexpire", -3, WRITE | FAST, pexpire, "Set a key's time to live in milliseconds"),
-    cmd("expireat", -3, WRITE | FAST, expireat, "Set the expiration for a key as a UNIX timestamp"),
-    cmd("pexpireat", -3, WRITE | FAST, pexpireat, "Set the expiration for a key as a UNIX timestamp specified in milliseconds"),
+    cmd("expire", -3, WRITE | FAST, expire, "Set a key's time to live in seconds").events(&[ev(GENERIC, "expire", Arg(1), Changed)]).propagate(Propagate::AbsoluteTtl),
+    cmd("pexpire", -3, WRITE | FAST, pexpire, "Set a key's time to live in milliseconds").events(&[ev(GENERIC, "expire", Arg(1), Changed)]).propagate(Propagate::AbsoluteTtl),
+    cmd("expireat", -3, WRITE | FAST, expireat, "Set the expiration for a key as a UNIX timestamp").events(&[ev(GENERIC, "expire", Arg(1), Changed)]),
+    cmd("pexpireat", -3, WRITE | FAST, pexpireat, "Set the expiration for a key as a UNIX timestamp specified in milliseconds").events(&[ev(GENERIC, "expire", Arg(1), Changed)]),
     cmd("ttl", 2, READONLY | FAST, ttl, "Get the time to live for a key in seconds"),
     cmd("pttl", 2, READONLY | FAST, pttl, "Get the time to live for a key in milliseconds"),
     cmd("expiretime", 2, READONLY | FAST, expiretime, "Get the expiration Unix timestamp for a key"),
     cmd("pexpiretime", 2, READONLY | FAST, pexpiretime, "Get the expiration Unix timestamp for a key in milliseconds"),
-    cmd("persist", 2, WRITE | FAST, persist, "Remove the expiration from a key"),
+    cmd("persist", 2, WRITE | FAST, persist, "Remove the expiration from a key").events(&[ev(GENERIC, "persist", Arg(1), Changed)]),
 ];
 
 /// EXPIRE's conditions (NX XX GT LT), any combination Redis accepts.
@@ -140,7 +141,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str, seconds: bool, 
     };
     let key = args.get(1);
     let done = op_expire(ctx.db.ks(key), key, when, cond, ctx.now_ms);
-    ctx.out.int(done as i64);
+    ctx.reply_changes(done as i64);
 }
 
 /// EXPIRE key seconds [NX|XX|GT|LT]
@@ -203,7 +204,7 @@ fn pexpiretime(ctx: &mut Ctx<'_>, args: Args<'_>) {
 fn persist(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let done = op_persist(ctx.db.ks(key), key, ctx.now_ms);
-    ctx.out.int(done as i64);
+    ctx.reply_changes(done as i64);
 }
 
 #[cfg(test)]

@@ -440,17 +440,26 @@ impl<'a> Ctx<'a> {
         self.effects.changes += n;
     }
 
-    /// Signals an event only the handler can name, on the key at argument `at`.
-    pub fn signal(&mut self, class: u32, event: &'static str, at: usize, args: Args<'_>) {
+    /// Replies with a count of changes, and reports them (see [`changed`](Self::changed)).
+    #[inline]
+    pub fn reply_changes(&mut self, n: i64) {
+        self.effects.changes += n.max(0) as u64;
+        self.out.int(n);
+    }
+
+    /// Signals an event only the handler can name (after the row's declared ones).
+    pub fn signal(&mut self, class: u32, event: &'static str, key: &[u8]) {
         if self.effects.on & effects::consumers::NOTIFY != 0 {
-            self.effects.signals.push((class, event, args.get(at).to_vec()));
+            self.effects.signals.push((class, event, key.to_vec()));
         }
     }
 
-    /// The command acted on the key at argument `at` (a multi-key pop's source).
+    /// The command acted on `key` (a multi-key pop's source).
     #[inline]
-    pub fn acted_on(&mut self, at: usize) {
-        self.effects.acted_on = Some(at);
+    pub fn acted_on(&mut self, key: &[u8]) {
+        if self.effects.on & effects::consumers::NOTIFY != 0 {
+            self.effects.acted_on = Some(key.to_vec());
+        }
     }
 
     /// Is the append-only file on? (Handlers build `propagate` lines only then.)

@@ -4,6 +4,7 @@
 //! the shard owning them, or locks every shard they live on (in shard order), so a
 //! script is atomic like any multi-key command. The Lua side is `crate::scripting`.
 
+use super::effects::traits;
 use super::{container, errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::resp::Args;
 use crate::scripting::engine::{self, Invocation};
@@ -18,9 +19,9 @@ const fn sub(name: &'static str, arity: i32, flags: u32, handler: super::Handler
 }
 
 pub const COMMANDS: &[Command] = &[
-    eval_cmd("eval", NOSCRIPT | STALE, eval, "Executes a server-side Lua script."),
+    eval_cmd("eval", NOSCRIPT | STALE, eval, "Executes a server-side Lua script.").traits(traits::MAY_WRITE),
     eval_cmd("eval_ro", READONLY | NOSCRIPT | STALE, eval_ro, "Executes a read-only server-side Lua script."),
-    eval_cmd("evalsha", NOSCRIPT | STALE, evalsha, "Executes a server-side Lua script by SHA1 digest."),
+    eval_cmd("evalsha", NOSCRIPT | STALE, evalsha, "Executes a server-side Lua script by SHA1 digest.").traits(traits::MAY_WRITE),
     eval_cmd("evalsha_ro", READONLY | NOSCRIPT | STALE, evalsha_ro, "Executes a read-only server-side Lua script by SHA1 digest."),
     Command::new("script", -2, 0, KeySpec::NONE, container).group("scripting").summary("A container for Lua scripts management commands.").subcommands(SCRIPT_SUBCOMMANDS),
 ];

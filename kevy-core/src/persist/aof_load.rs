@@ -16,7 +16,7 @@ use crate::commands::Ctx;
 use crate::resp::{parse, ArgSpans, Limits, Parsed, ReplyWriter};
 use crate::shard::client::Client;
 use crate::shard::db::Db;
-use crate::shard::dispatch::{execute, resolve};
+use crate::shard::dispatch::{resolve, run, Call, Wake};
 use crate::shard::routing::{shard_of, ShardId};
 use crate::shard::Shared;
 
@@ -90,7 +90,7 @@ pub fn replay(shared: &Shared, path: &Path, old_id: ShardId, old_shards: usize, 
             reply.clear();
             let db = Db::locked(&mut locks, &ids, n);
             let mut ctx = Ctx::new(db, ReplyWriter::new(&mut reply, true), 0, Some(&mut client), shared, 0);
-            execute(cmd, args, &mut ctx);
+            run(&Call::new(cmd, args), &mut ctx, Wake::Never);
         }
         done.commands += 1;
         pos += consumed;

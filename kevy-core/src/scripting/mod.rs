@@ -69,12 +69,6 @@ pub fn busy_for_target(shared: &crate::shard::Shared, cmd: &crate::commands::Com
     busy_for(shared, cmd, needs)
 }
 
-/// May `cmd` write keys without the WRITE flag? (EVAL, EVALSHA: the dispatcher then
-/// serves clients blocked on their KEYS after them, as after any write.)
-pub fn may_write(cmd: &crate::commands::Command) -> bool {
-    matches!(cmd.name, "eval" | "evalsha" | "fcall")
-}
-
 /// One script being run, as SCRIPT KILL sees it.
 pub struct Running {
     pub started: Instant,

@@ -12,7 +12,7 @@
 
 use super::conn::Conn;
 use super::db::Db;
-use super::dispatch::{after_write, execute, Step, Turn};
+use super::dispatch::{run, wake, Call, Step, Turn, Wake};
 use super::routing::{shard_of, ShardId};
 use super::watch::Watching;
 use super::Shared;
@@ -233,7 +233,7 @@ fn run_queue(turn: &mut Turn<'_>, conn: &mut Conn, db: &mut Db<'_>, queue: &[(&'
         let args = owned.args();
         let resp3 = client.resp3; // HELLO inside the transaction switches the rest
         let mut ctx = Ctx::new(db.reborrow(), ReplyWriter::new(&mut *buf, resp3), now_ms, Some(&mut *client), shared, me);
-        execute(cmd, args, &mut ctx);
+        run(&Call::new(cmd, args), &mut ctx, Wake::Later);
         if ctx.block.take().is_some() {
             // Blocking commands do not block inside a transaction: they time out at once.
             if matches!(cmd.name, "blmove" | "brpoplpush") {
@@ -244,6 +244,6 @@ fn run_queue(turn: &mut Turn<'_>, conn: &mut Conn, db: &mut Db<'_>, queue: &[(&'
         }
     }
     for (cmd, owned) in queue {
-        after_write(db, cmd, owned.args(), shared, me, now_ms, turn.outbox);
+        wake(db, &Call::new(cmd, owned.args()), shared, me, now_ms, turn.outbox);
     }
 }
