@@ -28,7 +28,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("scard", 2, READONLY | FAST, ONE, scard, "Get the number of members in a set"),
     cmd("spop", -2, WRITE | FAST, ONE, spop, "Remove and return one or multiple random members from a set").events(&[ev(SET, "spop", Arg(1), Changed)]).traits(traits::REMOVES).propagate(Propagate::Reported),
     cmd("srandmember", -2, READONLY, ONE, srandmember, "Get one or multiple random members from a set"),
-    cmd("smove", 4, WRITE | FAST, KeySpec::new(1, 2, 1), smove, "Move a member from one set to another").events(&[ev(SET, "srem", Arg(1), Changed), ev(SET, "sadd", Arg(2), Changed)]).traits(traits::REMOVES),
+    cmd("smove", 4, WRITE | FAST, KeySpec::new(1, 2, 1), smove, "Move a member from one set to another").events(&[ev(SET, "srem", Arg(1), Changed)]).traits(traits::REMOVES),
     cmd("sscan", -3, READONLY, ONE, sscan, "Incrementally iterate Set elements"),
 ];
 
@@ -324,8 +324,22 @@ fn srandmember(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// SMOVE source destination member
 fn smove(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let moved = op_move(&mut ctx.db, args.get(1), args.get(2), args.get(3), ctx.now_ms);
-    reply_count(ctx, moved.map(usize::from));
+    let (src, dst, member, now) = (args.get(1), args.get(2), args.get(3), ctx.now_ms);
+    // As Redis: `sadd` only when the destination gained the member; a move onto
+    // itself changes nothing and signals nothing.
+    let gains = src != dst && !read_set(ctx.db.ks(dst), dst, now).ok().flatten().is_some_and(|s| s.contains(member));
+    let moved = op_move(&mut ctx.db, src, dst, member, now);
+    match moved {
+        Ok(true) if src != dst => {
+            ctx.changed(1);
+            if gains {
+                ctx.signal(SET, "sadd", dst);
+            }
+            ctx.out.int(1)
+        }
+        Ok(done) => ctx.out.int(done as i64),
+        Err(e) => ctx.out.error(e),
+    }
 }
 
 /// SSCAN's options: `[MATCH pattern] [COUNT count]`, any order, the last one winning.

@@ -3,7 +3,7 @@
 //! `zset_ops.rs`, argument parsing in `zset_parse.rs`; the structure in `types/zset.rs`.
 
 
-use super::effects::{ev, class::ZSET, On::Arg, When::{Always, Changed}, traits};
+use super::effects::{ev, class::ZSET, On::Arg, When::Changed, traits};
 use super::keys_scan::parse_cursor;
 use super::zset_parse::parse_score;
 use super::{errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
@@ -19,7 +19,7 @@ const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler
 
 pub const COMMANDS: &[Command] = &[
     cmd("zadd", -4, WRITE | DENYOOM | FAST, zadd, "Add one or more members to a sorted set, or update its score if it already exists"),
-    cmd("zincrby", 4, WRITE | DENYOOM | FAST, zincrby, "Increment the score of a member in a sorted set").events(&[ev(ZSET, "zincr", Arg(1), Always)]),
+    cmd("zincrby", 4, WRITE | DENYOOM | FAST, zincrby, "Increment the score of a member in a sorted set"),
     cmd("zrem", -3, WRITE | FAST, zrem, "Remove one or more members from a sorted set").events(&[ev(ZSET, "zrem", Arg(1), Changed)]).traits(traits::REMOVES),
     cmd("zcard", 2, READONLY | FAST, zcard, "Get the number of members in a sorted set"),
     cmd("zscore", 3, READONLY | FAST, zscore, "Get the score associated with the given member in a sorted set"),
