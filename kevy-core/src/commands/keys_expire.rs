@@ -12,10 +12,10 @@ const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler
 }
 
 pub const COMMANDS: &[Command] = &[
-    cmd("expire", -3, WRITE | FAST, expire, "Set a key's time to live in seconds").events(&[ev(GENERIC, "expire", Arg(1), Changed)]).propagate(Propagate::AbsoluteTtl),
-    cmd("pexpire", -3, WRITE | FAST, pexpire, "Set a key's time to live in milliseconds").events(&[ev(GENERIC, "expire", Arg(1), Changed)]).propagate(Propagate::AbsoluteTtl),
-    cmd("expireat", -3, WRITE | FAST, expireat, "Set the expiration for a key as a UNIX timestamp").events(&[ev(GENERIC, "expire", Arg(1), Changed)]),
-    cmd("pexpireat", -3, WRITE | FAST, pexpireat, "Set the expiration for a key as a UNIX timestamp specified in milliseconds").events(&[ev(GENERIC, "expire", Arg(1), Changed)]),
+    cmd("expire", -3, WRITE | FAST, expire, "Set a key's time to live in seconds").propagate(Propagate::AbsoluteTtl),
+    cmd("pexpire", -3, WRITE | FAST, pexpire, "Set a key's time to live in milliseconds").propagate(Propagate::AbsoluteTtl),
+    cmd("expireat", -3, WRITE | FAST, expireat, "Set the expiration for a key as a UNIX timestamp"),
+    cmd("pexpireat", -3, WRITE | FAST, pexpireat, "Set the expiration for a key as a UNIX timestamp specified in milliseconds"),
     cmd("ttl", 2, READONLY | FAST, ttl, "Get the time to live for a key in seconds"),
     cmd("pttl", 2, READONLY | FAST, pttl, "Get the time to live for a key in milliseconds"),
     cmd("expiretime", 2, READONLY | FAST, expiretime, "Get the expiration Unix timestamp for a key"),
@@ -141,6 +141,10 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str, seconds: bool, 
     };
     let key = args.get(1);
     let done = op_expire(ctx.db.ks(key), key, when, cond, ctx.now_ms);
+    if done {
+        // A deadline already past deletes the key: Redis signals that as `del`.
+        ctx.signal(GENERIC, if when <= ctx.now_ms as i64 { "del" } else { "expire" }, key);
+    }
     ctx.reply_changes(done as i64);
 }
 
