@@ -63,10 +63,10 @@ pub const fn ev(class: u32, name: &'static str, on: On, when: When) -> Event {
 }
 
 /// Stream commands whose log lines come from what they did (generated IDs, deliveries):
-/// the function gets the command's name, its arguments, its stream's keyspace, the
-/// clock and its reply. None: log the command as sent.
+/// the function gets the arguments, the stream's keyspace, the clock and the reply.
+/// None: log the command as sent.
 pub type CustomPropagate =
-    fn(&str, crate::resp::Args<'_>, &mut crate::store::Keyspace, u64, &[u8]) -> Option<Vec<Vec<Vec<u8>>>>;
+    fn(crate::resp::Args<'_>, &mut crate::store::Keyspace, u64, &[u8]) -> Option<Vec<Vec<Vec<u8>>>>;
 
 /// How a successful write reaches the append-only file.
 #[derive(Clone, Copy)]
@@ -149,4 +149,95 @@ pub fn consumers_on(shared: &crate::shard::Shared) -> u32 {
         on |= consumers::NOTIFY;
     }
     on
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::{flags, Command, CommandTable, Route};
+
+    /// Every row of the table, subcommands included.
+    fn rows() -> Vec<&'static Command> {
+        let table = CommandTable::default();
+        table.all().into_iter().flat_map(|c| std::iter::once(c).chain(c.subcommands.iter())).collect()
+    }
+
+    fn row(name: &str) -> &'static Command {
+        rows().into_iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no row {name}"))
+    }
+
+    #[test]
+    fn every_write_declares_how_it_propagates_and_reads_declare_nothing() {
+        // Writes of the function registry, not of keys: their scripts' commands are logged.
+        let unlogged = ["function|load", "function|delete", "function|flush"];
+        for c in rows() {
+            let logged = !matches!(c.propagate, Propagate::None);
+            if c.has(flags::WRITE) {
+                assert_eq!(logged, !unlogged.contains(&c.name), "{}: propagation", c.name);
+            } else {
+                assert!(!logged, "{} is not a write but is logged", c.name);
+                assert!(c.events.is_empty(), "{} is not a write but declares events", c.name);
+                assert_eq!(c.traits & (traits::STORES | traits::REMOVES | traits::DELETES), 0, "{}", c.name);
+            }
+        }
+    }
+
+    #[test]
+    fn declared_event_keys_are_key_arguments() {
+        for c in rows().into_iter().filter(|c| matches!(c.route, Route::Keys)) {
+            for e in c.events {
+                if let On::Arg(at) = e.on {
+                    let argv: Vec<String> = (0..8).map(|i| format!("a{i}")).collect();
+                    let owned = crate::resp::OwnedArgs::from_slices(argv.iter().map(String::as_bytes));
+                    assert!(c.keys.positions(owned.args().len()).any(|p| p == at as usize), "{}: {} on a non-key", c.name, e.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn effect_kinds_come_from_the_rows() {
+        assert!(matches!(row("set").propagate, Propagate::AbsoluteTtl));
+        assert!(matches!(row("expire").propagate, Propagate::AbsoluteTtl));
+        assert!(matches!(row("setex").propagate, Propagate::AbsoluteTtl));
+        for pop in ["spop", "blpop", "brpop", "blmpop", "bzpopmin", "bzpopmax", "bzmpop"] {
+            assert!(matches!(row(pop).propagate, Propagate::Reported), "{pop}");
+        }
+        for stream in ["xadd", "xreadgroup", "xclaim", "xautoclaim"] {
+            assert!(matches!(row(stream).propagate, Propagate::Custom(_)), "{stream}");
+        }
+        assert!(matches!(row("lpush").propagate, Propagate::Verbatim));
+        for script in ["eval", "evalsha", "fcall"] {
+            assert!(row(script).is(traits::MAY_WRITE) && matches!(row(script).propagate, Propagate::None));
+        }
+        assert!(row("del").is(traits::DELETES) && row("zunionstore").is(traits::STORES) && row("lpop").is(traits::REMOVES));
+        let names = |c: &Command| c.events.iter().map(|e| (e.name, e.on, e.when)).collect::<Vec<_>>();
+        assert_eq!(names(row("smove")), [("srem", On::Arg(1), When::Changed)]);
+        assert_eq!(names(row("rename")), [("rename_from", On::Arg(1), When::Always), ("rename_to", On::Arg(2), When::Always)]);
+        assert_eq!(names(row("xgroup|create")), [("xgroup-create", On::Arg(2), When::Always)]);
+    }
+
+    /// The consumers of effects read declarations: none of them picks behaviour by a
+    /// command's name or group.
+    #[test]
+    fn effect_consumers_match_no_command_names() {
+        let sources = [
+            ("shard/notify.rs", include_str!("../shard/notify.rs")),
+            ("shard/pubsub.rs", include_str!("../shard/pubsub.rs")),
+            ("persist/aof.rs", include_str!("../persist/aof.rs")),
+            ("persist/aof_load.rs", include_str!("../persist/aof_load.rs")),
+            ("scripting/mod.rs", include_str!("../scripting/mod.rs")),
+        ];
+        let table = CommandTable::default();
+        for (file, text) in sources {
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                let by_name = ["cmd.name ==", "match cmd.name", "matches!(cmd.name", "cmd.group ==", "matches!(name,"]
+                    .iter()
+                    .any(|p| code.contains(p));
+                let arm = table.all().iter().any(|c| code.contains(&format!("\"{}\" =>", c.name)) || code.contains(&format!("\"{}\" |", c.name)));
+                assert!(!by_name && !arm, "{file}:{}: matches a command name: {line}", n + 1);
+            }
+        }
+    }
 }

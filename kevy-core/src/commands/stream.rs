@@ -15,7 +15,7 @@ const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler
 }
 
 pub const COMMANDS: &[Command] = &[
-    cmd("xadd", -5, WRITE | DENYOOM | FAST, xadd, "Appends a new entry to a stream").events(&[ev(STREAM, "xadd", Arg(1), Changed)]).propagate(Propagate::Custom(super::stream_rewrite::effects)),
+    cmd("xadd", -5, WRITE | DENYOOM | FAST, xadd, "Appends a new entry to a stream").events(&[ev(STREAM, "xadd", Arg(1), Changed)]).propagate(Propagate::Custom(super::stream_rewrite::xadd_lines)),
     cmd("xlen", 2, READONLY | FAST, xlen, "Return the number of entries in a stream"),
     cmd("xrange", -4, READONLY, xrange, "Return a range of elements in a stream, with IDs matching the specified IDs interval"),
     cmd(

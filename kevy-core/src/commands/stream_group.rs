@@ -20,8 +20,8 @@ pub const COMMANDS: &[Command] = &[
     cmd("xgroup", -2, 0, KeySpec::NONE, super::container, "A container for consumer groups commands").subcommands(XGROUP_SUBCOMMANDS),
     cmd("xack", -4, WRITE | FAST, KeySpec::ONE, xack, "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL."),
     cmd("xpending", -3, READONLY, KeySpec::ONE, xpending, "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged."),
-    cmd("xclaim", -6, WRITE | FAST, KeySpec::ONE, xclaim, "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.").propagate(Propagate::Custom(super::stream_rewrite::effects)),
-    cmd("xautoclaim", -6, WRITE | FAST, KeySpec::ONE, xautoclaim, "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.").propagate(Propagate::Custom(super::stream_rewrite::effects)),
+    cmd("xclaim", -6, WRITE | FAST, KeySpec::ONE, xclaim, "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.").propagate(Propagate::Custom(super::stream_rewrite::xclaim_lines)),
+    cmd("xautoclaim", -6, WRITE | FAST, KeySpec::ONE, xautoclaim, "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.").propagate(Propagate::Custom(super::stream_rewrite::xautoclaim_lines)),
 ];
 
 const XGROUP_SUBCOMMANDS: &[Command] = &[

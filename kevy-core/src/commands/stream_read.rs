@@ -20,7 +20,7 @@ use crate::types::stream::{Group, Stream, StreamId};
 
 pub const COMMANDS: &[Command] = &[
     Command::new("xread", -4, READONLY | BLOCKING, KeySpec::NONE, xread).route(Route::KeyPositions(xread_keys)).group("stream").summary("Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block."),
-    Command::new("xreadgroup", -7, WRITE | BLOCKING, KeySpec::NONE, xreadgroup).propagate(Propagate::Custom(super::stream_rewrite::effects)).route(Route::KeyPositions(xread_keys)).group("stream").summary("Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block."),
+    Command::new("xreadgroup", -7, WRITE | BLOCKING, KeySpec::NONE, xreadgroup).propagate(Propagate::Custom(super::stream_rewrite::xreadgroup_lines)).route(Route::KeyPositions(xread_keys)).group("stream").summary("Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block."),
 ];
 
 /// Entries read from a served client when it gave no COUNT (Redis's

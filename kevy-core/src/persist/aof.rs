@@ -263,7 +263,7 @@ pub fn record(call: &Call<'_>, ctx: &mut Ctx<'_>, reply: &[u8]) {
     }
     if let Propagate::Custom(lines_of) = cmd.propagate {
         let (now, ks) = (ctx.now_ms, ctx.db.ks(args.get(first)));
-        if let Some(lines) = lines_of(cmd.name, args, ks, now, reply) {
+        if let Some(lines) = lines_of(args, ks, now, reply) {
             return lines.into_iter().for_each(|l| logs.append(home, l.iter()));
         }
     }

@@ -79,7 +79,7 @@ pub fn replay(shared: &Shared, path: &Path, old_id: ShardId, old_shards: usize, 
         let args = crate::resp::Args::new(input, &spans);
         let cmd = resolve(&shared.table, args).map_err(|e| format!("{}: offset {pos}: {e}", path.display()))?;
         let mut locks = shared.lock_shards(&ids);
-        if cmd.name == "flushall" || cmd.name == "flushdb" {
+        if cmd.has(crate::commands::flags::WRITE) && matches!(cmd.route, crate::commands::Route::AllShards) {
             // Logged to every shard's file: it empties what this file's shard owned.
             for ks in locks.iter_mut() {
                 let doomed: Vec<Vec<u8>> =
