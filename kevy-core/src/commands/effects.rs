@@ -111,29 +111,65 @@ pub mod consumers {
 /// A run-time event: (class, name, key).
 pub type Signal = (u32, &'static str, Vec<u8>);
 
-/// What one run of a handler reported, beyond what its row declares.
-#[derive(Default)]
+/// What one run of a handler reported, beyond what its row declares. Three words on
+/// the common path: what only a consumer reads lives in `reported`, allocated when a
+/// handler reports something while that consumer is on.
 pub struct Effects {
     /// The consumers that are on (see [`consumers`]): handlers skip building what
     /// nobody reads.
     pub on: u32,
+    /// The handler replied with an error: no effect is applied.
+    pub failed: bool,
     /// Changes made (elements added or removed, keys set...): 0 holds back the
     /// `When::Changed` events.
     pub changes: u64,
+    /// Never dropped by the field's own glue: `Drop for Effects` frees it out of line,
+    /// so the common path (nothing reported) pays one test.
+    pub reported: std::mem::ManuallyDrop<Option<Box<Reported>>>,
+}
+
+impl Drop for Effects {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if self.reported.is_some() {
+            free(std::mem::take(&mut *self.reported));
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn free(reported: Option<Box<Reported>>) {
+    drop(reported);
+}
+
+/// What a handler reported for the notification and AOF consumers.
+#[derive(Default)]
+pub struct Reported {
     /// Events only the handler could name.
     pub signals: Vec<Signal>,
     /// The key the command acted on when its row cannot say (the key a multi-key pop
-    /// popped from); kept only while notifications are on.
+    /// popped from).
     pub acted_on: Option<Vec<u8>>,
     /// Log lines that replace the command (`Propagate::Reported`).
     pub propagated: Vec<Vec<Vec<u8>>>,
-    /// The handler replied with an error: no effect is applied.
-    pub failed: bool,
+    /// Whether each key existed before the command ran (for `new` and `del` events),
+    /// noted by the notifications consumer when it needs it.
+    pub existed: Option<Vec<bool>>,
 }
 
 impl Effects {
+    #[inline(always)]
     pub fn new(on: u32) -> Self {
-        Effects { on, ..Effects::default() }
+        Effects { on, failed: false, changes: 0, reported: std::mem::ManuallyDrop::new(None) }
+    }
+    /// The reported record, created on first use.
+    pub fn reported(&mut self) -> &mut Reported {
+        self.reported.get_or_insert_with(Box::default)
+    }
+    /// Takes what was reported (empty when nothing was).
+    pub fn take_reported(&mut self) -> Reported {
+        self.reported.take().map(|r| *r).unwrap_or_default()
     }
 }
 

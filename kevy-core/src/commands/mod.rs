@@ -450,7 +450,7 @@ impl<'a> Ctx<'a> {
     /// Signals an event only the handler can name (after the row's declared ones).
     pub fn signal(&mut self, class: u32, event: &'static str, key: &[u8]) {
         if self.effects.on & effects::consumers::NOTIFY != 0 {
-            self.effects.signals.push((class, event, key.to_vec()));
+            self.effects.reported().signals.push((class, event, key.to_vec()));
         }
     }
 
@@ -458,7 +458,7 @@ impl<'a> Ctx<'a> {
     #[inline]
     pub fn acted_on(&mut self, key: &[u8]) {
         if self.effects.on & effects::consumers::NOTIFY != 0 {
-            self.effects.acted_on = Some(key.to_vec());
+            self.effects.reported().acted_on = Some(key.to_vec());
         }
     }
 
@@ -471,7 +471,7 @@ impl<'a> Ctx<'a> {
     /// Logs `argv` instead of the command (rows with `Propagate::Reported`).
     pub fn propagate(&mut self, argv: Vec<Vec<u8>>) {
         if self.logging() {
-            self.effects.propagated.push(argv);
+            self.effects.reported().propagated.push(argv);
         }
     }
 

@@ -241,7 +241,7 @@ pub fn record(call: &Call<'_>, ctx: &mut Ctx<'_>, reply: &[u8]) {
         Propagate::Reported => {
             // The effect that happened (SREM for SPOP, the pop a blocking pop did),
             // each line in the log of its key's shard (which the command holds).
-            for line in std::mem::take(&mut ctx.effects.propagated) {
+            for line in ctx.effects.take_reported().propagated {
                 let id = line.get(1).map_or(ctx.shard, |key| shard_of(key, n));
                 logs.append(id, line.iter());
             }

@@ -206,7 +206,9 @@ pub fn run(call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
     let cmd = call.cmd;
     let mark = ctx.out.mark();
     let on = ctx.effects.on;
-    let existed = if on & consumers::NOTIFY != 0 { super::notify::before(call, ctx) } else { None };
+    if on & consumers::NOTIFY != 0 {
+        super::notify::before(call, ctx);
+    }
     let write = cmd.has(flags::WRITE);
     if write {
         super::watch::settle(&mut ctx.db, true);
@@ -220,7 +222,7 @@ pub fn run(call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
         super::watch::settle(&mut ctx.db, !ctx.effects.failed);
     }
     if on != 0 {
-        consume(call, ctx, mark, existed);
+        consume(call, ctx, mark);
     }
     if let Wake::Now(outbox) = wakes {
         if ctx.block.is_none() {
@@ -230,12 +232,14 @@ pub fn run(call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
     }
 }
 
+
+
 /// The notification and AOF consumers of a call's effects.
 #[cold]
 #[inline(never)]
-fn consume(call: &Call<'_>, ctx: &mut Ctx<'_>, mark: usize, existed: Option<Vec<bool>>) {
+fn consume(call: &Call<'_>, ctx: &mut Ctx<'_>, mark: usize) {
     if ctx.effects.on & consumers::NOTIFY != 0 {
-        super::notify::after(call, ctx, existed);
+        super::notify::after(call, ctx);
     }
     if ctx.effects.on & consumers::AOF != 0 && call.cmd.has(flags::WRITE) {
         // Only a family's custom propagation reads the reply (streams' generated IDs).

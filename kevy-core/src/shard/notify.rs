@@ -109,7 +109,8 @@ fn ks_of<'a>(db: &'a mut crate::shard::db::Db<'_>, key: &[u8]) -> Option<&'a mut
 
 /// Before a command runs (notifications on): arms the expired-key logs, and for writes
 /// that need it notes which keys exist (for `new` and `del` events).
-pub fn before(call: &Call<'_>, ctx: &mut Ctx<'_>) -> Option<Vec<bool>> {
+#[cold]
+pub fn before(call: &Call<'_>, ctx: &mut Ctx<'_>) {
     let flags = flags(ctx.shared);
     if flags & class::EXPIRED != 0 {
         for (_, ks) in ctx.db.all() {
@@ -119,15 +120,16 @@ pub fn before(call: &Call<'_>, ctx: &mut Ctx<'_>) -> Option<Vec<bool>> {
     let cmd = call.cmd;
     let wanted = flags & class::NEW != 0 || cmd.is(traits::DELETES | traits::STORES);
     if !cmd.has(crate::commands::flags::WRITE) || !wanted {
-        return None;
+        return;
     }
     let now = ctx.now_ms;
-    Some(call.keys().map(|key| ks_of(&mut ctx.db, key).is_some_and(|ks| ks.contains(key, now))).collect())
+    let existed = call.keys().map(|key| ks_of(&mut ctx.db, key).is_some_and(|ks| ks.contains(key, now))).collect();
+    ctx.effects.reported().existed = Some(existed);
 }
 
 /// After a command ran: signals keys that expired meanwhile, then, for a write that
 /// succeeded, the events its row declares and those its handler reported.
-pub fn after(call: &Call<'_>, ctx: &mut Ctx<'_>, existed: Option<Vec<bool>>) {
+pub fn after(call: &Call<'_>, ctx: &mut Ctx<'_>) {
     let flags = flags(ctx.shared);
     let shared = ctx.shared;
     if flags & class::EXPIRED != 0 {
@@ -141,7 +143,7 @@ pub fn after(call: &Call<'_>, ctx: &mut Ctx<'_>, existed: Option<Vec<bool>>) {
     if !cmd.has(crate::commands::flags::WRITE) || ctx.effects.failed {
         return;
     }
-    let existed = existed.unwrap_or_default();
+    let existed = ctx.effects.reported.as_deref_mut().and_then(|r| r.existed.take()).unwrap_or_default();
     // Keys the command created: `new` first, as Redis signals it on creation.
     if flags & class::NEW != 0 {
         let now = ctx.now_ms;
@@ -173,15 +175,20 @@ pub fn after(call: &Call<'_>, ctx: &mut Ctx<'_>, existed: Option<Vec<bool>>) {
             }
         }
     }
-    for (cls, event, key) in std::mem::take(&mut ctx.effects.signals) {
+    // The AOF reads the log lines the handler reported: only the events are taken.
+    let (signals, acted_on) = match ctx.effects.reported.as_deref_mut() {
+        Some(r) => (std::mem::take(&mut r.signals), r.acted_on.take()),
+        None => (Vec::new(), None),
+    };
+    for (cls, event, key) in signals {
         signal(shared, flags, cls, event, &key);
     }
-    deletions(call, ctx, &existed, flags);
+    deletions(call, ctx, &existed, flags, acted_on);
 }
 
 /// The `del` a write implies: a store of an empty result deletes its destination (if
 /// it was there); a removal that emptied a collection deletes the key.
-fn deletions(call: &Call<'_>, ctx: &mut Ctx<'_>, existed: &[bool], flags: u32) {
+fn deletions(call: &Call<'_>, ctx: &mut Ctx<'_>, existed: &[bool], flags: u32, acted_on: Option<Vec<u8>>) {
     let (cmd, args) = (call.cmd, call.args);
     let changed = ctx.effects.changes > 0;
     if cmd.is(traits::STORES) && !changed && existed.first().copied().unwrap_or(false) {
@@ -190,7 +197,7 @@ fn deletions(call: &Call<'_>, ctx: &mut Ctx<'_>, existed: &[bool], flags: u32) {
     // A command whose events all fire on success changed something by succeeding.
     let did = changed || cmd.events.iter().any(|e| e.when == When::Always);
     if cmd.is(traits::REMOVES) && did {
-        let key = ctx.effects.acted_on.take().unwrap_or_else(|| args.get(1).to_vec());
+        let key = acted_on.unwrap_or_else(|| args.get(1).to_vec());
         let now = ctx.now_ms;
         if ks_of(&mut ctx.db, &key).is_some_and(|ks| !ks.contains(&key, now)) {
             signal(ctx.shared, flags, class::GENERIC, "del", &key);
