@@ -207,6 +207,8 @@ mod tests {
         // Writes of the function registry, not of keys: their scripts' commands are logged.
         let unlogged = ["function|load", "function|delete", "function|flush"];
         for c in rows() {
+            // The name lookup folds only the argument's case.
+            assert_eq!(c.name, c.name.to_ascii_lowercase());
             let logged = !matches!(c.propagate, Propagate::None);
             if c.has(flags::WRITE) {
                 assert_eq!(logged, !unlogged.contains(&c.name), "{}: propagation", c.name);

@@ -258,6 +258,8 @@ pub fn container(_: &mut Ctx<'_>, _: Args<'_>) {}
 /// name: a lookup costs one short hash and usually one compare, no allocation.
 pub struct CommandTable {
     slots: Vec<Option<&'static Command>>,
+    /// The fold hash of each slot's name: a probe compares names only on a full match.
+    hashes: Vec<u64>,
     count: usize,
     /// Commands the host registered; consulted only for names that are not built-ins.
     pub custom: custom::Registry,
@@ -312,7 +314,7 @@ impl Default for CommandTable {
         ];
         let all: Vec<&'static Command> = families.iter().flat_map(|f| f.iter()).collect();
         let size = (all.len() * 4).next_power_of_two();
-        let mut t = CommandTable { slots: vec![None; size], count: 0, custom: custom::Registry::default(), scripts: Default::default() };
+        let mut t = CommandTable { slots: vec![None; size], hashes: vec![0; size], count: 0, custom: custom::Registry::default(), scripts: Default::default() };
         for cmd in all {
             t.insert(cmd);
         }
@@ -323,11 +325,13 @@ impl Default for CommandTable {
 impl CommandTable {
     fn insert(&mut self, cmd: &'static Command) {
         let mask = self.slots.len() - 1;
-        let mut i = fold_hash(cmd.name.as_bytes()) as usize & mask;
+        let hash = fold_hash(cmd.name.as_bytes());
+        let mut i = hash as usize & mask;
         loop {
             match self.slots[i] {
                 None => {
                     self.slots[i] = Some(cmd);
+                    self.hashes[i] = hash;
                     self.count += 1;
                     return;
                 }
@@ -344,10 +348,15 @@ impl CommandTable {
     #[inline(always)]
     pub fn lookup(&self, name: &[u8]) -> Option<&'static Command> {
         let mask = self.slots.len() - 1;
-        let mut i = fold_hash(name) as usize & mask;
+        let hash = fold_hash(name);
+        let mut i = hash as usize & mask;
         loop {
             let Some(c) = self.slots[i] else { return self.lookup_custom(name) };
-            if c.name.len() == name.len() && c.name.as_bytes().eq_ignore_ascii_case(name) {
+            // Table names are lower case: only the argument needs folding.
+            if self.hashes[i] == hash
+                && c.name.len() == name.len()
+                && c.name.bytes().zip(name).all(|(a, &b)| a == b.to_ascii_lowercase())
+            {
                 return Some(c);
             }
             i = (i + 1) & mask;
