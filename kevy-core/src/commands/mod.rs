@@ -433,7 +433,22 @@ impl<'a> Ctx<'a> {
         shared: &'a Shared,
         shard: ShardId,
     ) -> Self {
-        let effects = effects::Effects::new(effects::consumers_on(shared));
+        Ctx::with_consumers(db, out, now_ms, client, shared, shard, effects::consumers_on(shared))
+    }
+
+    /// [`new`](Self::new) with the effect consumers already known (the dispatcher
+    /// reads them once per turn).
+    #[inline(always)]
+    pub fn with_consumers(
+        db: Db<'a>,
+        out: ReplyWriter<'a>,
+        now_ms: u64,
+        client: Option<&'a mut Client>,
+        shared: &'a Shared,
+        shard: ShardId,
+        on: u32,
+    ) -> Self {
+        let effects = effects::Effects::new(on);
         Ctx { db, out, now_ms, client, shared, shard, serving: None, block: None, effects }
     }
 

@@ -12,7 +12,7 @@ use super::conn::BlockedOn;
 use super::mailbox::{ConnRef, Outbox, ReplyBatch, RequestBatch};
 use super::routing::{shard_of, ShardId};
 use super::Shared;
-use crate::commands::effects::{consumers, traits, Propagate};
+use crate::commands::effects::{consumers, consumers_on, traits, Propagate};
 use crate::commands::{errors, flags, txn::is_txn, Command, CommandTable, Ctx, Route};
 use crate::resp::{parse, Args, Limits, Parsed, ReplyWriter};
 use crate::store::Keyspace;
@@ -35,6 +35,9 @@ pub struct Turn<'s> {
     pub now_ms: u64,
     pub outbox: &'s mut Outbox,
     pub commands: u64,
+    /// The effect consumers on (`effects::consumers`), read once per turn; refreshed
+    /// after a command that may switch one (CONFIG SET is neither a read nor a write).
+    pub effects_on: u32,
 }
 
 /// The rules of a connection's state that come before running a command: RESP2
@@ -94,14 +97,14 @@ pub struct Call<'a> {
     pub args: Args<'a>,
     /// The positions a `Route::KeyPositions` function listed (None: malformed, the
     /// command runs locally and its handler reports the error); unused otherwise.
-    listed: Option<Vec<usize>>,
+    listed: Option<Box<[usize]>>,
 }
 
 impl<'a> Call<'a> {
     #[inline]
     pub fn new(cmd: &'static Command, args: Args<'a>) -> Self {
         let listed = match cmd.route {
-            Route::KeyPositions(list) => list(args),
+            Route::KeyPositions(list) => list(args).map(Vec::into_boxed_slice),
             _ => None,
         };
         Call { cmd, args, listed }
@@ -225,7 +228,7 @@ pub fn run(call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
         consume(call, ctx, mark);
     }
     if let Wake::Now(outbox) = wakes {
-        if ctx.block.is_none() {
+        if (cmd.has(flags::WRITE) || cmd.is(traits::MAY_WRITE)) && ctx.block.is_none() {
             let (shared, me, now_ms) = (ctx.shared, ctx.shard, ctx.now_ms);
             wake(&mut ctx.db, call, shared, me, now_ms, outbox);
         }
@@ -373,8 +376,19 @@ pub fn run_pipeline(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32) {
 fn run_for_conn(turn: &mut Turn<'_>, conn: &mut Conn, db: Db<'_>, call: &Call<'_>) {
     let resp3 = conn.client.resp3;
     let (buf, client) = conn.reply_parts();
-    let mut ctx = Ctx::new(db, ReplyWriter::new(buf, resp3), turn.now_ms, Some(client), turn.shared, turn.me);
+    let out = ReplyWriter::new(buf, resp3);
+    let mut ctx = Ctx::with_consumers(db, out, turn.now_ms, Some(client), turn.shared, turn.me, turn.effects_on);
     run(call, &mut ctx, Wake::Now(turn.outbox));
+    refresh_consumers(turn, call.cmd);
+}
+
+/// After a command that is neither a read nor a write (CONFIG SET, a script, a custom
+/// command...), the turn's consumer word is read again.
+#[inline(always)]
+fn refresh_consumers(turn: &mut Turn<'_>, cmd: &Command) {
+    if cmd.flags & (flags::WRITE | flags::READONLY) == 0 {
+        turn.effects_on = consumers_on(turn.shared);
+    }
 }
 
 /// Runs a blocking command on this thread: it replies now, or blocks the connection
@@ -383,7 +397,8 @@ fn run_blocking_here(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32, mut db: Db
     let (cmd, args) = (call.cmd, call.args);
     let resp3 = conn.client.resp3;
     let mut bytes = Vec::new();
-    let mut ctx = Ctx::new(db.reborrow(), ReplyWriter::new(&mut bytes, resp3), turn.now_ms, None, turn.shared, turn.me);
+    let out = ReplyWriter::new(&mut bytes, resp3);
+    let mut ctx = Ctx::with_consumers(db.reborrow(), out, turn.now_ms, None, turn.shared, turn.me, turn.effects_on);
     run(call, &mut ctx, Wake::Now(turn.outbox));
     let block = ctx.block.take();
     drop(ctx);

@@ -252,8 +252,9 @@ impl ShardLoop {
     /// Runs the connection's parsed commands; returns how many ran.
     fn run_conn(&mut self, slot: u32) -> u64 {
         let Some(conn) = self.conns[slot as usize].as_mut() else { return 0 };
+        let effects_on = crate::commands::effects::consumers_on(&self.shared);
         let mut turn =
-            Turn { shared: &self.shared, me: self.id, now_ms: self.now_ms, outbox: &mut self.outbox, commands: 0 };
+            Turn { shared: &self.shared, me: self.id, now_ms: self.now_ms, outbox: &mut self.outbox, commands: 0, effects_on };
         run_pipeline(&mut turn, conn, slot);
         if conn.blocked.is_some() && !self.blocked_slots.contains(&slot) {
             self.blocked_slots.push(slot);
