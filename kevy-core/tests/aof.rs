@@ -464,5 +464,52 @@ fn stream_and_group_records_pass_the_record_checks() {
     assert!(failed.iter().all(|l| !l.contains("failed on replay")), "{failed:?}");
     assert_eq!(s.call(&["XLEN", "st"]), Reply::Int(2));
     s.stop();
+
+/// The commands appended to a log file after its first `from` bytes.
+fn logged_since(path: &Path, from: usize) -> Vec<Vec<String>> {
+    let bytes = std::fs::read(path).unwrap();
+    let text = String::from_utf8_lossy(&bytes[from..]).into_owned();
+    let mut lines = text.split("\r\n");
+    let mut out = Vec::new();
+    while let Some(head) = lines.next().filter(|l| !l.is_empty()) {
+        let n: usize = head.strip_prefix('*').expect("a multibulk").parse().unwrap();
+        out.push((0..n).map(|_| lines.nth(1).unwrap().to_string()).collect());
+    }
+    out
+}
+
+/// What reaches the file is what each row's `propagate` declares: as sent, with
+/// absolute deadlines, the effect that happened, or nothing for the command that
+/// runs others (its inner commands are logged instead).
+#[test]
+fn records_follow_each_commands_declared_propagation() {
+    let dir = scratch("declared");
+    let s = start_in(&dir, 1, &[]).unwrap();
+    let path = dir.join("appendonly-0.aof");
+    let from = std::fs::metadata(&path).unwrap().len() as usize;
+    s.call(&["RPUSH", "q", "a", "b"]);
+    s.call(&["SET", "k", "v", "EX", "100"]);
+    s.call(&["BLPOP", "none", "q", "0"]);
+    s.call(&["SADD", "bag", "m"]);
+    s.call(&["SPOP", "bag"]);
+    s.call(&["SPOP", "bag"]);
+    s.call(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+    s.call(&["BZMPOP", "0", "1", "z", "MIN", "COUNT", "2"]);
+    s.call(&["EVAL", "return redis.call('INCR', KEYS[1])", "1", "n"]);
+    s.call(&["GET", "k"]);
+    s.stop();
+    let got = logged_since(&path, from);
+    let words = |line: &[&str]| line.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    assert_eq!(got[0], words(&["RPUSH", "q", "a", "b"]));
+    assert_eq!(got[1], words(&["SET", "k", "v", "EX", "100"]));
+    assert_eq!(got[2][..2], words(&["PEXPIREAT", "k"])[..], "a relative TTL is logged as a deadline");
+    assert_eq!(got[3], words(&["LPOP", "q"]), "a served blocking pop is the pop");
+    assert_eq!(got[4], words(&["SADD", "bag", "m"]));
+    assert_eq!(got[5], words(&["SREM", "bag", "m"]), "SPOP is the SREM of what it took");
+    // The second SPOP found nothing: nothing to log.
+    assert_eq!(got[6][0], "ZADD");
+    assert_eq!(got[7], words(&["ZPOPMIN", "z", "2"]));
+    assert_eq!(got[8], words(&["INCR", "n"]), "a script logs the commands it ran, not itself");
+    assert_eq!(got.len(), 9, "{got:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -133,3 +133,20 @@ impl RawRead for Client {
         self.stream().read(buf)
     }
 }
+
+/// The effect consumers are read once per turn: a CONFIG SET that switches
+/// notifications on counts for the next command of the same pipelined batch.
+#[test]
+fn notifications_switched_on_mid_pipeline_signal_the_next_write() {
+    let server = start(1);
+    let mut sub = Client::connect(server.port());
+    sub.stream().set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    assert!(sub.cmd("SUBSCRIBE __keyevent@0__:set").starts_with("*3\r\n$9\r\nsubscribe"));
+    let mut c = Client::connect(server.port());
+    let mut batch = Client::encode(&[b"CONFIG", b"SET", b"notify-keyspace-events", b"E$"]);
+    batch.extend(Client::encode(&[b"SET", b"pipelined", b"1"]));
+    c.send_raw(&batch);
+    assert_eq!(c.reply(), "+OK\r\n");
+    assert_eq!(c.reply(), "+OK\r\n");
+    assert_eq!(sub.reply(), "*3\r\n$7\r\nmessage\r\n$18\r\n__keyevent@0__:set\r\n$9\r\npipelined\r\n");
+}

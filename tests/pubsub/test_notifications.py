@@ -30,6 +30,12 @@ COMMANDS = [
     "XGROUP CREATECONSUMER xs g c1", "XDEL xs 1-1", "XDEL xs 9-9", "XTRIM xs MAXLEN 0", "XSETID xs 5-5",
     "XGROUP SETID xs g $", "XGROUP DELCONSUMER xs g c1", "XGROUP DESTROY xs g", "XGROUP DESTROY xs g",
     "XADD nostream NOMKSTREAM * f v",
+    # Events only the handler can name: expiry options, sides, the key a pop took from.
+    "SET g 1", "GETEX g EX 100", "GETEX g PERSIST", "GETEX nog EX 5", "COPY g g2", "RENAMENX g g2", "RENAMENX g g3",
+    "PEXPIRE g3 100000", "EXPIREAT g3 1", "RPUSH q a b c", "LMOVE q q2 RIGHT LEFT", "LMPOP 2 noq q RIGHT COUNT 5",
+    "BLPOP q2 1", "RPUSH q3 x", "BRPOP noq q3 1", "BLMOVE q2 q4 LEFT LEFT 1", "RPUSH q5 a", "BLMPOP 1 2 noq q5 LEFT",
+    "ZADD zz 1 a 2 b 3 c", "ZMPOP 1 zz MIN", "BZPOPMAX zz 1", "BZMPOP 1 1 zz MAX COUNT 3", "ZADD zz NX INCR 1 a",
+    "SADD sm a", "SMOVE sm sm a", "SPOP sm 0", "SET ex1 v EX 100 GET", "SET ex2 v KEEPTTL",
     "SET gone v PX 30",
 ]
 

@@ -1,11 +1,11 @@
 //! Connection commands: PING ECHO QUIT HELLO SELECT CLIENT.
 
-use super::{container, errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::{container, errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::NONE, route: Route::Keys, handler, group: "connection", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::NONE, handler).group("connection").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[
@@ -16,17 +16,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("hello", -1, FAST | NO_AUTH | STALE | LOADING | ALLOW_BUSY, hello, "Handshakes with the Redis server."),
     cmd("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, auth, "Authenticates the connection."),
     cmd("select", 2, FAST | LOADING | STALE, select, "Changes the selected database."),
-    Command {
-        name: "client",
-        arity: -2,
-        flags: 0,
-        keys: KeySpec::NONE,
-        route: Route::Keys,
-        handler: container,
-        group: "connection",
-        summary: "A container for client connection commands.",
-        subcommands: CLIENT_SUBCOMMANDS,
-    },
+    Command::new("client", -2, 0, KeySpec::NONE, container).group("connection").summary("A container for client connection commands.").subcommands(CLIENT_SUBCOMMANDS),
 ];
 
 const CLIENT_SUBCOMMANDS: &[Command] = &[

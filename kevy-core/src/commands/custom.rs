@@ -86,17 +86,14 @@ fn static_entry(spec: &CustomSpec) -> &'static Command {
     {
         return c;
     }
-    let entry: &'static Command = Box::leak(Box::new(Command {
-        name: Box::leak(name.into_boxed_str()),
-        arity: spec.arity,
-        flags: spec.flags,
-        keys: spec.keys,
-        route: Route::Keys,
-        handler: run,
-        group: "module",
-        summary: "A command registered by the host.",
-        subcommands: &[],
-    }));
+    let name: &'static str = Box::leak(name.into_boxed_str());
+    // The commands its callback runs are logged as they run; the callback's own line is
+    // not (replaying it would need the host's code).
+    let row = Command::new(name, spec.arity, spec.flags, spec.keys, run)
+        .group("module")
+        .summary("A command registered by the host.")
+        .propagate(super::effects::Propagate::None);
+    let entry: &'static Command = Box::leak(Box::new(row));
     entries.push(entry);
     entry
 }
@@ -316,10 +313,11 @@ pub(crate) fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>, resp3: bool) -> Reply {
         Err(msg) => return Reply::Error(msg.into_bytes()),
     };
     let shards = ctx.db.shards();
+    let call = crate::shard::dispatch::Call::new(cmd, args);
     let needed: Vec<usize> = match cmd.route {
         Route::AllShards => (0..shards).collect(),
         Route::Pick(pick) => vec![pick(args, shards)],
-        _ => cmd.key_positions(args).into_iter().map(|p| shard_of(args.get(p), shards)).collect(),
+        _ => call.keys().map(|key| shard_of(key, shards)).collect(),
     };
     if let Some(&missing) = needed.iter().find(|&&s| ctx.db.shard(s).is_none()) {
         let why = format!(
@@ -338,7 +336,8 @@ pub(crate) fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>, resp3: bool) -> Reply {
         ctx.shared,
         ctx.shard,
     );
-    crate::shard::dispatch::execute(cmd, args, &mut nested);
+    // The command around this one serves blocked clients after it, as after any write.
+    crate::shard::dispatch::run(&call, &mut nested, crate::shard::dispatch::Wake::Never);
     if nested.block.is_some() {
         return Reply::Nil;
     }

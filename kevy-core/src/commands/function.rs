@@ -4,42 +4,24 @@
 //! server-wide registry (`scripting::library`); each shard thread loads a library's code
 //! into its Lua state when it first runs one of its functions.
 
+use super::effects::{traits, Propagate};
 use super::{container, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::resp::Args;
 use crate::scripting::{functions, library};
 
 const fn fcall_cmd(name: &'static str, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command {
-        name,
-        arity: -3,
-        flags,
-        keys: KeySpec::NONE,
-        route: Route::KeyPositions(fcall_keys),
-        handler,
-        group: "scripting",
-        summary,
-        subcommands: &[],
-    }
+    Command::new(name, -3, flags, KeySpec::NONE, handler).route(Route::KeyPositions(fcall_keys)).group("scripting").summary(summary)
 }
 
 const fn sub(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::NONE, route: Route::Keys, handler, group: "scripting", summary, subcommands: &[] }
+    // FUNCTION LOAD/DELETE/FLUSH write the library registry, not keys: not logged.
+    Command::new(name, arity, flags, KeySpec::NONE, handler).group("scripting").summary(summary).propagate(Propagate::None)
 }
 
 pub const COMMANDS: &[Command] = &[
-    fcall_cmd("fcall", NOSCRIPT | STALE, fcall, "Invokes a function."),
+    fcall_cmd("fcall", NOSCRIPT | STALE, fcall, "Invokes a function.").traits(traits::MAY_WRITE),
     fcall_cmd("fcall_ro", READONLY | NOSCRIPT | STALE, fcall_ro, "Invokes a read-only function."),
-    Command {
-        name: "function",
-        arity: -2,
-        flags: 0,
-        keys: KeySpec::NONE,
-        route: Route::Keys,
-        handler: container,
-        group: "scripting",
-        summary: "A container for function commands.",
-        subcommands: FUNCTION_SUBCOMMANDS,
-    },
+    Command::new("function", -2, 0, KeySpec::NONE, container).group("scripting").summary("A container for function commands.").subcommands(FUNCTION_SUBCOMMANDS),
 ];
 
 const FUNCTION_SUBCOMMANDS: &[Command] = &[

@@ -2,32 +2,33 @@
 //! HGETALL HINCRBY HINCRBYFLOAT. HRANDFIELD and HSCAN live in `hash_scan.rs`; the
 //! structure (listpack / hashtable) in `types/hash.rs`.
 
+use super::effects::{ev, class::HASH, On::Arg, When::{Always, Changed}, traits};
 use super::string_float::LongDouble;
-use super::{errors, flags::*, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::{Args, ReplyWriter};
 use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
 use crate::types::hash::Hash;
 
 pub(super) const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::ONE, route: Route::Keys, handler, group: "hash", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::ONE, handler).group("hash").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[
-    cmd("hset", -4, WRITE | DENYOOM | FAST, hset, "Set the string value of a hash field"),
-    cmd("hsetnx", 4, WRITE | DENYOOM | FAST, hsetnx, "Set the value of a hash field, only if the field does not exist"),
-    cmd("hmset", -4, WRITE | DENYOOM | FAST, hmset, "Set multiple hash fields to multiple values"),
+    cmd("hset", -4, WRITE | DENYOOM | FAST, hset, "Set the string value of a hash field").events(&[ev(HASH, "hset", Arg(1), Always)]),
+    cmd("hsetnx", 4, WRITE | DENYOOM | FAST, hsetnx, "Set the value of a hash field, only if the field does not exist").events(&[ev(HASH, "hset", Arg(1), Changed)]),
+    cmd("hmset", -4, WRITE | DENYOOM | FAST, hmset, "Set multiple hash fields to multiple values").events(&[ev(HASH, "hset", Arg(1), Always)]),
     cmd("hget", 3, READONLY | FAST, hget, "Get the value of a hash field"),
     cmd("hmget", -3, READONLY | FAST, hmget, "Get the values of all the given hash fields"),
-    cmd("hdel", -3, WRITE | FAST, hdel, "Delete one or more hash fields"),
+    cmd("hdel", -3, WRITE | FAST, hdel, "Delete one or more hash fields").events(&[ev(HASH, "hdel", Arg(1), Changed)]).traits(traits::REMOVES),
     cmd("hexists", 3, READONLY | FAST, hexists, "Determine if a hash field exists"),
     cmd("hlen", 2, READONLY | FAST, hlen, "Get the number of fields in a hash"),
     cmd("hstrlen", 3, READONLY | FAST, hstrlen, "Get the length of the value of a hash field"),
     cmd("hkeys", 2, READONLY, hkeys, "Get all the fields in a hash"),
     cmd("hvals", 2, READONLY, hvals, "Get all the values in a hash"),
     cmd("hgetall", 2, READONLY, hgetall, "Get all the fields and values in a hash"),
-    cmd("hincrby", 4, WRITE | DENYOOM | FAST, hincrby, "Increment the integer value of a hash field by the given number"),
-    cmd("hincrbyfloat", 4, WRITE | DENYOOM | FAST, hincrbyfloat, "Increment the float value of a hash field by the given amount"),
+    cmd("hincrby", 4, WRITE | DENYOOM | FAST, hincrby, "Increment the integer value of a hash field by the given number").events(&[ev(HASH, "hincrby", Arg(1), Always)]),
+    cmd("hincrbyfloat", 4, WRITE | DENYOOM | FAST, hincrbyfloat, "Increment the float value of a hash field by the given amount").events(&[ev(HASH, "hincrbyfloat", Arg(1), Always)]),
 ];
 
 // ---------------------------------------------------------------------------------
@@ -164,7 +165,7 @@ fn hmset(ctx: &mut Ctx<'_>, args: Args<'_>) {
 fn hsetnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     match op_hsetnx(ctx.db.ks(key), key, args.get(2), args.get(3), ctx.now_ms) {
-        Ok(set) => ctx.out.int(set as i64),
+        Ok(set) => ctx.reply_changes(set as i64),
         Err(e) => ctx.out.error(e),
     }
 }
@@ -201,7 +202,7 @@ fn hmget(ctx: &mut Ctx<'_>, args: Args<'_>) {
 fn hdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     match op_hdel(ctx.db.ks(key), key, args.from(2), ctx.now_ms) {
-        Ok(n) => ctx.out.int(n as i64),
+        Ok(n) => ctx.reply_changes(n as i64),
         Err(e) => ctx.out.error(e),
     }
 }

@@ -6,17 +6,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use super::{flags::*, Command, Ctx, KeySpec, Route};
 use crate::resp::Args;
 
-pub const COMMANDS: &[Command] = &[Command {
-    name: "info",
-    arity: -1,
-    flags: LOADING | STALE,
-    keys: KeySpec::NONE,
-    route: Route::AllShards,
-    handler: info,
-    group: "server",
-    summary: "Returns information and statistics about the server.",
-    subcommands: &[],
-}];
+pub const COMMANDS: &[Command] = &[Command::new("info", -1, LOADING | STALE, KeySpec::NONE, info).route(Route::AllShards).group("server").summary("Returns information and statistics about the server.")];
 
 const SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "keyspace"];
 

@@ -1,34 +1,14 @@
 //! COMMAND: the command table as clients see it (COUNT, LIST, INFO, DOCS, GETKEYS).
 //! Everything here reads the one static table the dispatcher uses.
 
-use super::{errors, flags, is, Command, Ctx, KeySpec, Route};
+use super::{errors, flags, is, Command, Ctx, KeySpec};
 use crate::resp::{Args, ReplyWriter};
 
 const fn cmd(name: &'static str, arity: i32, handler: super::Handler, summary: &'static str) -> Command {
-    Command {
-        name,
-        arity,
-        flags: flags::LOADING | flags::STALE,
-        keys: KeySpec::NONE,
-        route: Route::Keys,
-        handler,
-        group: "server",
-        summary,
-        subcommands: &[],
-    }
+    Command::new(name, arity, flags::LOADING | flags::STALE, KeySpec::NONE, handler).group("server").summary(summary)
 }
 
-pub const COMMANDS: &[Command] = &[Command {
-    name: "command",
-    arity: -1,
-    flags: flags::LOADING | flags::STALE,
-    keys: KeySpec::NONE,
-    route: Route::Keys,
-    handler: command_all,
-    group: "server",
-    summary: "Returns detailed information about all commands.",
-    subcommands: SUBCOMMANDS,
-}];
+pub const COMMANDS: &[Command] = &[Command::new("command", -1, flags::LOADING | flags::STALE, KeySpec::NONE, command_all).group("server").summary("Returns detailed information about all commands.").subcommands(SUBCOMMANDS)];
 
 const SUBCOMMANDS: &[Command] = &[
     cmd("command|count", 2, command_count, "Returns a count of commands."),

@@ -2,6 +2,7 @@
 //! RANDOMKEY OBJECT. Expiry (EXPIRE, TTL, PERSIST...) lives in `keys_expire.rs`, SCAN
 //! in `keys_scan.rs`.
 
+use super::effects::{ev, class::GENERIC, On::{AllKeys, Arg}, When::{Always, Changed}, traits};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
@@ -11,11 +12,11 @@ use crate::shard::db::Db;
 use crate::store::{Keyspace, ValueRef};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route: Route::Keys, handler, group: "generic", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).group("generic").summary(summary)
 }
 
 const fn all_shards(name: &'static str, arity: i32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { route: Route::AllShards, ..cmd(name, arity, READONLY, KeySpec::NONE, handler, summary) }
+    cmd(name, arity, READONLY, KeySpec::NONE, handler, summary).route(Route::AllShards)
 }
 
 /// Source and destination: RENAME, RENAMENX, COPY.
@@ -24,20 +25,17 @@ const TWO: KeySpec = KeySpec::new(1, 2, 1);
 const OBJECT_KEY: KeySpec = KeySpec::new(2, 2, 1);
 
 pub const COMMANDS: &[Command] = &[
-    cmd("del", -2, WRITE, KeySpec::ALL, del, "Delete a key"),
-    cmd("unlink", -2, WRITE | FAST, KeySpec::ALL, del, "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."),
+    cmd("del", -2, WRITE, KeySpec::ALL, del, "Delete a key").events(&[ev(GENERIC, "del", AllKeys, Changed)]).traits(traits::DELETES),
+    cmd("unlink", -2, WRITE | FAST, KeySpec::ALL, del, "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.").events(&[ev(GENERIC, "del", AllKeys, Changed)]).traits(traits::DELETES),
     cmd("exists", -2, READONLY | FAST, KeySpec::ALL, exists, "Determine if a key exists"),
     cmd("touch", -2, READONLY | FAST, KeySpec::ALL, exists, "Alters the last access time of a key(s). Returns the number of existing keys specified."),
     cmd("type", 2, READONLY | FAST, KeySpec::ONE, type_, "Determine the type stored at key"),
-    cmd("rename", 3, WRITE, TWO, rename, "Rename a key"),
-    cmd("renamenx", 3, WRITE | FAST, TWO, renamenx, "Rename a key, only if the new key does not exist"),
-    cmd("copy", -3, WRITE | DENYOOM, TWO, copy, "Copy a key"),
+    cmd("rename", 3, WRITE, TWO, rename, "Rename a key").events(&[ev(GENERIC, "rename_from", Arg(1), Always), ev(GENERIC, "rename_to", Arg(2), Always)]),
+    cmd("renamenx", 3, WRITE | FAST, TWO, renamenx, "Rename a key, only if the new key does not exist").events(&[ev(GENERIC, "rename_from", Arg(1), Changed), ev(GENERIC, "rename_to", Arg(2), Changed)]),
+    cmd("copy", -3, WRITE | DENYOOM, TWO, copy, "Copy a key").events(&[ev(GENERIC, "copy_to", Arg(2), Changed)]),
     all_shards("keys", 2, keys, "Find all keys matching the given pattern"),
     all_shards("randomkey", 1, randomkey, "Return a random key from the keyspace"),
-    Command {
-        subcommands: OBJECT_SUBCOMMANDS,
-        ..cmd("object", -2, 0, KeySpec::NONE, super::container, "A container for object introspection commands")
-    },
+    cmd("object", -2, 0, KeySpec::NONE, super::container, "A container for object introspection commands").subcommands(OBJECT_SUBCOMMANDS),
 ];
 
 const OBJECT_SUBCOMMANDS: &[Command] = &[
@@ -152,7 +150,7 @@ pub fn refcount(value: &ValueRef<'_>) -> i64 {
 /// DEL key [key ...] / UNLINK key [key ...]
 fn del(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let n = args.from(1).filter(|key| op_del(ctx.db.ks(key), key, ctx.now_ms)).count();
-    ctx.out.int(n as i64);
+    ctx.reply_changes(n as i64);
 }
 
 /// EXISTS key [key ...] / TOUCH key [key ...]
@@ -179,7 +177,7 @@ fn rename(ctx: &mut Ctx<'_>, args: Args<'_>) {
 /// RENAMENX key newkey
 fn renamenx(ctx: &mut Ctx<'_>, args: Args<'_>) {
     match op_rename(&mut ctx.db, args.get(1), args.get(2), true, ctx.now_ms) {
-        Ok(moved) => ctx.out.int(moved as i64),
+        Ok(moved) => ctx.reply_changes(moved as i64),
         Err(e) => ctx.out.error(e),
     }
 }
@@ -220,7 +218,7 @@ fn copy(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return ctx.out.error(errors::SAME_OBJECT);
     }
     let copied = op_copy(&mut ctx.db, src, dst, replace, ctx.now_ms);
-    ctx.out.int(copied as i64);
+    ctx.reply_changes(copied as i64);
 }
 
 /// KEYS pattern

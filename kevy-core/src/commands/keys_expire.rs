@@ -1,25 +1,26 @@
 //! Key expiry: EXPIRE PEXPIRE EXPIREAT PEXPIREAT, TTL PTTL EXPIRETIME PEXPIRETIME,
 //! PERSIST. Deadlines are unix milliseconds.
 
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::effects::{ev, class::GENERIC, On::Arg, When::Changed, Propagate};
+use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 use crate::store::{Keyspace, NO_EXPIRE};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::ONE, route: Route::Keys, handler, group: "generic", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::ONE, handler).group("generic").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[
-    cmd("expire", -3, WRITE | FAST, expire, "Set a key's time to live in seconds"),
-    cmd("pexpire", -3, WRITE | FAST, pexpire, "Set a key's time to live in milliseconds"),
+    cmd("expire", -3, WRITE | FAST, expire, "Set a key's time to live in seconds").propagate(Propagate::AbsoluteTtl),
+    cmd("pexpire", -3, WRITE | FAST, pexpire, "Set a key's time to live in milliseconds").propagate(Propagate::AbsoluteTtl),
     cmd("expireat", -3, WRITE | FAST, expireat, "Set the expiration for a key as a UNIX timestamp"),
     cmd("pexpireat", -3, WRITE | FAST, pexpireat, "Set the expiration for a key as a UNIX timestamp specified in milliseconds"),
     cmd("ttl", 2, READONLY | FAST, ttl, "Get the time to live for a key in seconds"),
     cmd("pttl", 2, READONLY | FAST, pttl, "Get the time to live for a key in milliseconds"),
     cmd("expiretime", 2, READONLY | FAST, expiretime, "Get the expiration Unix timestamp for a key"),
     cmd("pexpiretime", 2, READONLY | FAST, pexpiretime, "Get the expiration Unix timestamp for a key in milliseconds"),
-    cmd("persist", 2, WRITE | FAST, persist, "Remove the expiration from a key"),
+    cmd("persist", 2, WRITE | FAST, persist, "Remove the expiration from a key").events(&[ev(GENERIC, "persist", Arg(1), Changed)]),
 ];
 
 /// EXPIRE's conditions (NX XX GT LT), any combination Redis accepts.
@@ -140,7 +141,11 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str, seconds: bool, 
     };
     let key = args.get(1);
     let done = op_expire(ctx.db.ks(key), key, when, cond, ctx.now_ms);
-    ctx.out.int(done as i64);
+    if done {
+        // A deadline already past deletes the key: Redis signals that as `del`.
+        ctx.signal(GENERIC, if when <= ctx.now_ms as i64 { "del" } else { "expire" }, key);
+    }
+    ctx.reply_changes(done as i64);
 }
 
 /// EXPIRE key seconds [NX|XX|GT|LT]
@@ -203,7 +208,7 @@ fn pexpiretime(ctx: &mut Ctx<'_>, args: Args<'_>) {
 fn persist(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let done = op_persist(ctx.db.ks(key), key, ctx.now_ms);
-    ctx.out.int(done as i64);
+    ctx.reply_changes(done as i64);
 }
 
 #[cfg(test)]

@@ -9,17 +9,7 @@ use crate::resp::Args;
 use crate::shard::routing::ShardId;
 use crate::store::Keyspace;
 
-pub const COMMANDS: &[Command] = &[Command {
-    name: "scan",
-    arity: -2,
-    flags: READONLY,
-    keys: KeySpec::NONE,
-    route: Route::Pick(scan_shard),
-    handler: scan,
-    group: "generic",
-    summary: "Incrementally iterate the keys space",
-    subcommands: &[],
-}];
+pub const COMMANDS: &[Command] = &[Command::new("scan", -2, READONLY, KeySpec::NONE, scan).route(Route::Pick(scan_shard)).group("generic").summary("Incrementally iterate the keys space")];
 
 const POSITION_BITS: u32 = 48;
 const POSITION_MASK: u64 = (1 << POSITION_BITS) - 1;

@@ -5,9 +5,10 @@
 //! A list is a `VecDeque` of elements (`types::list`); a key never holds an empty list:
 //! the operation that removes the last element removes the key.
 
+use super::effects::{ev, class::LIST, On::Arg, When::{Always, Changed}, traits};
 use std::collections::VecDeque;
 
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
@@ -17,23 +18,23 @@ pub use super::list_move::{op_move, parse_mpop, write_mpop_reply, Mpop};
 pub use crate::types::list::clamp_range;
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::ONE, route: Route::Keys, handler, group: "list", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::ONE, handler).group("list").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[
-    cmd("lpush", -3, WRITE | DENYOOM | FAST, lpush, "Prepend one or multiple elements to a list"),
-    cmd("rpush", -3, WRITE | DENYOOM | FAST, rpush, "Append one or multiple elements to a list"),
-    cmd("lpushx", -3, WRITE | DENYOOM | FAST, lpushx, "Prepend an element to a list, only if the list exists"),
-    cmd("rpushx", -3, WRITE | DENYOOM | FAST, rpushx, "Append an element to a list, only if the list exists"),
-    cmd("lpop", -2, WRITE | FAST, lpop, "Remove and get the first elements in a list"),
-    cmd("rpop", -2, WRITE | FAST, rpop, "Remove and get the last elements in a list"),
+    cmd("lpush", -3, WRITE | DENYOOM | FAST, lpush, "Prepend one or multiple elements to a list").events(&[ev(LIST, "lpush", Arg(1), Changed)]),
+    cmd("rpush", -3, WRITE | DENYOOM | FAST, rpush, "Append one or multiple elements to a list").events(&[ev(LIST, "rpush", Arg(1), Changed)]),
+    cmd("lpushx", -3, WRITE | DENYOOM | FAST, lpushx, "Prepend an element to a list, only if the list exists").events(&[ev(LIST, "lpush", Arg(1), Changed)]),
+    cmd("rpushx", -3, WRITE | DENYOOM | FAST, rpushx, "Append an element to a list, only if the list exists").events(&[ev(LIST, "rpush", Arg(1), Changed)]),
+    cmd("lpop", -2, WRITE | FAST, lpop, "Remove and get the first elements in a list").events(&[ev(LIST, "lpop", Arg(1), Changed)]).traits(traits::REMOVES),
+    cmd("rpop", -2, WRITE | FAST, rpop, "Remove and get the last elements in a list").events(&[ev(LIST, "rpop", Arg(1), Changed)]).traits(traits::REMOVES),
     cmd("llen", 2, READONLY | FAST, llen, "Get the length of a list"),
     cmd("lrange", 4, READONLY, lrange, "Get a range of elements from a list"),
     cmd("lindex", 3, READONLY, lindex, "Get an element from a list by its index"),
-    cmd("lset", 4, WRITE | DENYOOM, lset, "Set the value of an element in a list by its index"),
-    cmd("linsert", 5, WRITE | DENYOOM, linsert, "Insert an element before or after another element in a list"),
-    cmd("lrem", 4, WRITE, lrem, "Remove elements from a list"),
-    cmd("ltrim", 4, WRITE, ltrim, "Trim a list to the specified range"),
+    cmd("lset", 4, WRITE | DENYOOM, lset, "Set the value of an element in a list by its index").events(&[ev(LIST, "lset", Arg(1), Always)]),
+    cmd("linsert", 5, WRITE | DENYOOM, linsert, "Insert an element before or after another element in a list").events(&[ev(LIST, "linsert", Arg(1), Changed)]),
+    cmd("lrem", 4, WRITE, lrem, "Remove elements from a list").events(&[ev(LIST, "lrem", Arg(1), Changed)]).traits(traits::REMOVES),
+    cmd("ltrim", 4, WRITE, ltrim, "Trim a list to the specified range").events(&[ev(LIST, "ltrim", Arg(1), Always)]).traits(traits::REMOVES),
     cmd("lpos", -3, READONLY, lpos, "Return the index of matching elements on a list"),
 ];
 
@@ -194,7 +195,7 @@ fn push(ctx: &mut Ctx<'_>, args: Args<'_>, left: bool, only_existing: bool) {
         op_push(ks, key, args.from(2), left, ctx.now_ms)
     };
     match pushed {
-        Ok(n) => ctx.out.int(n as i64),
+        Ok(n) => ctx.reply_changes(n as i64),
         Err(e) => ctx.out.error(e),
     }
 }
@@ -243,6 +244,7 @@ fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, left: bool) {
         Ok(items) => items,
         Err(e) => return ctx.out.error(e),
     };
+    ctx.changed(items.len() as u64);
     match (count, items.first()) {
         (None, Some(item)) => ctx.out.bulk(item),
         (None, None) => ctx.out.null(),
@@ -331,7 +333,7 @@ fn linsert(ctx: &mut Ctx<'_>, args: Args<'_>) {
     };
     let key = args.get(1);
     match op_linsert(ctx.db.ks(key), key, after, args.get(3), args.get(4), ctx.now_ms) {
-        Ok(n) => ctx.out.int(n),
+        Ok(n) => ctx.reply_changes(n),
         Err(e) => ctx.out.error(e),
     }
 }
@@ -343,7 +345,7 @@ fn lrem(ctx: &mut Ctx<'_>, args: Args<'_>) {
     };
     let key = args.get(1);
     match op_lrem(ctx.db.ks(key), key, count, args.get(3), ctx.now_ms) {
-        Ok(n) => ctx.out.int(n as i64),
+        Ok(n) => ctx.reply_changes(n as i64),
         Err(e) => ctx.out.error(e),
     }
 }

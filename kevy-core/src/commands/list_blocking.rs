@@ -2,28 +2,29 @@
 //! once; with nothing to pop it blocks (see `shard::blocking`), and when re-run to
 //! serve (`ctx.serving`) it looks only at the key that got data.
 
+use super::effects::{ev, class::LIST, On::Arg, When::Changed, traits, Propagate};
 use super::list::op_pop;
-use super::list_move::{op_move, parse_side as side};
+use super::list_move::{op_move, parse_side as side, report_pop, signal_move};
 use super::{errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 use crate::shard::blocking::{parse_timeout, BlockRequest};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, route: Route, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route, handler, group: "list", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).route(route).group("list").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[
     cmd("blpop", -3, WRITE | NOSCRIPT | BLOCKING, KeySpec::new(1, -2, 1), Route::Keys, blpop,
-        "Remove and get the first element in a list, or block until one is available"),
+        "Remove and get the first element in a list, or block until one is available").traits(traits::REMOVES).propagate(Propagate::Reported),
     cmd("brpop", -3, WRITE | NOSCRIPT | BLOCKING, KeySpec::new(1, -2, 1), Route::Keys, brpop,
-        "Remove and get the last element in a list, or block until one is available"),
+        "Remove and get the last element in a list, or block until one is available").traits(traits::REMOVES).propagate(Propagate::Reported),
     cmd("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, KeySpec::new(1, 2, 1), Route::Keys, blmove,
-        "Pop an element from a list, push it to another list and return it; or block until one is available"),
+        "Pop an element from a list, push it to another list and return it; or block until one is available").traits(traits::REMOVES),
     cmd("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, KeySpec::new(1, 2, 1), Route::Keys, brpoplpush,
-        "Pop an element from a list, push it to another list and return it; or block until one is available"),
+        "Pop an element from a list, push it to another list and return it; or block until one is available").events(&[ev(LIST, "rpop", Arg(1), Changed), ev(LIST, "lpush", Arg(2), Changed)]).traits(traits::REMOVES),
     cmd("blmpop", -5, WRITE | BLOCKING, KeySpec::NONE, Route::KeyPositions(blmpop_keys), blmpop,
-        "Pop elements from a list, or block until one is available"),
+        "Pop elements from a list, or block until one is available").traits(traits::REMOVES).propagate(Propagate::Reported),
 ];
 
 fn blmpop_keys(args: Args<'_>) -> Option<Vec<usize>> {
@@ -57,6 +58,10 @@ fn pop_one(ctx: &mut Ctx<'_>, args: Args<'_>, left: bool) {
     for key in candidates(ctx, keys.clone()) {
         match op_pop(ctx.db.ks(key), key, left, 1, ctx.now_ms) {
             Ok(items) if !items.is_empty() => {
+                report_pop(ctx, key, left, 1);
+                // Logged as the pop that happened.
+                let pop: &[u8] = if left { b"LPOP" } else { b"RPOP" };
+                ctx.propagate(vec![pop.to_vec(), key.to_vec()]);
                 ctx.out.array(2);
                 ctx.out.bulk(key);
                 ctx.out.bulk(&items[0]);
@@ -80,17 +85,25 @@ fn brpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
     pop_one(ctx, args, false);
 }
 
-fn move_one(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from_left: bool, to_left: bool, timeout: &[u8]) {
+fn move_one(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from_left: bool, to_left: bool, timeout: &[u8]) -> bool {
     let deadline = match parse_timeout(timeout, ctx.now_ms) {
         Ok(d) => d,
-        Err(e) => return ctx.out.error(e),
+        Err(e) => {
+            ctx.out.error(e);
+            return false;
+        }
     };
     match op_move(&mut ctx.db, src, dst, from_left, to_left, ctx.now_ms) {
-        Ok(Some(item)) => ctx.out.bulk(&item),
+        Ok(Some(item)) => {
+            ctx.changed(1);
+            ctx.out.bulk(&item);
+            return true;
+        }
         Ok(None) => wait(ctx, deadline, &[src], &[dst]),
         Err(_) if ctx.serving.is_some() => wait(ctx, deadline, &[src], &[dst]),
         Err(e) => ctx.out.error(e),
     }
+    false
 }
 
 /// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout
@@ -98,7 +111,9 @@ fn blmove(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let (Some(from_left), Some(to_left)) = (side(args.get(3)), side(args.get(4))) else {
         return ctx.out.error(errors::SYNTAX);
     };
-    move_one(ctx, args.get(1), args.get(2), from_left, to_left, args.get(5));
+    if move_one(ctx, args.get(1), args.get(2), from_left, to_left, args.get(5)) {
+        signal_move(ctx, args.get(1), args.get(2), from_left, to_left);
+    }
 }
 
 /// BRPOPLPUSH source destination timeout
@@ -133,6 +148,9 @@ fn blmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
     for key in candidates(ctx, keys.clone()) {
         match op_pop(ctx.db.ks(key), key, left, count, ctx.now_ms) {
             Ok(items) if !items.is_empty() => {
+                report_pop(ctx, key, left, items.len());
+                let pop: &[u8] = if left { b"LPOP" } else { b"RPOP" };
+                ctx.propagate(vec![pop.to_vec(), key.to_vec(), items.len().to_string().into_bytes()]);
                 ctx.out.array(2);
                 ctx.out.bulk(key);
                 ctx.out.array(items.len());

@@ -3,6 +3,7 @@
 //! BLMPOP (`list_blocking.rs`) reuse [`op_move`], [`parse_mpop`] and
 //! [`write_mpop_reply`].
 
+use super::effects::{ev, class::LIST, On::Arg, When::Changed, traits};
 use std::ops::Range;
 
 use super::list::{has_list, list_mut, op_pop, op_push_owned};
@@ -12,7 +13,7 @@ use crate::resp::{Args, ReplyWriter};
 use crate::shard::db::Db;
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, route: Route, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route, handler, group: "list", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).route(route).group("list").summary(summary)
 }
 
 /// Source and destination: LMOVE, RPOPLPUSH.
@@ -20,10 +21,10 @@ const TWO: KeySpec = KeySpec::new(1, 2, 1);
 
 pub const COMMANDS: &[Command] = &[
     cmd("lmove", 5, WRITE | DENYOOM, TWO, Route::Keys, lmove,
-        "Pop an element from a list, push it to another list and return it"),
+        "Pop an element from a list, push it to another list and return it").traits(traits::REMOVES),
     cmd("rpoplpush", 3, WRITE | DENYOOM, TWO, Route::Keys, rpoplpush,
-        "Remove the last element in a list, prepend it to another list and return it"),
-    cmd("lmpop", -4, WRITE, KeySpec::NONE, Route::KeyPositions(lmpop_keys), lmpop, "Pop elements from a list"),
+        "Remove the last element in a list, prepend it to another list and return it").events(&[ev(LIST, "rpop", Arg(1), Changed), ev(LIST, "lpush", Arg(2), Changed)]).traits(traits::REMOVES),
+    cmd("lmpop", -4, WRITE, KeySpec::NONE, Route::KeyPositions(lmpop_keys), lmpop, "Pop elements from a list").traits(traits::REMOVES),
 ];
 
 fn lmpop_keys(args: Args<'_>) -> Option<Vec<usize>> {
@@ -121,12 +122,31 @@ pub fn write_mpop_reply(out: &mut ReplyWriter<'_>, key: &[u8], items: &[Vec<u8>]
     }
 }
 
-fn move_reply(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from_left: bool, to_left: bool) {
+/// Moves one element and replies with it; true when one moved.
+pub fn move_reply(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from_left: bool, to_left: bool) -> bool {
     match op_move(&mut ctx.db, src, dst, from_left, to_left, ctx.now_ms) {
-        Ok(Some(item)) => ctx.out.bulk(&item),
+        Ok(Some(item)) => {
+            ctx.changed(1);
+            ctx.out.bulk(&item);
+            return true;
+        }
         Ok(None) => ctx.out.null(),
         Err(e) => ctx.out.error(e),
     }
+    false
+}
+
+/// The events of an LMOVE or BLMOVE that moved an element (named by its sides).
+pub fn signal_move(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from_left: bool, to_left: bool) {
+    ctx.signal(LIST, if from_left { "lpop" } else { "rpop" }, src);
+    ctx.signal(LIST, if to_left { "lpush" } else { "rpush" }, dst);
+}
+
+/// Reports `popped` elements taken from `key` by a multi-key pop (LMPOP, BLPOP...).
+pub fn report_pop(ctx: &mut Ctx<'_>, key: &[u8], left: bool, popped: usize) {
+    ctx.changed(popped as u64);
+    ctx.acted_on(key);
+    ctx.signal(LIST, if left { "lpop" } else { "rpop" }, key);
 }
 
 /// LMOVE source destination LEFT|RIGHT LEFT|RIGHT
@@ -134,7 +154,9 @@ fn lmove(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let (Some(from_left), Some(to_left)) = (parse_side(args.get(3)), parse_side(args.get(4))) else {
         return ctx.out.error(errors::SYNTAX);
     };
-    move_reply(ctx, args.get(1), args.get(2), from_left, to_left);
+    if move_reply(ctx, args.get(1), args.get(2), from_left, to_left) {
+        signal_move(ctx, args.get(1), args.get(2), from_left, to_left);
+    }
 }
 
 /// RPOPLPUSH source destination
@@ -152,7 +174,10 @@ fn lmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
         let key = args.get(i);
         match op_pop(ctx.db.ks(key), key, mpop.left, mpop.count, ctx.now_ms) {
             Ok(items) if items.is_empty() => {}
-            Ok(items) => return write_mpop_reply(&mut ctx.out, key, &items),
+            Ok(items) => {
+                report_pop(ctx, key, mpop.left, items.len());
+                return write_mpop_reply(&mut ctx.out, key, &items);
+            }
             Err(e) => return ctx.out.error(e),
         }
     }

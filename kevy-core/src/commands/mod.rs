@@ -6,6 +6,7 @@
 
 pub mod connection;
 pub mod custom;
+pub mod effects;
 pub mod errors;
 pub mod function;
 pub mod hash;
@@ -162,9 +163,66 @@ pub struct Command {
     pub summary: &'static str,
     /// Subcommands of a container command (CONFIG, CLIENT, OBJECT...).
     pub subcommands: &'static [Command],
+    /// The keyspace events its success signals.
+    pub events: &'static [effects::Event],
+    /// How its success reaches the append-only file.
+    pub propagate: effects::Propagate,
+    /// `effects::traits` bits.
+    pub traits: u32,
 }
 
 impl Command {
+    /// A table row: routed by its keys, in no group, logged as sent when it writes.
+    /// The other properties are set by the chained `const fn`s below.
+    pub const fn new(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: Handler) -> Command {
+        let propagate = if flags & flags::WRITE != 0 { effects::Propagate::Verbatim } else { effects::Propagate::None };
+        Command {
+            name,
+            arity,
+            flags,
+            keys,
+            route: Route::Keys,
+            handler,
+            group: "",
+            summary: "",
+            subcommands: &[],
+            events: &[],
+            propagate,
+            traits: 0,
+        }
+    }
+    pub const fn route(mut self, route: Route) -> Command {
+        self.route = route;
+        self
+    }
+    pub const fn group(mut self, group: &'static str) -> Command {
+        self.group = group;
+        self
+    }
+    pub const fn summary(mut self, summary: &'static str) -> Command {
+        self.summary = summary;
+        self
+    }
+    pub const fn subcommands(mut self, subcommands: &'static [Command]) -> Command {
+        self.subcommands = subcommands;
+        self
+    }
+    pub const fn events(mut self, events: &'static [effects::Event]) -> Command {
+        self.events = events;
+        self
+    }
+    pub const fn propagate(mut self, propagate: effects::Propagate) -> Command {
+        self.propagate = propagate;
+        self
+    }
+    pub const fn traits(mut self, traits: u32) -> Command {
+        self.traits |= traits;
+        self
+    }
+    #[inline(always)]
+    pub fn is(&self, trait_bit: u32) -> bool {
+        self.traits & trait_bit != 0
+    }
     /// Does `argc` satisfy this command's arity?
     #[inline]
     pub fn arity_ok(&self, argc: usize) -> bool {
@@ -200,6 +258,8 @@ pub fn container(_: &mut Ctx<'_>, _: Args<'_>) {}
 /// name: a lookup costs one short hash and usually one compare, no allocation.
 pub struct CommandTable {
     slots: Vec<Option<&'static Command>>,
+    /// The fold hash of each slot's name: a probe compares names only on a full match.
+    hashes: Vec<u64>,
     count: usize,
     /// Commands the host registered; consulted only for names that are not built-ins.
     pub custom: custom::Registry,
@@ -254,7 +314,7 @@ impl Default for CommandTable {
         ];
         let all: Vec<&'static Command> = families.iter().flat_map(|f| f.iter()).collect();
         let size = (all.len() * 4).next_power_of_two();
-        let mut t = CommandTable { slots: vec![None; size], count: 0, custom: custom::Registry::default(), scripts: Default::default() };
+        let mut t = CommandTable { slots: vec![None; size], hashes: vec![0; size], count: 0, custom: custom::Registry::default(), scripts: Default::default() };
         for cmd in all {
             t.insert(cmd);
         }
@@ -265,11 +325,13 @@ impl Default for CommandTable {
 impl CommandTable {
     fn insert(&mut self, cmd: &'static Command) {
         let mask = self.slots.len() - 1;
-        let mut i = fold_hash(cmd.name.as_bytes()) as usize & mask;
+        let hash = fold_hash(cmd.name.as_bytes());
+        let mut i = hash as usize & mask;
         loop {
             match self.slots[i] {
                 None => {
                     self.slots[i] = Some(cmd);
+                    self.hashes[i] = hash;
                     self.count += 1;
                     return;
                 }
@@ -286,10 +348,15 @@ impl CommandTable {
     #[inline(always)]
     pub fn lookup(&self, name: &[u8]) -> Option<&'static Command> {
         let mask = self.slots.len() - 1;
-        let mut i = fold_hash(name) as usize & mask;
+        let hash = fold_hash(name);
+        let mut i = hash as usize & mask;
         loop {
             let Some(c) = self.slots[i] else { return self.lookup_custom(name) };
-            if c.name.len() == name.len() && c.name.as_bytes().eq_ignore_ascii_case(name) {
+            // Table names are lower case: only the argument needs folding.
+            if self.hashes[i] == hash
+                && c.name.len() == name.len()
+                && c.name.bytes().zip(name).all(|(a, &b)| a == b.to_ascii_lowercase())
+            {
                 return Some(c);
             }
             i = (i + 1) & mask;
@@ -352,6 +419,8 @@ pub struct Ctx<'a> {
     /// Set by a blocking command's handler that found nothing: block instead of
     /// replying (see `shard::blocking`).
     pub block: Option<crate::shard::blocking::BlockRequest>,
+    /// What this run did beyond its reply, as the handler reported it.
+    pub effects: effects::Effects,
 }
 
 impl<'a> Ctx<'a> {
@@ -364,12 +433,70 @@ impl<'a> Ctx<'a> {
         shared: &'a Shared,
         shard: ShardId,
     ) -> Self {
-        Ctx { db, out, now_ms, client, shared, shard, serving: None, block: None }
+        Ctx::with_consumers(db, out, now_ms, client, shared, shard, effects::consumers_on(shared))
+    }
+
+    /// [`new`](Self::new) with the effect consumers already known (the dispatcher
+    /// reads them once per turn).
+    #[inline(always)]
+    pub fn with_consumers(
+        db: Db<'a>,
+        out: ReplyWriter<'a>,
+        now_ms: u64,
+        client: Option<&'a mut Client>,
+        shared: &'a Shared,
+        shard: ShardId,
+        on: u32,
+    ) -> Self {
+        let effects = effects::Effects::new(on);
+        Ctx { db, out, now_ms, client, shared, shard, serving: None, block: None, effects }
     }
 
     /// Asks to block: the handler found nothing to serve and writes no reply.
     pub fn block_on(&mut self, req: crate::shard::blocking::BlockRequest) {
         self.block = Some(req);
+    }
+
+    /// Reports `n` changes (elements added or removed, keys written): the row's
+    /// `When::Changed` events fire only after some.
+    #[inline(always)]
+    pub fn changed(&mut self, n: u64) {
+        self.effects.changes += n;
+    }
+
+    /// Replies with a count of changes, and reports them (see [`changed`](Self::changed)).
+    #[inline]
+    pub fn reply_changes(&mut self, n: i64) {
+        self.effects.changes += n.max(0) as u64;
+        self.out.int(n);
+    }
+
+    /// Signals an event only the handler can name (after the row's declared ones).
+    pub fn signal(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        if self.effects.on & effects::consumers::NOTIFY != 0 {
+            self.effects.reported().signals.push((class, event, key.to_vec()));
+        }
+    }
+
+    /// The command acted on `key` (a multi-key pop's source).
+    #[inline]
+    pub fn acted_on(&mut self, key: &[u8]) {
+        if self.effects.on & effects::consumers::NOTIFY != 0 {
+            self.effects.reported().acted_on = Some(key.to_vec());
+        }
+    }
+
+    /// Is the append-only file on? (Handlers build `propagate` lines only then.)
+    #[inline(always)]
+    pub fn logging(&self) -> bool {
+        self.effects.on & effects::consumers::AOF != 0
+    }
+
+    /// Logs `argv` instead of the command (rows with `Propagate::Reported`).
+    pub fn propagate(&mut self, argv: Vec<Vec<u8>>) {
+        if self.logging() {
+            self.effects.reported().propagated.push(argv);
+        }
     }
 
     /// The calling connection. Only keyless commands call this; they always run on the

@@ -7,7 +7,7 @@ use crate::persist::{dump, saver};
 use crate::resp::Args;
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, route: Route, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::NONE, route, handler, group: "server", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::NONE, handler).route(route).group("server").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[

@@ -1,13 +1,13 @@
 //! Pub/sub commands: SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE SSUBSCRIBE
 //! SUNSUBSCRIBE PUBLISH SPUBLISH PUBSUB. The machinery is in `shard::pubsub`.
 
-use super::{container, errors, flags::*, Command, Ctx, KeySpec, Route};
+use super::{container, errors, flags::*, Command, Ctx, KeySpec};
 use crate::resp::Args;
 use crate::shard::mailbox::ConnRef;
 use crate::shard::pubsub::{self, Kind};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::NONE, route: Route::Keys, handler, group: "pubsub", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::NONE, handler).group("pubsub").summary(summary)
 }
 
 const SUB: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
@@ -21,17 +21,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("sunsubscribe", -1, SUB, sunsubscribe, "Stops listening to messages posted to shard channels."),
     cmd("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, publish, "Posts a message to a channel."),
     cmd("spublish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, spublish, "Post a message to a shard channel"),
-    Command {
-        name: "pubsub",
-        arity: -2,
-        flags: 0,
-        keys: KeySpec::NONE,
-        route: Route::Keys,
-        handler: container,
-        group: "pubsub",
-        summary: "A container for Pub/Sub commands.",
-        subcommands: PUBSUB_SUBCOMMANDS,
-    },
+    Command::new("pubsub", -2, 0, KeySpec::NONE, container).group("pubsub").summary("A container for Pub/Sub commands.").subcommands(PUBSUB_SUBCOMMANDS),
 ];
 
 const INTROSPECT: u32 = PUBSUB | LOADING | STALE;

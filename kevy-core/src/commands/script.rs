@@ -4,45 +4,26 @@
 //! the shard owning them, or locks every shard they live on (in shard order), so a
 //! script is atomic like any multi-key command. The Lua side is `crate::scripting`.
 
+use super::effects::traits;
 use super::{container, errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::resp::Args;
 use crate::scripting::engine::{self, Invocation};
 use crate::scripting::{sha1_hex, NOSCRIPT as NO_SUCH_SCRIPT};
 
 const fn eval_cmd(name: &'static str, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command {
-        name,
-        arity: -3,
-        flags,
-        keys: KeySpec::NONE,
-        route: Route::KeyPositions(eval_keys),
-        handler,
-        group: "scripting",
-        summary,
-        subcommands: &[],
-    }
+    Command::new(name, -3, flags, KeySpec::NONE, handler).route(Route::KeyPositions(eval_keys)).group("scripting").summary(summary)
 }
 
 const fn sub(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::NONE, route: Route::Keys, handler, group: "scripting", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::NONE, handler).group("scripting").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[
-    eval_cmd("eval", NOSCRIPT | STALE, eval, "Executes a server-side Lua script."),
+    eval_cmd("eval", NOSCRIPT | STALE, eval, "Executes a server-side Lua script.").traits(traits::MAY_WRITE),
     eval_cmd("eval_ro", READONLY | NOSCRIPT | STALE, eval_ro, "Executes a read-only server-side Lua script."),
-    eval_cmd("evalsha", NOSCRIPT | STALE, evalsha, "Executes a server-side Lua script by SHA1 digest."),
+    eval_cmd("evalsha", NOSCRIPT | STALE, evalsha, "Executes a server-side Lua script by SHA1 digest.").traits(traits::MAY_WRITE),
     eval_cmd("evalsha_ro", READONLY | NOSCRIPT | STALE, evalsha_ro, "Executes a read-only server-side Lua script by SHA1 digest."),
-    Command {
-        name: "script",
-        arity: -2,
-        flags: 0,
-        keys: KeySpec::NONE,
-        route: Route::Keys,
-        handler: container,
-        group: "scripting",
-        summary: "A container for Lua scripts management commands.",
-        subcommands: SCRIPT_SUBCOMMANDS,
-    },
+    Command::new("script", -2, 0, KeySpec::NONE, container).group("scripting").summary("A container for Lua scripts management commands.").subcommands(SCRIPT_SUBCOMMANDS),
 ];
 
 const SCRIPT_SUBCOMMANDS: &[Command] = &[

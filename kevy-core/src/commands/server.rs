@@ -4,7 +4,7 @@ use super::{container, errors, flags::*, is, Command, Ctx, KeySpec, Route};
 use crate::resp::Args;
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, route: Route, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::NONE, route, handler, group: "server", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::NONE, handler).route(route).group("server").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[
@@ -12,17 +12,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("flushdb", -1, WRITE, Route::AllShards, flushall, "Removes all keys from the current database."),
     cmd("flushall", -1, WRITE, Route::AllShards, flushall, "Removes all keys from all databases."),
     cmd("time", 1, LOADING | STALE | FAST, Route::Keys, time, "Returns the server time."),
-    Command {
-        name: "config",
-        arity: -2,
-        flags: 0,
-        keys: KeySpec::NONE,
-        route: Route::Keys,
-        handler: container,
-        group: "server",
-        summary: "A container for server configuration commands.",
-        subcommands: CONFIG_SUBCOMMANDS,
-    },
+    Command::new("config", -2, 0, KeySpec::NONE, container).group("server").summary("A container for server configuration commands.").subcommands(CONFIG_SUBCOMMANDS),
 ];
 
 const CONFIG_SUBCOMMANDS: &[Command] = &[

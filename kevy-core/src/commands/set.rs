@@ -2,10 +2,11 @@
 //! SSCAN. The multi-key algebra (SINTER SUNION SDIFF, their STORE forms, SINTERCARD)
 //! lives in `set_ops.rs`.
 
+use super::effects::{ev, class::SET, On::Arg, When::Changed, traits, Propagate};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::keys_scan::{parse_cursor, ScanOptions, ScanOver};
-use super::{errors, flags::*, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::{Args, ReplyWriter};
 use crate::shard::db::Db;
@@ -13,21 +14,21 @@ use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
 use crate::types::set::{Member, Set};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route: Route::Keys, handler, group: "set", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).group("set").summary(summary)
 }
 
 const ONE: KeySpec = KeySpec::ONE;
 
 pub const COMMANDS: &[Command] = &[
-    cmd("sadd", -3, WRITE | DENYOOM | FAST, ONE, sadd, "Add one or more members to a set"),
-    cmd("srem", -3, WRITE | FAST, ONE, srem, "Remove one or more members from a set"),
+    cmd("sadd", -3, WRITE | DENYOOM | FAST, ONE, sadd, "Add one or more members to a set").events(&[ev(SET, "sadd", Arg(1), Changed)]),
+    cmd("srem", -3, WRITE | FAST, ONE, srem, "Remove one or more members from a set").events(&[ev(SET, "srem", Arg(1), Changed)]).traits(traits::REMOVES),
     cmd("sismember", 3, READONLY | FAST, ONE, sismember, "Determine if a given value is a member of a set"),
     cmd("smismember", -3, READONLY | FAST, ONE, smismember, "Returns the membership associated with the given elements for a set"),
     cmd("smembers", 2, READONLY, ONE, smembers, "Get all the members in a set"),
     cmd("scard", 2, READONLY | FAST, ONE, scard, "Get the number of members in a set"),
-    cmd("spop", -2, WRITE | FAST, ONE, spop, "Remove and return one or multiple random members from a set"),
+    cmd("spop", -2, WRITE | FAST, ONE, spop, "Remove and return one or multiple random members from a set").events(&[ev(SET, "spop", Arg(1), Changed)]).traits(traits::REMOVES).propagate(Propagate::Reported),
     cmd("srandmember", -2, READONLY, ONE, srandmember, "Get one or multiple random members from a set"),
-    cmd("smove", 4, WRITE | FAST, KeySpec::new(1, 2, 1), smove, "Move a member from one set to another"),
+    cmd("smove", 4, WRITE | FAST, KeySpec::new(1, 2, 1), smove, "Move a member from one set to another").events(&[ev(SET, "srem", Arg(1), Changed)]).traits(traits::REMOVES),
     cmd("sscan", -3, READONLY, ONE, sscan, "Incrementally iterate Set elements"),
 ];
 
@@ -194,7 +195,7 @@ pub fn reply_members<'a>(out: &mut ReplyWriter<'_>, members: impl ExactSizeItera
 
 fn reply_count(ctx: &mut Ctx<'_>, result: Result<usize, &'static str>) {
     match result {
-        Ok(n) => ctx.out.int(n as i64),
+        Ok(n) => ctx.reply_changes(n as i64),
         Err(e) => ctx.out.error(e),
     }
 }
@@ -264,6 +265,15 @@ fn spop(ctx: &mut Ctx<'_>, args: Args<'_>) {
     };
     let mut rng = Rng::new(ctx.now_ms);
     let popped = op_pop(ctx.db.ks(key), key, count.unwrap_or(1), &mut rng, ctx.now_ms);
+    if let Ok(members) = &popped {
+        ctx.changed(members.len() as u64);
+        // It picks at random: logged as the SREM of what it removed.
+        if ctx.logging() && !members.is_empty() {
+            let mut srem = vec![b"SREM".to_vec(), key.to_vec()];
+            srem.extend(members.iter().map(|m| m.to_vec()));
+            ctx.propagate(srem);
+        }
+    }
     match (popped, count) {
         (Err(e), _) => ctx.out.error(e),
         (Ok(one), None) => match one.first() {
@@ -314,8 +324,22 @@ fn srandmember(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// SMOVE source destination member
 fn smove(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let moved = op_move(&mut ctx.db, args.get(1), args.get(2), args.get(3), ctx.now_ms);
-    reply_count(ctx, moved.map(usize::from));
+    let (src, dst, member, now) = (args.get(1), args.get(2), args.get(3), ctx.now_ms);
+    // As Redis: `sadd` only when the destination gained the member; a move onto
+    // itself changes nothing and signals nothing.
+    let gains = src != dst && !read_set(ctx.db.ks(dst), dst, now).ok().flatten().is_some_and(|s| s.contains(member));
+    let moved = op_move(&mut ctx.db, src, dst, member, now);
+    match moved {
+        Ok(true) if src != dst => {
+            ctx.changed(1);
+            if gains {
+                ctx.signal(SET, "sadd", dst);
+            }
+            ctx.out.int(1)
+        }
+        Ok(done) => ctx.out.int(done as i64),
+        Err(e) => ctx.out.error(e),
+    }
 }
 
 /// SSCAN key cursor [MATCH pattern] [COUNT count]

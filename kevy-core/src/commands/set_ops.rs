@@ -8,6 +8,7 @@
 //! new set (an intset while it can be one) and reply in its order; SDIFF picks Redis's
 //! algorithm by the same cost estimate, which decides the stored encoding in one case.
 
+use super::effects::{ev, class::SET, On::Arg, When::Changed, traits};
 use super::set::{peek_set, read_set, reply_members, Keyspaces};
 use super::{errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
@@ -18,7 +19,7 @@ use crate::types::set::{Member, Set};
 const fn cmd(name: &'static str, arity: i32, flags: u32, route: Route, handler: super::Handler, summary: &'static str) -> Command {
     // SINTERCARD's keys follow `numkeys`: COMMAND INFO shows 0 0 0 for it, as Redis.
     let keys = if matches!(route, Route::Keys) { KeySpec::ALL } else { KeySpec::NONE };
-    Command { name, arity, flags, keys, route, handler, group: "set", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).route(route).group("set").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[
@@ -26,9 +27,9 @@ pub const COMMANDS: &[Command] = &[
     cmd("sintercard", -3, READONLY, Route::KeyPositions(sintercard_keys), sintercard, "Intersect multiple sets and return the cardinality of the result"),
     cmd("sunion", -2, READONLY, Route::Keys, sunion, "Add multiple sets"),
     cmd("sdiff", -2, READONLY, Route::Keys, sdiff, "Subtract multiple sets"),
-    cmd("sinterstore", -3, WRITE | DENYOOM, Route::Keys, sinterstore, "Intersect multiple sets and store the resulting set in a key"),
-    cmd("sunionstore", -3, WRITE | DENYOOM, Route::Keys, sunionstore, "Add multiple sets and store the resulting set in a key"),
-    cmd("sdiffstore", -3, WRITE | DENYOOM, Route::Keys, sdiffstore, "Subtract multiple sets and store the resulting set in a key"),
+    cmd("sinterstore", -3, WRITE | DENYOOM, Route::Keys, sinterstore, "Intersect multiple sets and store the resulting set in a key").events(&[ev(SET, "sinterstore", Arg(1), Changed)]).traits(traits::STORES),
+    cmd("sunionstore", -3, WRITE | DENYOOM, Route::Keys, sunionstore, "Add multiple sets and store the resulting set in a key").events(&[ev(SET, "sunionstore", Arg(1), Changed)]).traits(traits::STORES),
+    cmd("sdiffstore", -3, WRITE | DENYOOM, Route::Keys, sdiffstore, "Subtract multiple sets and store the resulting set in a key").events(&[ev(SET, "sdiffstore", Arg(1), Changed)]).traits(traits::STORES),
 ];
 
 /// SINTERCARD's keys: `numkeys key [key ...]` from argument 1.
@@ -265,7 +266,7 @@ fn store(ctx: &mut Ctx<'_>, args: Args<'_>, result: Result<Set, &'static str>) {
     match result {
         Ok(set) => {
             let n = op_store(ctx.db.ks(dst), dst, set);
-            ctx.out.int(n as i64);
+            ctx.reply_changes(n as i64);
         }
         Err(e) => ctx.out.error(e),
     }

@@ -2,7 +2,8 @@
 //! in `stream_group.rs`, XREAD in `stream_read.rs`, XINFO in `stream_info.rs`; the
 //! structure in `types/stream.rs`.
 
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::effects::{ev, class::STREAM, On::Arg, When::{Always, Changed}, Propagate};
+use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::{Args, ReplyWriter};
 use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
@@ -10,11 +11,11 @@ use crate::types::stream::id::{parse_bound, parse_id, parse_id_or, INVALID_ID};
 use crate::types::stream::{AddError, Stream, StreamId, Trim, TrimTo};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::ONE, route: Route::Keys, handler, group: "stream", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::ONE, handler).group("stream").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[
-    cmd("xadd", -5, WRITE | DENYOOM | FAST, xadd, "Appends a new entry to a stream"),
+    cmd("xadd", -5, WRITE | DENYOOM | FAST, xadd, "Appends a new entry to a stream").events(&[ev(STREAM, "xadd", Arg(1), Changed)]).propagate(Propagate::Custom(super::stream_rewrite::xadd_lines)),
     cmd("xlen", 2, READONLY | FAST, xlen, "Return the number of entries in a stream"),
     cmd("xrange", -4, READONLY, xrange, "Return a range of elements in a stream, with IDs matching the specified IDs interval"),
     cmd(
@@ -24,9 +25,9 @@ pub const COMMANDS: &[Command] = &[
         xrevrange,
         "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE",
     ),
-    cmd("xdel", -3, WRITE | FAST, xdel, "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist."),
-    cmd("xtrim", -4, WRITE, xtrim, "Trims the stream to (approximately if '~' is passed) a certain size"),
-    cmd("xsetid", -3, WRITE | DENYOOM | FAST, xsetid, "An internal command for replicating stream values"),
+    cmd("xdel", -3, WRITE | FAST, xdel, "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.").events(&[ev(STREAM, "xdel", Arg(1), Changed)]),
+    cmd("xtrim", -4, WRITE, xtrim, "Trims the stream to (approximately if '~' is passed) a certain size").events(&[ev(STREAM, "xtrim", Arg(1), Changed)]),
+    cmd("xsetid", -3, WRITE | DENYOOM | FAST, xsetid, "An internal command for replicating stream values").events(&[ev(STREAM, "xsetid", Arg(1), Always)]),
 ];
 
 // ---------------------------------------------------------------- lookups and replies
@@ -222,6 +223,7 @@ fn xadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if let Some(t) = a.trim {
         s.trim(t);
     }
+    ctx.changed(1);
     reply_id(&mut ctx.out, id);
 }
 
@@ -299,7 +301,7 @@ fn xdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
     let Ok(Some(s)) = write_stream(ctx.db.ks(key), key, now) else { return ctx.out.int(0) };
     let deleted = ids.into_iter().filter(|id| s.delete(*id)).count();
-    ctx.out.int(deleted as i64);
+    ctx.reply_changes(deleted as i64);
 }
 
 /// XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT count]
@@ -316,7 +318,7 @@ fn xtrim(ctx: &mut Ctx<'_>, args: Args<'_>) {
     };
     let Ok(Some(s)) = write_stream(ctx.db.ks(key), key, now) else { return ctx.out.int(0) };
     let removed = a.trim.map_or(0, |t| s.trim(t));
-    ctx.out.int(removed as i64);
+    ctx.reply_changes(removed as i64);
 }
 
 /// XSETID key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]

@@ -2,36 +2,34 @@
 //! HELP), XACK, XPENDING, XCLAIM, XAUTOCLAIM. XREADGROUP is in `stream_read.rs`; the
 //! group structure in `types/stream/group.rs`.
 
+use super::effects::{ev, class::STREAM, On::Arg, When::{Always, Changed}, Propagate};
 use super::stream::{read_stream, reply_entry, reply_id, stream_or_create, write_stream};
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 use crate::types::stream::id::{parse_bound, parse_id_or, INVALID_ID};
 use crate::types::stream::{Group, StreamId};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route: Route::Keys, handler, group: "stream", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).group("stream").summary(summary)
 }
 
 const SUB_KEY: KeySpec = KeySpec::new(2, 2, 1);
 
 pub const COMMANDS: &[Command] = &[
-    Command {
-        subcommands: XGROUP_SUBCOMMANDS,
-        ..cmd("xgroup", -2, 0, KeySpec::NONE, super::container, "A container for consumer groups commands")
-    },
+    cmd("xgroup", -2, 0, KeySpec::NONE, super::container, "A container for consumer groups commands").subcommands(XGROUP_SUBCOMMANDS),
     cmd("xack", -4, WRITE | FAST, KeySpec::ONE, xack, "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL."),
     cmd("xpending", -3, READONLY, KeySpec::ONE, xpending, "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged."),
-    cmd("xclaim", -6, WRITE | FAST, KeySpec::ONE, xclaim, "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer."),
-    cmd("xautoclaim", -6, WRITE | FAST, KeySpec::ONE, xautoclaim, "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer."),
+    cmd("xclaim", -6, WRITE | FAST, KeySpec::ONE, xclaim, "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.").propagate(Propagate::Custom(super::stream_rewrite::xclaim_lines)),
+    cmd("xautoclaim", -6, WRITE | FAST, KeySpec::ONE, xautoclaim, "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.").propagate(Propagate::Custom(super::stream_rewrite::xautoclaim_lines)),
 ];
 
 const XGROUP_SUBCOMMANDS: &[Command] = &[
-    cmd("xgroup|create", -5, WRITE | DENYOOM, SUB_KEY, xgroup, "Create a consumer group."),
-    cmd("xgroup|setid", -5, WRITE, SUB_KEY, xgroup, "Set a consumer group to an arbitrary last delivered ID value."),
-    cmd("xgroup|destroy", 4, WRITE, SUB_KEY, xgroup, "Destroy a consumer group."),
-    cmd("xgroup|createconsumer", 5, WRITE | DENYOOM, SUB_KEY, xgroup, "Create a consumer in a consumer group."),
-    cmd("xgroup|delconsumer", 5, WRITE, SUB_KEY, xgroup, "Delete a consumer from a consumer group."),
+    cmd("xgroup|create", -5, WRITE | DENYOOM, SUB_KEY, xgroup, "Create a consumer group.").events(&[ev(STREAM, "xgroup-create", Arg(2), Always)]),
+    cmd("xgroup|setid", -5, WRITE, SUB_KEY, xgroup, "Set a consumer group to an arbitrary last delivered ID value.").events(&[ev(STREAM, "xgroup-setid", Arg(2), Always)]),
+    cmd("xgroup|destroy", 4, WRITE, SUB_KEY, xgroup, "Destroy a consumer group.").events(&[ev(STREAM, "xgroup-destroy", Arg(2), Changed)]),
+    cmd("xgroup|createconsumer", 5, WRITE | DENYOOM, SUB_KEY, xgroup, "Create a consumer in a consumer group.").events(&[ev(STREAM, "xgroup-createconsumer", Arg(2), Changed)]),
+    cmd("xgroup|delconsumer", 5, WRITE, SUB_KEY, xgroup, "Delete a consumer from a consumer group.").events(&[ev(STREAM, "xgroup-delconsumer", Arg(2), Always)]),
     cmd("xgroup|help", 2, LOADING | STALE, KeySpec::NONE, xgroup_help, "Show helpful text about the different subcommands"),
 ];
 
@@ -164,13 +162,13 @@ fn xgroup(ctx: &mut Ctx<'_>, args: Args<'_>) {
             }
             let Ok(Some(s)) = write_stream(ks, key, now) else { return };
             s.groups.remove(name);
-            ctx.out.int(1);
+            ctx.reply_changes(1);
         }
         b"createconsumer" => {
             let Ok(Some(s)) = write_stream(ks, key, now) else { return };
             let Some(g) = s.groups.get_mut(name) else { return };
             let created = g.consumer(args.get(4), now).1;
-            ctx.out.int(created as i64);
+            ctx.reply_changes(created as i64);
         }
         _ => {
             let Ok(Some(s)) = write_stream(ks, key, now) else { return };

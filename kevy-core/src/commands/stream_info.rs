@@ -2,21 +2,18 @@
 //! Redis 7.0's fields (maps in RESP3, flat arrays in RESP2).
 
 use super::stream::{read_stream, reply_entries, reply_entry, reply_id};
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::{Args, ReplyWriter};
 use crate::types::stream::{Group, Stream, StreamId};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route: Route::Keys, handler, group: "stream", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).group("stream").summary(summary)
 }
 
 const SUB_KEY: KeySpec = KeySpec::new(2, 2, 1);
 
-pub const COMMANDS: &[Command] = &[Command {
-    subcommands: XINFO_SUBCOMMANDS,
-    ..cmd("xinfo", -2, 0, KeySpec::NONE, super::container, "A container for stream introspection commands")
-}];
+pub const COMMANDS: &[Command] = &[cmd("xinfo", -2, 0, KeySpec::NONE, super::container, "A container for stream introspection commands").subcommands(XINFO_SUBCOMMANDS)];
 
 const XINFO_SUBCOMMANDS: &[Command] = &[
     cmd("xinfo|consumers", 4, READONLY, SUB_KEY, xinfo_consumers, "List the consumers in a consumer group"),

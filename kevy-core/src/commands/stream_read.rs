@@ -8,6 +8,7 @@
 //! served, it delivers from the group's last ID at that moment, so each new entry
 //! goes to exactly one of the consumers waiting on a group.
 
+use super::effects::Propagate;
 use super::stream::{read_stream, reply_entry, write_stream};
 use super::stream_group::no_key_or_group;
 use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
@@ -18,28 +19,8 @@ use crate::types::stream::id::{parse_id_or, INVALID_ID};
 use crate::types::stream::{Group, Stream, StreamId};
 
 pub const COMMANDS: &[Command] = &[
-    Command {
-        name: "xread",
-        arity: -4,
-        flags: READONLY | BLOCKING,
-        keys: KeySpec::NONE,
-        route: Route::KeyPositions(xread_keys),
-        handler: xread,
-        group: "stream",
-        summary: "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.",
-        subcommands: &[],
-    },
-    Command {
-        name: "xreadgroup",
-        arity: -7,
-        flags: WRITE | BLOCKING,
-        keys: KeySpec::NONE,
-        route: Route::KeyPositions(xread_keys),
-        handler: xreadgroup,
-        group: "stream",
-        summary: "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.",
-        subcommands: &[],
-    },
+    Command::new("xread", -4, READONLY | BLOCKING, KeySpec::NONE, xread).route(Route::KeyPositions(xread_keys)).group("stream").summary("Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block."),
+    Command::new("xreadgroup", -7, WRITE | BLOCKING, KeySpec::NONE, xreadgroup).propagate(Propagate::Custom(super::stream_rewrite::xreadgroup_lines)).route(Route::KeyPositions(xread_keys)).group("stream").summary("Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block."),
 ];
 
 /// Entries read from a served client when it gave no COUNT (Redis's

@@ -125,6 +125,26 @@ fn setid_line(key: &[u8], group: &[u8], g: &Group) -> Vec<Vec<u8>> {
     vec![b("XGROUP"), b("SETID"), key.to_vec(), group.to_vec(), id(g.last_id), b("ENTRIESREAD"), g.entries_read.to_string().into_bytes()]
 }
 
+/// XADD's log line (its `Propagate::Custom`): with the ID it got.
+pub fn xadd_lines(args: Args<'_>, ks: &mut Keyspace, now_ms: u64, reply: &[u8]) -> Option<Vec<Vec<Vec<u8>>>> {
+    effects("xadd", args, ks, now_ms, reply)
+}
+
+/// XREADGROUP's log lines: the pending entries it left and the group's position.
+pub fn xreadgroup_lines(args: Args<'_>, ks: &mut Keyspace, now_ms: u64, reply: &[u8]) -> Option<Vec<Vec<Vec<u8>>>> {
+    effects("xreadgroup", args, ks, now_ms, reply)
+}
+
+/// XCLAIM's log lines: the entries it claimed, as XCLAIM ... FORCE.
+pub fn xclaim_lines(args: Args<'_>, ks: &mut Keyspace, now_ms: u64, reply: &[u8]) -> Option<Vec<Vec<Vec<u8>>>> {
+    effects("xclaim", args, ks, now_ms, reply)
+}
+
+/// XAUTOCLAIM's log lines: the entries it claimed, as XCLAIM ... FORCE.
+pub fn xautoclaim_lines(args: Args<'_>, ks: &mut Keyspace, now_ms: u64, reply: &[u8]) -> Option<Vec<Vec<Vec<u8>>>> {
+    effects("xautoclaim", args, ks, now_ms, reply)
+}
+
 /// What to log for a stream command whose effect depends on the clock (a generated
 /// ID, delivery times, idle times), as commands that replay the same state whenever
 /// they run: XADD with the ID it got; XREADGROUP, XCLAIM and XAUTOCLAIM as the

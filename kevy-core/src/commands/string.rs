@@ -2,13 +2,14 @@
 //! INCR DECR INCRBY DECRBY STRLEN. Ranges, APPEND and LCS live in `string_range.rs`,
 //! INCRBYFLOAT in `string_float.rs`.
 
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::effects::{ev, class::{GENERIC, STRING}, On::{AllKeys, Arg}, When::{Always, Changed}, Propagate};
+use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route: Route::Keys, handler, group: "string", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).group("string").summary(summary)
 }
 
 /// Key, value, key, value...: MSET, MSETNX.
@@ -16,20 +17,20 @@ const PAIRS: KeySpec = KeySpec::new(1, -1, 2);
 
 pub const COMMANDS: &[Command] = &[
     cmd("get", 2, READONLY | FAST, KeySpec::ONE, get, "Get the value of a key"),
-    cmd("set", -3, WRITE | DENYOOM, KeySpec::ONE, set, "Set the string value of a key"),
-    cmd("setnx", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, setnx, "Set the value of a key, only if the key does not exist"),
-    cmd("setex", 4, WRITE | DENYOOM, KeySpec::ONE, setex, "Set the value and expiration of a key"),
-    cmd("psetex", 4, WRITE | DENYOOM, KeySpec::ONE, psetex, "Set the value and expiration in milliseconds of a key"),
-    cmd("getset", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, getset, "Set the string value of a key and return its old value"),
-    cmd("getdel", 2, WRITE | FAST, KeySpec::ONE, getdel, "Get the value of a key and delete the key"),
-    cmd("getex", -2, WRITE | FAST, KeySpec::ONE, getex, "Get the value of a key and optionally set its expiration"),
+    cmd("set", -3, WRITE | DENYOOM, KeySpec::ONE, set, "Set the string value of a key").events(&[ev(STRING, "set", AllKeys, Always)]).propagate(Propagate::AbsoluteTtl),
+    cmd("setnx", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, setnx, "Set the value of a key, only if the key does not exist").events(&[ev(STRING, "set", AllKeys, Changed)]),
+    cmd("setex", 4, WRITE | DENYOOM, KeySpec::ONE, setex, "Set the value and expiration of a key").events(&[ev(STRING, "set", Arg(1), Always), ev(GENERIC, "expire", Arg(1), Always)]).propagate(Propagate::AbsoluteTtl),
+    cmd("psetex", 4, WRITE | DENYOOM, KeySpec::ONE, psetex, "Set the value and expiration in milliseconds of a key").events(&[ev(STRING, "set", Arg(1), Always), ev(GENERIC, "expire", Arg(1), Always)]).propagate(Propagate::AbsoluteTtl),
+    cmd("getset", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, getset, "Set the string value of a key and return its old value").events(&[ev(STRING, "set", AllKeys, Always)]),
+    cmd("getdel", 2, WRITE | FAST, KeySpec::ONE, getdel, "Get the value of a key and delete the key").events(&[ev(GENERIC, "del", Arg(1), Changed)]),
+    cmd("getex", -2, WRITE | FAST, KeySpec::ONE, getex, "Get the value of a key and optionally set its expiration").propagate(Propagate::AbsoluteTtl),
     cmd("mget", -2, READONLY | FAST, KeySpec::ALL, mget, "Get the values of all the given keys"),
-    cmd("mset", -3, WRITE | DENYOOM, PAIRS, mset, "Set multiple keys to multiple values"),
-    cmd("msetnx", -3, WRITE | DENYOOM, PAIRS, msetnx, "Set multiple keys to multiple values, only if none of the keys exist"),
-    cmd("incr", 2, WRITE | DENYOOM | FAST, KeySpec::ONE, incr, "Increment the integer value of a key by one"),
-    cmd("decr", 2, WRITE | DENYOOM | FAST, KeySpec::ONE, decr, "Decrement the integer value of a key by one"),
-    cmd("incrby", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, incrby, "Increment the integer value of a key by the given amount"),
-    cmd("decrby", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, decrby, "Decrement the integer value of a key by the given number"),
+    cmd("mset", -3, WRITE | DENYOOM, PAIRS, mset, "Set multiple keys to multiple values").events(&[ev(STRING, "set", AllKeys, Always)]),
+    cmd("msetnx", -3, WRITE | DENYOOM, PAIRS, msetnx, "Set multiple keys to multiple values, only if none of the keys exist").events(&[ev(STRING, "set", AllKeys, Changed)]),
+    cmd("incr", 2, WRITE | DENYOOM | FAST, KeySpec::ONE, incr, "Increment the integer value of a key by one").events(&[ev(STRING, "incrby", Arg(1), Always)]),
+    cmd("decr", 2, WRITE | DENYOOM | FAST, KeySpec::ONE, decr, "Decrement the integer value of a key by one").events(&[ev(STRING, "incrby", Arg(1), Always)]),
+    cmd("incrby", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, incrby, "Increment the integer value of a key by the given amount").events(&[ev(STRING, "incrby", Arg(1), Always)]),
+    cmd("decrby", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, decrby, "Decrement the integer value of a key by the given number").events(&[ev(STRING, "incrby", Arg(1), Always)]),
     cmd("strlen", 2, READONLY | FAST, KeySpec::ONE, strlen, "Get the length of the value stored in a key"),
 ];
 
@@ -275,7 +276,11 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) {
         SetCond::Always
     };
     let (key, value) = (args.get(1), args.get(2));
-    match op_set(ctx.db.ks(key), key, value, cond, ttl, o.get, ctx.now_ms) {
+    let outcome = op_set(ctx.db.ks(key), key, value, cond, ttl, o.get, ctx.now_ms);
+    if outcome.is_ok() && o.expire.is_some() {
+        ctx.signal(GENERIC, "expire", key);
+    }
+    match outcome {
         Err(e) => ctx.out.error(e),
         Ok(SetOutcome { old: Some(old), .. }) if o.get => ctx.out.bulk(&old),
         Ok(_) if o.get => ctx.out.null(),
@@ -288,7 +293,10 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) {
 fn setnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let (key, value) = (args.get(1), args.get(2));
     match op_set(ctx.db.ks(key), key, value, SetCond::Missing, SetTtl::Clear, false, ctx.now_ms) {
-        Ok(done) => ctx.out.int(done.written as i64),
+        Ok(done) => {
+            ctx.changed(done.written as u64);
+            ctx.out.int(done.written as i64)
+        }
         Err(e) => ctx.out.error(e),
     }
 }
@@ -336,6 +344,9 @@ fn getset(ctx: &mut Ctx<'_>, args: Args<'_>) {
 fn getdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let result = op_getdel(ctx.db.ks(key), key, ctx.now_ms);
+    if let Ok(Some(_)) = result {
+        ctx.changed(1);
+    }
     reply_value(ctx, result);
 }
 
@@ -360,7 +371,15 @@ fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) {
         None if o.persist => GetexTtl::Persist,
         None => GetexTtl::Unchanged,
     };
+    let event = match ttl {
+        GetexTtl::Persist => Some("persist"),
+        GetexTtl::At(_) => Some("expire"),
+        GetexTtl::Unchanged => None,
+    };
     let result = op_getex(ctx.db.ks(key), key, ttl, ctx.now_ms);
+    if let (Ok(Some(_)), Some(event)) = (&result, event) {
+        ctx.signal(GENERIC, event, key);
+    }
     reply_value(ctx, result);
 }
 
@@ -394,6 +413,7 @@ fn msetnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return ctx.out.int(0);
     }
     set_pairs(ctx, args);
+    ctx.changed(1);
     ctx.out.int(1);
 }
 

@@ -8,23 +8,14 @@
 //! adds with one rounding to nearest-even, and prints its exact binary value rounded to
 //! 17 decimals. HINCRBYFLOAT can share [`incr_by_float`].
 
+use super::effects::{ev, class::STRING, On::Arg, When::Always};
 use std::cmp::Ordering;
 
-use super::{errors, flags::*, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, Command, Ctx, KeySpec};
 use crate::resp::Args;
 use crate::store::{Keyspace, Value, NO_EXPIRE};
 
-pub const COMMANDS: &[Command] = &[Command {
-    name: "incrbyfloat",
-    arity: 3,
-    flags: WRITE | DENYOOM | FAST,
-    keys: KeySpec::ONE,
-    route: Route::Keys,
-    handler: incrbyfloat,
-    group: "string",
-    summary: "Increment the float value of a key by the given amount",
-    subcommands: &[],
-}];
+pub const COMMANDS: &[Command] = &[Command::new("incrbyfloat", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, incrbyfloat).events(&[ev(STRING, "incrbyfloat", Arg(1), Always)]).group("string").summary("Increment the float value of a key by the given amount")];
 
 /// Adds `incr` to the float under `key` (0 when missing), keeping its deadline.
 /// Returns the stored text, which is also the reply.

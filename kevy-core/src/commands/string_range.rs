@@ -1,22 +1,23 @@
 //! String commands over parts of a value: APPEND GETRANGE SUBSTR SETRANGE LCS.
 
+use super::effects::{ev, class::STRING, On::Arg, When::Always};
 use std::sync::atomic::Ordering;
 
 use super::string::op_get;
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 use crate::store::{Keyspace, Value, NO_EXPIRE};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route: Route::Keys, handler, group: "string", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).group("string").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[
-    cmd("append", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, append, "Append a value to a key"),
+    cmd("append", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, append, "Append a value to a key").events(&[ev(STRING, "append", Arg(1), Always)]),
     cmd("getrange", 4, READONLY, KeySpec::ONE, getrange, "Get a substring of the string stored at a key"),
     cmd("substr", 4, READONLY, KeySpec::ONE, getrange, "Get a substring of the string stored at a key"),
-    cmd("setrange", 4, WRITE | DENYOOM, KeySpec::ONE, setrange, "Overwrite part of a string at key starting at the specified offset"),
+    cmd("setrange", 4, WRITE | DENYOOM, KeySpec::ONE, setrange, "Overwrite part of a string at key starting at the specified offset").events(&[ev(STRING, "setrange", Arg(1), Always)]),
     cmd("lcs", -3, READONLY, KeySpec::new(1, 2, 1), lcs, "Find longest common substring"),
 ];
 

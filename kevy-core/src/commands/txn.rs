@@ -6,14 +6,14 @@
 //! handlers run only when something other than a client connection calls them (an
 //! in-process host call, a nested call): there is no transaction there to act on.
 
-use super::{flags::*, Command, Ctx, KeySpec, Route};
+use super::{flags::*, Command, Ctx, KeySpec};
 use crate::resp::Args;
 
 /// The group Redis gives these commands; the dispatcher recognises them by it.
 pub const GROUP: &str = "transactions";
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route: Route::Keys, handler, group: GROUP, summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).group(GROUP).summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[

@@ -3,6 +3,7 @@
 //! `zset_ops.rs`, argument parsing in `zset_parse.rs`; the structure in `types/zset.rs`.
 
 
+use super::effects::{ev, class::ZSET, On::Arg, When::Changed, traits};
 use super::keys_scan::{parse_cursor, ScanOptions, ScanOver};
 use super::zset_parse::parse_score;
 use super::{errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
@@ -13,13 +14,13 @@ use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
 use crate::types::zset::ZSet;
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::ONE, route: Route::Keys, handler, group: "sorted-set", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::ONE, handler).group("sorted-set").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[
     cmd("zadd", -4, WRITE | DENYOOM | FAST, zadd, "Add one or more members to a sorted set, or update its score if it already exists"),
     cmd("zincrby", 4, WRITE | DENYOOM | FAST, zincrby, "Increment the score of a member in a sorted set"),
-    cmd("zrem", -3, WRITE | FAST, zrem, "Remove one or more members from a sorted set"),
+    cmd("zrem", -3, WRITE | FAST, zrem, "Remove one or more members from a sorted set").events(&[ev(ZSET, "zrem", Arg(1), Changed)]).traits(traits::REMOVES),
     cmd("zcard", 2, READONLY | FAST, zcard, "Get the number of members in a sorted set"),
     cmd("zscore", 3, READONLY | FAST, zscore, "Get the score associated with the given member in a sorted set"),
     cmd("zmscore", -3, READONLY | FAST, zmscore, "Get the score associated with the given members in a sorted set"),
@@ -31,19 +32,9 @@ pub const COMMANDS: &[Command] = &[
         zrevrank,
         "Determine the index of a member in a sorted set, with scores ordered from high to low",
     ),
-    cmd("zpopmin", -2, WRITE | FAST, zpopmin, "Remove and return members with the lowest scores in a sorted set"),
-    cmd("zpopmax", -2, WRITE | FAST, zpopmax, "Remove and return members with the highest scores in a sorted set"),
-    Command {
-        name: "zmpop",
-        arity: -4,
-        flags: WRITE,
-        keys: KeySpec::NONE,
-        route: Route::KeyPositions(zmpop_keys),
-        handler: zmpop,
-        group: "sorted-set",
-        summary: "Remove and return members with scores in a sorted set",
-        subcommands: &[],
-    },
+    cmd("zpopmin", -2, WRITE | FAST, zpopmin, "Remove and return members with the lowest scores in a sorted set").events(&[ev(ZSET, "zpopmin", Arg(1), Changed)]).traits(traits::REMOVES),
+    cmd("zpopmax", -2, WRITE | FAST, zpopmax, "Remove and return members with the highest scores in a sorted set").events(&[ev(ZSET, "zpopmax", Arg(1), Changed)]).traits(traits::REMOVES),
+    Command::new("zmpop", -4, WRITE, KeySpec::NONE, zmpop).traits(traits::REMOVES).route(Route::KeyPositions(zmpop_keys)).group("sorted-set").summary("Remove and return members with scores in a sorted set"),
     cmd("zrandmember", -2, READONLY, zrandmember, "Get one or multiple random elements from a sorted set"),
     cmd("zscan", -3, READONLY, zscan, "Incrementally iterate sorted sets elements and associated scores"),
 ];
@@ -240,9 +231,18 @@ pub fn op_zadd(ks: &mut Keyspace, key: &[u8], f: AddFlags, pairs: &[(f64, &[u8])
 fn reply_add(ctx: &mut Ctx<'_>, key: &[u8], f: AddFlags, pairs: &[(f64, &[u8])]) {
     match op_zadd(ctx.db.ks(key), key, f, pairs, ctx.now_ms) {
         Err(e) => ctx.out.error(e),
-        Ok(o) if f.incr && o.processed > 0 => ctx.out.double(o.score),
+        Ok(o) if f.incr && o.processed > 0 => {
+            ctx.signal(ZSET, "zincr", key);
+            ctx.out.double(o.score)
+        }
         Ok(_) if f.incr => ctx.out.null(),
-        Ok(o) => ctx.out.int((if f.ch { o.added + o.updated } else { o.added }) as i64),
+        Ok(o) => {
+            let n = if f.ch { o.added + o.updated } else { o.added };
+            if n > 0 {
+                ctx.signal(ZSET, "zadd", key);
+            }
+            ctx.out.int(n as i64)
+        }
     }
 }
 
@@ -283,7 +283,7 @@ pub fn op_zrem<'a>(ks: &mut Keyspace, key: &[u8], members: impl Iterator<Item = 
 fn zrem(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     match op_zrem(ctx.db.ks(key), key, args.from(2), ctx.now_ms) {
-        Ok(n) => ctx.out.int(n as i64),
+        Ok(n) => ctx.reply_changes(n as i64),
         Err(e) => ctx.out.error(e),
     }
 }
@@ -373,6 +373,7 @@ fn zpop(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) {
     let key = args.get(1);
     match op_zpop(ctx.db.ks(key), key, max, count.unwrap_or(1), ctx.now_ms) {
         Ok(popped) => {
+            ctx.changed(popped.len() as u64);
             let nested = count.is_some() && ctx.out.is_resp3();
             reply_popped(&mut ctx.out, &popped, nested);
         }
@@ -424,6 +425,13 @@ pub fn parse_mpop(args: Args<'_>, at: usize) -> Result<(usize, bool, usize), &'s
     Ok((numkeys, max, count.unwrap_or(1)))
 }
 
+/// Reports `popped` members taken from `key` by a multi-key pop (ZMPOP, BZPOPMIN...).
+pub fn report_zpop(ctx: &mut Ctx<'_>, key: &[u8], max: bool, popped: usize) {
+    ctx.changed(popped as u64);
+    ctx.acted_on(key);
+    ctx.signal(ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+}
+
 /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]
 fn zmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let (numkeys, max, count) = match parse_mpop(args, 1) {
@@ -435,6 +443,7 @@ fn zmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
             Err(e) => return ctx.out.error(e),
             Ok(popped) if popped.is_empty() => continue,
             Ok(popped) => {
+                report_zpop(ctx, key, max, popped.len());
                 ctx.out.array(2);
                 ctx.out.bulk(key);
                 return reply_popped(&mut ctx.out, &popped, true);

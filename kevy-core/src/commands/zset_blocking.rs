@@ -1,22 +1,23 @@
 //! Blocking sorted-set pops: BZPOPMIN BZPOPMAX BZMPOP (see `shard::blocking`).
 
-use super::zset::op_zpop;
+use super::effects::{traits, Propagate};
+use super::zset::{op_zpop, report_zpop};
 use super::{errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 use crate::shard::blocking::{parse_timeout, BlockRequest};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, route: Route, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys, route, handler, group: "sorted-set", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).route(route).group("sorted-set").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[
     cmd("bzpopmin", -3, WRITE | NOSCRIPT | BLOCKING | FAST, KeySpec::new(1, -2, 1), Route::Keys, bzpopmin,
-        "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"),
+        "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available").traits(traits::REMOVES).propagate(Propagate::Reported),
     cmd("bzpopmax", -3, WRITE | NOSCRIPT | BLOCKING | FAST, KeySpec::new(1, -2, 1), Route::Keys, bzpopmax,
-        "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"),
+        "Remove and return the member with the highest score from one or more sorted sets, or block until one is available").traits(traits::REMOVES).propagate(Propagate::Reported),
     cmd("bzmpop", -5, WRITE | BLOCKING, KeySpec::NONE, Route::KeyPositions(bzmpop_keys), bzmpop,
-        "Remove and return members with scores in a sorted set or block until one is available"),
+        "Remove and return members with scores in a sorted set or block until one is available").traits(traits::REMOVES).propagate(Propagate::Reported),
 ];
 
 fn bzmpop_keys(args: Args<'_>) -> Option<Vec<usize>> {
@@ -44,6 +45,15 @@ fn pop_first(ctx: &mut Ctx<'_>, keys: &[&[u8]], max: bool, count: usize) -> Resu
     Ok(None)
 }
 
+/// The log line of a blocking pop that popped `count` members (None: as BZPOPMIN
+/// logs it, without a count).
+fn zpop_line(key: &[u8], max: bool, count: Option<usize>) -> Vec<Vec<u8>> {
+    let pop: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+    let mut line = vec![pop.to_vec(), key.to_vec()];
+    line.extend(count.map(|n| n.to_string().into_bytes()));
+    line
+}
+
 fn wait(ctx: &mut Ctx<'_>, deadline_ms: u64, keys: &[&[u8]]) {
     ctx.block_on(BlockRequest { deadline_ms, watch: keys.iter().map(|k| k.to_vec()).collect(), extra: Vec::new(), args: None });
 }
@@ -58,6 +68,8 @@ fn pop_one(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) {
         Err(e) => ctx.out.error(e),
         Ok(None) => wait(ctx, deadline, &keys),
         Ok(Some((i, items))) => {
+            report_zpop(ctx, keys[i], max, 1);
+            ctx.propagate(zpop_line(keys[i], max, None));
             let (member, score) = &items[0];
             ctx.out.array(3);
             ctx.out.bulk(keys[i]);
@@ -109,6 +121,8 @@ fn bzmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
         Err(e) => ctx.out.error(e),
         Ok(None) => wait(ctx, deadline, &keys),
         Ok(Some((i, items))) => {
+            report_zpop(ctx, keys[i], max, items.len());
+            ctx.propagate(zpop_line(keys[i], max, Some(items.len())));
             ctx.out.array(2);
             ctx.out.bulk(keys[i]);
             ctx.out.array(items.len());

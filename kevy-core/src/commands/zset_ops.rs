@@ -5,6 +5,7 @@
 //! an accumulator refined source by source, in the order Redis aggregates in: by
 //! increasing size for union and intersection (the first set stays first for a diff).
 
+use super::effects::{ev, class::ZSET, On::Arg, When::Changed, traits};
 use std::cmp::Ordering;
 
 use hashbrown::HashMap;
@@ -28,7 +29,7 @@ const fn cmd(
     handler: super::Handler,
     summary: &'static str,
 ) -> Command {
-    Command { name, arity, flags, keys, route, handler, group: "sorted-set", summary, subcommands: &[] }
+    Command::new(name, arity, flags, keys, handler).route(route).group("sorted-set").summary(summary)
 }
 
 const STORE_KEYS: KeySpec = KeySpec::ONE;
@@ -56,7 +57,7 @@ pub const COMMANDS: &[Command] = &[
         STORE,
         zunionstore,
         "Add multiple sorted sets and store the resulting sorted set in a new key",
-    ),
+    ).events(&[ev(ZSET, "zunionstore", Arg(1), Changed)]).traits(traits::STORES),
     cmd(
         "zinterstore",
         -4,
@@ -65,7 +66,7 @@ pub const COMMANDS: &[Command] = &[
         STORE,
         zinterstore,
         "Intersect multiple sorted sets and store the resulting sorted set in a new key",
-    ),
+    ).events(&[ev(ZSET, "zinterstore", Arg(1), Changed)]).traits(traits::STORES),
     cmd(
         "zdiffstore",
         -4,
@@ -74,7 +75,7 @@ pub const COMMANDS: &[Command] = &[
         STORE,
         zdiffstore,
         "Subtract multiple sorted sets and store the resulting sorted set in a new key",
-    ),
+    ).events(&[ev(ZSET, "zdiffstore", Arg(1), Changed)]).traits(traits::STORES),
 ];
 
 /// Keys of `destination numkeys key...`: the destination and the sources.
@@ -331,7 +332,7 @@ fn compute_and_store(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp) {
         Ok(elements) => {
             let dst = args.get(1);
             let n = store_zset(ctx.db.ks(dst), dst, ZSet::from_entries(elements));
-            ctx.out.int(n as i64);
+            ctx.reply_changes(n as i64);
         }
         Err(e) => ctx.out.error(e),
     }

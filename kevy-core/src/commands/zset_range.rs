@@ -4,31 +4,22 @@
 //! Every range resolves to a [`Span`] of ranks in O(log n); the reply then walks the
 //! skiplist from its first element.
 
+use super::effects::{ev, class::ZSET, On::Arg, When::Changed, traits};
 use super::zset::{read_zset, reply_entries, store_zset, write_zset};
 use super::zset_parse::{LexRange, ScoreRange};
-use super::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
+use super::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 use crate::store::Keyspace;
 use crate::types::zset::{ZSet, LISTPACK_MAX_ENTRIES};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
-    Command { name, arity, flags, keys: KeySpec::ONE, route: Route::Keys, handler, group: "sorted-set", summary, subcommands: &[] }
+    Command::new(name, arity, flags, KeySpec::ONE, handler).group("sorted-set").summary(summary)
 }
 
 pub const COMMANDS: &[Command] = &[
     cmd("zrange", -4, READONLY, zrange, "Return a range of members in a sorted set"),
-    Command {
-        name: "zrangestore",
-        arity: -5,
-        flags: WRITE | DENYOOM,
-        keys: KeySpec::new(1, 2, 1),
-        route: Route::Keys,
-        handler: zrangestore,
-        group: "sorted-set",
-        summary: "Store a range of members from sorted set into another key",
-        subcommands: &[],
-    },
+    Command::new("zrangestore", -5, WRITE | DENYOOM, KeySpec::new(1, 2, 1), zrangestore).events(&[ev(ZSET, "zrangestore", Arg(1), Changed)]).traits(traits::STORES).group("sorted-set").summary("Store a range of members from sorted set into another key"),
     cmd(
         "zrevrange",
         -4,
@@ -60,15 +51,15 @@ pub const COMMANDS: &[Command] = &[
         zlexcount,
         "Count the number of members in a sorted set between a given lexicographical range",
     ),
-    cmd("zremrangebyrank", 4, WRITE, zremrangebyrank, "Remove all members in a sorted set within the given indexes"),
-    cmd("zremrangebyscore", 4, WRITE, zremrangebyscore, "Remove all members in a sorted set within the given scores"),
+    cmd("zremrangebyrank", 4, WRITE, zremrangebyrank, "Remove all members in a sorted set within the given indexes").events(&[ev(ZSET, "zremrangebyrank", Arg(1), Changed)]).traits(traits::REMOVES),
+    cmd("zremrangebyscore", 4, WRITE, zremrangebyscore, "Remove all members in a sorted set within the given scores").events(&[ev(ZSET, "zremrangebyscore", Arg(1), Changed)]).traits(traits::REMOVES),
     cmd(
         "zremrangebylex",
         4,
         WRITE,
         zremrangebylex,
         "Remove all members in a sorted set between the given lexicographical range",
-    ),
+    ).events(&[ev(ZSET, "zremrangebylex", Arg(1), Changed)]).traits(traits::REMOVES),
 ];
 
 /// What a range selects elements by.
@@ -262,7 +253,7 @@ fn zrangestore(ctx: &mut Ctx<'_>, args: Args<'_>) {
         Err(e) => return ctx.out.error(e),
     };
     let n = store_zset(ctx.db.ks(dst), dst, result);
-    ctx.out.int(n as i64);
+    ctx.reply_changes(n as i64);
 }
 
 /// The span as a new set, built as Redis builds ZRANGESTORE's: element by element in
@@ -330,7 +321,7 @@ pub fn op_zremrange(ks: &mut Keyspace, key: &[u8], by: &RangeBy<'_>, now_ms: u64
 fn remrange(ctx: &mut Ctx<'_>, args: Args<'_>, by: Result<RangeBy<'_>, &'static str>) {
     let key = args.get(1);
     match by.and_then(|by| op_zremrange(ctx.db.ks(key), key, &by, ctx.now_ms)) {
-        Ok(n) => ctx.out.int(n as i64),
+        Ok(n) => ctx.reply_changes(n as i64),
         Err(e) => ctx.out.error(e),
     }
 }

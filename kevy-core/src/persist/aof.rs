@@ -1,10 +1,12 @@
 //! The append-only file, one per shard (`appendonly-<id>.aof`): every applied write,
 //! as RESP commands, in the order the shard applied them.
 //!
-//! What is logged (`record`, called after every command by `dispatch::execute`):
+//! What is logged (`record`, called by the effect stage of `dispatch::run`) follows
+//! each row's `Propagate` declaration:
 //! - a write whose keys live on one shard: the command as sent, plus `PEXPIREAT key
 //!   <unix ms>` after commands that set relative TTLs (so a replay a day later gives
-//!   the same deadline), and blocking pops as the non-blocking pop that happened;
+//!   the same deadline), and what the handler reported for commands whose effect is
+//!   not their line (SPOP as SREM, a blocking pop as the pop that happened);
 //! - a write whose keys spread over shards: the resulting state of each key, logged to
 //!   its own shard's file (`DEL` and a re-creation), so each file replays on its own
 //!   whatever order the files are read in;
@@ -24,8 +26,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::commands::{flags, Command, Ctx};
-use crate::resp::{Args, Reply};
+use crate::commands::effects::Propagate;
+use crate::commands::{flags, Ctx};
+use crate::resp::Args;
+use crate::shard::dispatch::Call;
 use crate::shard::routing::{shard_of, ShardId};
 use crate::store::{Keyspace, ValueRef};
 
@@ -227,28 +231,30 @@ pub fn flush_all(shared: &crate::shard::Shared, sync: bool) {
     }
 }
 
-/// Commands whose own line is not logged: the commands they run are, as they run.
-fn logs_effects(cmd: &Command) -> bool {
-    cmd.group == "module" || cmd.group == "scripting" || matches!(cmd.name, "exec" | "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro")
-}
-
-/// Commands after which the deadlines of their keys are logged as absolute times.
-fn sets_relative_ttl(name: &str) -> bool {
-    matches!(name, "set" | "setex" | "psetex" | "getex" | "expire" | "pexpire" | "restore")
-}
-
-/// Logs a command that just ran in `ctx` (its reply starts at `reply_at` of the
-/// reply buffer). Called by `dispatch::execute` for every command.
-pub fn record(cmd: &'static Command, args: Args<'_>, ctx: &mut Ctx<'_>, reply: &[u8]) {
+/// Logs a write that just ran in `ctx`, as its row's `propagate` declares (`reply`
+/// is its encoded reply, given only to `Propagate::Custom`). Called by the effect
+/// stage of `dispatch::run` when the AOF is on.
+pub fn record(call: &Call<'_>, ctx: &mut Ctx<'_>, reply: &[u8]) {
+    let (cmd, args) = (call.cmd, call.args);
     let logs = &ctx.shared.aof;
-    if !cmd.has(flags::WRITE) || !logs.on.load(Ordering::Acquire) || ctx.block.is_some() || logs_effects(cmd) {
-        return;
-    }
-    if reply.first() == Some(&b'-') {
+    if !cmd.has(flags::WRITE) || !logs.on.load(Ordering::Acquire) || ctx.block.is_some() || ctx.effects.failed {
         return;
     }
     let n = ctx.db.shards();
-    let positions = cmd.key_positions(args);
+    match cmd.propagate {
+        Propagate::None => return,
+        Propagate::Reported => {
+            // The effect that happened (SREM for SPOP, the pop a blocking pop did),
+            // each line in the log of its key's shard (which the command holds).
+            for line in ctx.effects.take_reported().propagated {
+                let id = line.get(1).map_or(ctx.shard, |key| shard_of(key, n));
+                logs.append(id, line.iter());
+            }
+            return;
+        }
+        _ => {}
+    }
+    let positions: Vec<usize> = call.key_positions().collect();
     let Some(&first) = positions.first() else {
         // Keyless writes (FLUSHALL, FLUSHDB) apply to every shard they hold.
         for (id, _) in ctx.db.all() {
@@ -256,28 +262,18 @@ pub fn record(cmd: &'static Command, args: Args<'_>, ctx: &mut Ctx<'_>, reply: &
         }
         return;
     };
-    if let Some(pop) = as_nonblocking(cmd, args, reply) {
-        // A blocking pop: only the key it popped from matters (and is surely held).
-        logs.append(shard_of(&pop[1], n), pop.iter());
-        return;
-    }
     let home = shard_of(args.get(first), n);
     if positions.iter().any(|&p| shard_of(args.get(p), n) != home) {
         return log_states(ctx, args, &positions);
     }
-    if cmd.group == "stream" {
-        // Streams: generated IDs and delivery times are logged as they came out.
+    if let Propagate::Custom(lines_of) = cmd.propagate {
         let (now, ks) = (ctx.now_ms, ctx.db.ks(args.get(first)));
-        if let Some(lines) = crate::commands::stream_rewrite::effects(cmd.name, args, ks, now, reply) {
+        if let Some(lines) = lines_of(args, ks, now, reply) {
             return lines.into_iter().for_each(|l| logs.append(home, l.iter()));
         }
     }
-    if cmd.name == "spop" {
-        log_spop(ctx, args, reply, home);
-    } else {
-        logs.append_args(home, args);
-    }
-    if sets_relative_ttl(cmd.name) {
+    logs.append_args(home, args);
+    if let Propagate::AbsoluteTtl = cmd.propagate {
         log_deadlines(ctx, args, &positions, home);
     }
 }
@@ -292,71 +288,6 @@ fn log_deadlines(ctx: &mut Ctx<'_>, args: Args<'_>, positions: &[usize], home: S
             let at = at.to_string();
             ctx.shared.aof.append(home, [b"PEXPIREAT".as_slice(), key, at.as_bytes()].into_iter());
         }
-    }
-}
-
-/// SPOP picks at random: log the members it removed, as SREM.
-fn log_spop(ctx: &Ctx<'_>, args: Args<'_>, reply: &[u8], home: ShardId) {
-    let members = match Reply::decode(reply).map(|r| r.0) {
-        Some(Reply::Bulk(m)) => vec![m],
-        Some(Reply::Array(items)) | Some(Reply::Set(items)) => {
-            items.into_iter().filter_map(|i| if let Reply::Bulk(b) = i { Some(b) } else { None }).collect()
-        }
-        _ => return,
-    };
-    if members.is_empty() {
-        return;
-    }
-    let mut argv: Vec<&[u8]> = vec![b"SREM", args.get(1)];
-    argv.extend(members.iter().map(Vec::as_slice));
-    ctx.shared.aof.append(home, argv.into_iter());
-}
-
-/// A blocking pop that was served, as the plain pop it performed (which key it popped
-/// from is in the reply). None for other commands.
-fn as_nonblocking(cmd: &Command, args: Args<'_>, reply: &[u8]) -> Option<Vec<Vec<u8>>> {
-    if !cmd.has(flags::BLOCKING) {
-        return None;
-    }
-    let v = |s: &[u8]| s.to_vec();
-    let key_of = || match Reply::decode(reply).map(|r| r.0) {
-        Some(Reply::Array(items)) => match items.into_iter().next() {
-            Some(Reply::Bulk(k)) => Some(k),
-            _ => None,
-        },
-        _ => None,
-    };
-    // BLMPOP/BZMPOP reply [key, [popped...]]: the count is the inner array's length.
-    let count_of = || match Reply::decode(reply).map(|r| r.0) {
-        Some(Reply::Array(items)) => match items.get(1) {
-            Some(Reply::Array(popped)) => Some(popped.len()),
-            _ => None,
-        },
-        _ => None,
-    };
-    match cmd.name {
-        "blpop" => Some(vec![v(b"LPOP"), key_of()?]),
-        "brpop" => Some(vec![v(b"RPOP"), key_of()?]),
-        "bzpopmin" => Some(vec![v(b"ZPOPMIN"), key_of()?]),
-        "bzpopmax" => Some(vec![v(b"ZPOPMAX"), key_of()?]),
-        // BLMOVE/BRPOPLPUSH name both their keys: logged like LMOVE (below), as the
-        // command on one shard or key states across shards.
-        "blmpop" | "bzmpop" => {
-            // BLMPOP timeout numkeys key... LEFT|RIGHT [COUNT n] -> LPOP/RPOP key n
-            let key = key_of()?;
-            let n = count_of()?;
-            let side = args.iter().skip(3).find(|a| {
-                ["LEFT", "RIGHT", "MIN", "MAX"].iter().any(|w| a.eq_ignore_ascii_case(w.as_bytes()))
-            })?;
-            let pop: &[u8] = match (cmd.name, side.to_ascii_uppercase().as_slice()) {
-                ("blmpop", b"LEFT") => b"LPOP",
-                ("blmpop", _) => b"RPOP",
-                (_, b"MIN") => b"ZPOPMIN",
-                _ => b"ZPOPMAX",
-            };
-            Some(vec![v(pop), key, n.to_string().into_bytes()])
-        }
-        _ => None,
     }
 }
 

@@ -12,12 +12,12 @@ use std::fs;
 use std::path::Path;
 
 use super::rdb;
-use super::aof_record::{frame, record_inside, Frame};
+use super::aof_record::{frame, is_framing, record_inside, Frame};
 use crate::commands::{flags, Command, Ctx};
 use crate::resp::{ArgSpans, Args, ReplyWriter};
 use crate::shard::client::Client;
 use crate::shard::db::Db;
-use crate::shard::dispatch::{execute, resolve};
+use crate::shard::dispatch::{resolve, run, Call, Wake};
 use crate::shard::routing::{shard_of, ShardId};
 use crate::shard::Shared;
 
@@ -65,7 +65,7 @@ pub fn replay(shared: &Shared, path: &Path, old_id: ShardId, old_shards: usize, 
         let args = Args::new(input, &spans);
         let bad = |e: &str| format!("{}: corrupt record at offset {pos}: {e}", path.display());
         let cmd = resolve(&shared.table, args).map_err(|e| bad(&e))?;
-        if !cmd.has(flags::WRITE) && !matches!(cmd.name, "select" | "multi" | "exec") {
+        if !cmd.has(flags::WRITE) && !is_framing(cmd) {
             return Err(bad(&format!("'{}' is not a write command", cmd.name)));
         }
         run_record(shared, cmd, args, (old_id, old_shards), &mut client, &mut reply);
@@ -129,7 +129,7 @@ fn run_record(
     let ids: Vec<ShardId> = (0..n).collect();
     let mut locks = shared.lock_shards(&ids);
     reply.clear();
-    if cmd.name == "flushall" || cmd.name == "flushdb" {
+    if cmd.has(flags::WRITE) && matches!(cmd.route, crate::commands::Route::AllShards) {
         // Logged to every shard's file: it empties what this file's shard owned.
         for ks in locks.iter_mut() {
             let doomed: Vec<Vec<u8>> =
@@ -139,7 +139,7 @@ fn run_record(
     } else {
         let db = Db::locked(&mut locks, &ids, n);
         let mut ctx = Ctx::new(db, ReplyWriter::new(reply, true), 0, Some(client), shared, 0);
-        execute(cmd, args, &mut ctx);
+        run(&Call::new(cmd, args), &mut ctx, Wake::Never);
     }
 }
 

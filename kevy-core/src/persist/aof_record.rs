@@ -159,3 +159,12 @@ mod tests {
         assert_eq!(record_inside(b"*1\r\n$900\r\nab\r\n*", |_, _| true), None);
     }
 }
+
+/// Commands an AOF may hold that are not writes: the framing of a transaction and
+/// Redis's database switch (a file format rule, not a command effect).
+const FRAMING: &[&str] = &["select", "multi", "exec"];
+
+/// Is `cmd` one of the non-write commands an AOF may hold?
+pub fn is_framing(cmd: &crate::commands::Command) -> bool {
+    FRAMING.contains(&cmd.name)
+}

@@ -116,12 +116,6 @@ pub fn busy_for_command(
     })
 }
 
-/// May `cmd` write keys without the WRITE flag? (EVAL, EVALSHA: the dispatcher then
-/// serves clients blocked on their KEYS after them, as after any write.)
-pub fn may_write(cmd: &crate::commands::Command) -> bool {
-    matches!(cmd.name, "eval" | "evalsha" | "fcall")
-}
-
 /// One script being run, as SCRIPT KILL sees it.
 pub struct Running {
     pub started: Instant,

@@ -235,8 +235,10 @@ pub fn serve_ready(db: &mut Db<'_>, keys: Vec<Vec<u8>>, shared: &Shared, me: Sha
                 shard: me,
                 serving: Some(&key),
                 block: None,
+                effects: crate::commands::effects::Effects::new(crate::commands::effects::consumers_on(shared)),
             };
-            crate::shard::dispatch::execute(w.cmd, w.args.args(), &mut ctx);
+            let call = crate::shard::dispatch::Call::new(w.cmd, w.args.args());
+            crate::shard::dispatch::run(&call, &mut ctx, crate::shard::dispatch::Wake::Never);
             if ctx.block.is_some() {
                 w.ticket.release(); // nothing to pop after all: keep waiting
                 break;

@@ -20,7 +20,7 @@ use std::sync::{Arc, MutexGuard};
 
 use super::conn::Conn;
 use super::db::Db;
-use super::dispatch::{after_command, execute, run_pipeline, Step, Turn};
+use super::dispatch::{after_command, run, run_pipeline, Call, Step, Turn, Wake};
 use super::front::{Front, Written, LISTENER_TOKEN, WAKER_TOKEN};
 use super::mailbox::Outbox;
 use super::routing::ShardId;
@@ -101,7 +101,8 @@ impl ShardServicer {
         }
         if (ev.readable || ev.hangup) && super::event_loop::read_input(shared, front, id, slot, now_ms) {
             let Some(conn) = front.conns[slot as usize].as_mut() else { return };
-            let mut turn = Turn { shared, me: id, now_ms, outbox: &mut self.outbox, commands: 0, busy: Some(busy) };
+            let effects_on = crate::commands::effects::consumers_on(shared);
+            let mut turn = Turn { shared, me: id, now_ms, outbox: &mut self.outbox, commands: 0, busy: Some(busy), effects_on };
             run_pipeline(&mut turn, conn, slot);
         }
         // Replies held for the turn's fsync leave after it, with what follows them.
@@ -152,5 +153,5 @@ fn run_keyless(turn: &mut Turn<'_>, conn: &mut Conn, cmd: &'static Command, args
     let resp3 = conn.client.resp3;
     let (buf, client) = conn.reply_parts();
     let mut ctx = Ctx::new(db, ReplyWriter::new(buf, resp3), turn.now_ms, Some(client), turn.shared, turn.me);
-    execute(cmd, args, &mut ctx);
+    run(&Call::new(cmd, args), &mut ctx, Wake::Never);
 }

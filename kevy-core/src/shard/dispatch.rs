@@ -12,6 +12,7 @@ use super::conn::BlockedOn;
 use super::mailbox::{ConnRef, Outbox, ReplyBatch, Request, RequestBatch};
 use super::routing::{shard_of, ShardId};
 use super::Shared;
+use crate::commands::effects::{consumers, consumers_on, traits, Propagate};
 use crate::commands::{errors, flags, txn::is_txn, Command, CommandTable, Ctx, Route};
 use crate::resp::{parse, Args, Limits, Parsed, ReplyWriter};
 use crate::store::Keyspace;
@@ -37,6 +38,9 @@ pub struct Turn<'s> {
     /// Some(the -BUSY text) while a script on this thread is busy and its hook serves
     /// the other connections (`shard::busy`): only what Redis allows then runs.
     pub busy: Option<&'static str>,
+    /// The effect consumers on (`effects::consumers`), read once per turn; refreshed
+    /// after a command that may switch one (CONFIG SET is neither a read nor a write).
+    pub effects_on: u32,
 }
 
 /// The rules of a connection's state that come before running a command: RESP2
@@ -87,20 +91,78 @@ pub fn resolve(table: &CommandTable, args: Args<'_>) -> Result<&'static Command,
     Ok(sc)
 }
 
+/// A command resolved once: its row, its arguments and where its keys are. Every
+/// stage that needs the key positions (routing, notifications, the AOF, wake-ups)
+/// reads them from here; a `numkeys` list is computed once, when the call is made.
+#[derive(Clone)]
+pub struct Call<'a> {
+    pub cmd: &'static Command,
+    pub args: Args<'a>,
+    /// The positions a `Route::KeyPositions` function listed (None: malformed, the
+    /// command runs locally and its handler reports the error); unused otherwise.
+    listed: Option<Box<[usize]>>,
+}
+
+impl<'a> Call<'a> {
+    #[inline]
+    pub fn new(cmd: &'static Command, args: Args<'a>) -> Self {
+        let listed = match cmd.route {
+            Route::KeyPositions(list) => list(args).map(Vec::into_boxed_slice),
+            _ => None,
+        };
+        Call { cmd, args, listed }
+    }
+
+    /// The positions of the call's keys.
+    #[inline]
+    pub fn key_positions(&self) -> KeyPositions<'_> {
+        match (&self.cmd.route, &self.listed) {
+            (Route::KeyPositions(_), Some(list)) => KeyPositions::Listed(list.iter()),
+            (Route::KeyPositions(_), None) => KeyPositions::Listed([].iter()),
+            _ => KeyPositions::Spec(self.cmd.keys.positions(self.args.len())),
+        }
+    }
+
+    /// The call's keys.
+    pub fn keys(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        let args = self.args;
+        self.key_positions().map(move |p| args.get(p))
+    }
+}
+
+/// The positions of a call's keys, without allocating for a key spec.
+pub enum KeyPositions<'c> {
+    Spec(std::iter::StepBy<std::ops::Range<usize>>),
+    Listed(std::slice::Iter<'c, usize>),
+}
+
+impl Iterator for KeyPositions<'_> {
+    type Item = usize;
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            KeyPositions::Spec(it) => it.next(),
+            KeyPositions::Listed(it) => it.next().copied(),
+        }
+    }
+}
+
 /// Picks where `cmd` runs for a connection on shard `me`.
-pub fn target(cmd: &Command, args: Args<'_>, shards: usize, me: ShardId) -> Target {
+pub fn target(cmd: &'static Command, args: Args<'_>, shards: usize, me: ShardId) -> Target {
+    route(&Call::new(cmd, args), shards, me)
+}
+
+/// Picks where a call runs for a connection on shard `me`.
+pub fn route(call: &Call<'_>, shards: usize, me: ShardId) -> Target {
     if shards == 1 {
         return Target::Local;
     }
     let one = |s: ShardId| if s == me { Target::Local } else { Target::Remote(s) };
-    match cmd.route {
+    match call.cmd.route {
         Route::AllShards => Target::Multi((0..shards).collect()),
-        Route::Pick(pick) => one(pick(args, shards)),
-        Route::KeyPositions(list) => match list(args) {
-            Some(positions) => by_keys(positions.into_iter(), args, shards, me),
-            None => Target::Local,
-        },
-        Route::Keys => by_keys(cmd.keys.positions(args.len()), args, shards, me),
+        Route::Pick(pick) => one(pick(call.args, shards)),
+        Route::KeyPositions(_) if call.listed.is_none() => Target::Local,
+        _ => by_keys(call.key_positions(), call.args, shards, me),
     }
 }
 
@@ -126,38 +188,74 @@ fn by_keys(mut positions: impl Iterator<Item = usize>, args: Args<'_>, shards: u
     }
 }
 
-/// Runs a handler, turning a panic into an error reply so one bad command cannot take
-/// the shard (or the host process) down.
+/// Whether (and when) a call's wake-ups of blocked clients run.
+pub enum Wake<'o> {
+    /// Right after it, through this outbox.
+    Now(&'o mut Outbox),
+    /// The caller runs [`wake`] later (EXEC: after the whole transaction).
+    Later,
+    /// Not at all: a nested call (script, custom command) or a replay; the command
+    /// around it, or nobody, wakes.
+    Never,
+}
+
+/// Runs one call: the handler, then its effect stage. This is the one way a command
+/// runs, whoever asks (a connection, another shard, EXEC, a host thread, a script, a
+/// served blocked client, the AOF replay).
 ///
-/// A write command's in-place changes of watched keys are settled here: they break
-/// the watches unless the command replied with an error.
-pub fn execute(cmd: &'static Command, args: Args<'_>, ctx: &mut Ctx<'_>) {
+/// A handler's panic becomes an error reply, so one bad command cannot take the shard
+/// (or the host process) down. The effect stage: WATCH settles the write's in-place
+/// changes (kept unless it failed); with a consumer on, notifications and the AOF read
+/// the row's declaration and the handler's [`Effects`](crate::commands::effects::Effects);
+/// then, per `wake`, blocked clients on its keys are served.
+pub fn run(call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
+    let cmd = call.cmd;
     let mark = ctx.out.mark();
-    let notify = super::notify::flags(ctx.shared) != 0;
-    let existed = if notify { super::notify::before(cmd, args, ctx) } else { None };
+    let on = ctx.effects.on;
+    if on & consumers::NOTIFY != 0 {
+        super::notify::before(call, ctx);
+    }
     let write = cmd.has(flags::WRITE);
     if write {
         super::watch::settle(&mut ctx.db, true);
     }
-    if catch_unwind(AssertUnwindSafe(|| (cmd.handler)(ctx, args))).is_err() {
+    if catch_unwind(AssertUnwindSafe(|| (cmd.handler)(ctx, call.args))).is_err() {
         ctx.out.truncate(mark);
         ctx.out.error("ERR internal error while running the command");
     }
     if write {
-        let failed = ctx.out.written_since(mark).first() == Some(&b'-');
-        super::watch::settle(&mut ctx.db, !failed);
+        ctx.effects.failed = ctx.out.written_since(mark).first() == Some(&b'-');
+        super::watch::settle(&mut ctx.db, !ctx.effects.failed);
     }
-    let log = write && ctx.shared.aof.on.load(std::sync::atomic::Ordering::Relaxed);
-    if !notify && !log {
-        return;
+    if on != 0 {
+        consume(call, ctx, mark);
     }
-    // Both need the reply while they use the context: one copy serves both.
-    let reply = ctx.out.written_since(mark).to_vec();
-    if notify {
-        super::notify::after(cmd, args, ctx, &reply, existed);
+    if let Wake::Now(outbox) = wakes {
+        if (cmd.has(flags::WRITE) || cmd.is(traits::MAY_WRITE)) && ctx.block.is_none() {
+            let (shared, me, now_ms) = (ctx.shared, ctx.shard, ctx.now_ms);
+            wake(&mut ctx.db, call, shared, me, now_ms, outbox);
+        }
     }
-    if log && catch_unwind(AssertUnwindSafe(|| crate::persist::aof::record(cmd, args, ctx, &reply))).is_err() {
-        crate::log_warning!("could not log '{}' to the append only file", cmd.name);
+}
+
+
+
+/// The notification and AOF consumers of a call's effects.
+#[cold]
+#[inline(never)]
+fn consume(call: &Call<'_>, ctx: &mut Ctx<'_>, mark: usize) {
+    if ctx.effects.on & consumers::NOTIFY != 0 {
+        super::notify::after(call, ctx);
+    }
+    if ctx.effects.on & consumers::AOF != 0 && call.cmd.has(flags::WRITE) {
+        // Only a family's custom propagation reads the reply (streams' generated IDs).
+        let reply = match call.cmd.propagate {
+            Propagate::Custom(_) => ctx.out.written_since(mark).to_vec(),
+            _ => Vec::new(),
+        };
+        if catch_unwind(AssertUnwindSafe(|| crate::persist::aof::record(call, ctx, &reply))).is_err() {
+            crate::log_warning!("could not log '{}' to the append only file", call.cmd.name);
+        }
     }
 }
 
@@ -187,7 +285,8 @@ pub fn run_requests(
             shared,
             me,
         );
-        execute(r.cmd, args, &mut ctx);
+        let call = Call::new(r.cmd, args);
+        run(&call, &mut ctx, Wake::Now(outbox));
         match (ctx.block.take(), &r.ticket) {
             (Some(req), Some(ticket)) => {
                 let home = Home { shard: batch.from, conn: r.conn, seq: r.seq, resp3: r.resp3 };
@@ -195,10 +294,7 @@ pub fn run_requests(
                 // The home shard owns the timeout: let it see the deadline now.
                 shared.shards[batch.from].waker.wake_if_parked();
             }
-            _ => {
-                after_write(&mut ctx.db, r.cmd, args, shared, me, now_ms, outbox);
-                replies.close(r.conn, r.seq);
-            }
+            _ => replies.close(r.conn, r.seq),
         }
     }
     replies
@@ -231,17 +327,19 @@ impl ReplyBudget {
     }
 }
 
-/// After a write, serves clients blocked on the keys it touched.
+/// After a write (or a script that may have written): counts it dirty, makes the other
+/// shards' logs it wrote durable, and serves clients blocked on its keys.
 #[inline]
-pub(crate) fn after_write(db: &mut Db<'_>, cmd: &'static Command, args: Args<'_>, shared: &Shared, me: ShardId, now_ms: u64, outbox: &mut Outbox) {
+pub(crate) fn wake(db: &mut Db<'_>, call: &Call<'_>, shared: &Shared, me: ShardId, now_ms: u64, outbox: &mut Outbox) {
+    let cmd = call.cmd;
     // Reads (and everything that is not a write or a script) end here.
-    if cmd.has(flags::WRITE) || (cmd.has(flags::NOSCRIPT) && crate::scripting::may_write(cmd)) {
-        after_write_slow(db, cmd, args, shared, me, now_ms, outbox);
+    if cmd.has(flags::WRITE) || cmd.is(traits::MAY_WRITE) {
+        wake_slow(db, call, shared, me, now_ms, outbox);
     }
 }
 
-fn after_write_slow(db: &mut Db<'_>, cmd: &'static Command, args: Args<'_>, shared: &Shared, me: ShardId, now_ms: u64, outbox: &mut Outbox) {
-    if cmd.has(flags::WRITE) {
+fn wake_slow(db: &mut Db<'_>, call: &Call<'_>, shared: &Shared, me: ShardId, now_ms: u64, outbox: &mut Outbox) {
+    if call.cmd.has(flags::WRITE) {
         shared.shards[me].stats.dirty.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if shared.aof.on.load(std::sync::atomic::Ordering::Relaxed) {
             // Other shards' logs this command wrote to: durable before the locks go
@@ -249,8 +347,9 @@ fn after_write_slow(db: &mut Db<'_>, cmd: &'static Command, args: Args<'_>, shar
             crate::persist::aof::flush_others(db, shared, me);
         }
     }
-    if (cmd.has(flags::WRITE) || crate::scripting::may_write(cmd)) && blocking::any_waiters(db) {
-        blocking::serve_ready(db, blocking::touched_keys(cmd, args), shared, me, now_ms, outbox);
+    if blocking::any_waiters(db) {
+        let keys = call.keys().map(<[u8]>::to_vec).collect();
+        blocking::serve_ready(db, keys, shared, me, now_ms, outbox);
     }
 }
 
@@ -309,23 +408,34 @@ pub fn run_pipeline(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32) {
 }
 
 /// Runs `cmd` on this thread for `conn`, over `db`, replying into the connection.
-fn run_for_conn(turn: &mut Turn<'_>, conn: &mut Conn, db: Db<'_>, cmd: &'static Command, args: Args<'_>) {
+fn run_for_conn(turn: &mut Turn<'_>, conn: &mut Conn, db: Db<'_>, call: &Call<'_>) {
     let resp3 = conn.client.resp3;
     let (buf, client) = conn.reply_parts();
-    let mut ctx = Ctx::new(db, ReplyWriter::new(buf, resp3), turn.now_ms, Some(client), turn.shared, turn.me);
-    execute(cmd, args, &mut ctx);
-    after_write(&mut ctx.db, cmd, args, turn.shared, turn.me, turn.now_ms, turn.outbox);
+    let out = ReplyWriter::new(buf, resp3);
+    let mut ctx = Ctx::with_consumers(db, out, turn.now_ms, Some(client), turn.shared, turn.me, turn.effects_on);
+    run(call, &mut ctx, Wake::Now(turn.outbox));
+    refresh_consumers(turn, call.cmd);
+}
+
+/// After a command that is neither a read nor a write (CONFIG SET, a script, a custom
+/// command...), the turn's consumer word is read again.
+#[inline(always)]
+fn refresh_consumers(turn: &mut Turn<'_>, cmd: &Command) {
+    if cmd.flags & (flags::WRITE | flags::READONLY) == 0 {
+        turn.effects_on = consumers_on(turn.shared);
+    }
 }
 
 /// Runs a blocking command on this thread: it replies now, or blocks the connection
 /// with an awaited reply slot and queues it under its keys.
-fn run_blocking_here(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32, mut db: Db<'_>, cmd: &'static Command, args: Args<'_>) {
+fn run_blocking_here(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32, mut db: Db<'_>, call: &Call<'_>) {
+    let (cmd, args) = (call.cmd, call.args);
     let resp3 = conn.client.resp3;
     let mut bytes = Vec::new();
-    let mut ctx = Ctx::new(db.reborrow(), ReplyWriter::new(&mut bytes, resp3), turn.now_ms, None, turn.shared, turn.me);
-    execute(cmd, args, &mut ctx);
+    let out = ReplyWriter::new(&mut bytes, resp3);
+    let mut ctx = Ctx::with_consumers(db.reborrow(), out, turn.now_ms, None, turn.shared, turn.me, turn.effects_on);
+    run(call, &mut ctx, Wake::Now(turn.outbox));
     let block = ctx.block.take();
-    after_write(&mut ctx.db, cmd, args, turn.shared, turn.me, turn.now_ms, turn.outbox);
     drop(ctx);
     let Some(req) = block else {
         conn.reply_parts().0.extend_from_slice(&bytes);
@@ -426,7 +536,8 @@ fn run_routed<'g>(
 ) -> Result<(), Step> {
     let shared = turn.shared;
     let (shards, me) = (shared.shard_count(), turn.me);
-    let routed = target(cmd, args, shards, me);
+    let call = Call::new(cmd, args);
+    let routed = route(&call, shards, me);
     if let Some(busy) = crate::scripting::busy_for_command(shared, cmd, args, &routed, me) {
         let resp3 = conn.client.resp3;
         ReplyWriter::new(conn.reply_parts().0, resp3).error(busy);
@@ -437,9 +548,9 @@ fn run_routed<'g>(
             let ks = guard.get_or_insert_with(|| shared.lock(me));
             let db = Db::one(me, ks, shards);
             if cmd.has(flags::BLOCKING) {
-                run_blocking_here(turn, conn, slot, db, cmd, args);
+                run_blocking_here(turn, conn, slot, db, &call);
             } else {
-                run_for_conn(turn, conn, db, cmd, args);
+                run_for_conn(turn, conn, db, &call);
             }
         }
         Target::Remote(to) => {
@@ -462,9 +573,9 @@ fn run_routed<'g>(
             let mut locks = shared.lock_shards(&ids);
             let db = Db::locked(&mut locks, &ids, shards);
             if cmd.has(flags::BLOCKING) {
-                run_blocking_here(turn, conn, slot, db, cmd, args);
+                run_blocking_here(turn, conn, slot, db, &call);
             } else {
-                run_for_conn(turn, conn, db, cmd, args);
+                run_for_conn(turn, conn, db, &call);
             }
         }
     }

@@ -213,8 +213,9 @@ impl ShardLoop {
             self.front.borrow_mut().conns[slot as usize] = Some(conn);
             return 0;
         }
+        let effects_on = crate::commands::effects::consumers_on(&self.shared);
         let mut turn =
-            Turn { shared: &self.shared, me: self.id, now_ms: self.now_ms, outbox: &mut self.outbox, commands: 0, busy: None };
+            Turn { shared: &self.shared, me: self.id, now_ms: self.now_ms, outbox: &mut self.outbox, commands: 0, busy: None, effects_on };
         run_pipeline(&mut turn, &mut conn, slot);
         let commands = turn.commands;
         if conn.blocked.is_some() && !self.blocked_slots.contains(&slot) {

@@ -10,7 +10,7 @@
 
 use super::client::Client;
 use super::db::Db;
-use super::dispatch::{after_write, execute, resolve, target, Target};
+use super::dispatch::{resolve, route, run, Call, Target, Wake};
 use super::mailbox::Outbox;
 use super::routing::{shard_of, ShardId};
 use super::Shared;
@@ -35,7 +35,8 @@ pub fn call(shared: &Shared, argv: &OwnedArgs) -> Reply {
         Err(msg) => return Reply::Error(msg.into_bytes()),
     };
     let n = shared.shard_count();
-    let ids = match target(cmd, args, n, 0) {
+    let call = Call::new(cmd, args);
+    let ids = match route(&call, n, 0) {
         Target::Local => vec![0],
         Target::Remote(s) => vec![s],
         Target::Multi(ids) => ids,
@@ -50,12 +51,11 @@ pub fn call(shared: &Shared, argv: &OwnedArgs) -> Reply {
         let mut locks = shared.lock_shards(&ids);
         let db = Db::locked(&mut locks, &ids, n);
         let mut ctx = Ctx::new(db, ReplyWriter::new(&mut bytes, true), now_ms, Some(&mut client), shared, home);
-        execute(cmd, args, &mut ctx);
+        waiters = cmd.has(crate::commands::flags::WRITE) && super::blocking::any_waiters(&ctx.db);
+        run(&call, &mut ctx, Wake::Now(&mut outbox));
         if ctx.block.take().is_some() {
             ctx.out.null();
         }
-        waiters = cmd.has(crate::commands::flags::WRITE) && super::blocking::any_waiters(&ctx.db);
-        after_write(&mut ctx.db, cmd, args, shared, home, now_ms, &mut outbox);
         if cmd.has(crate::commands::flags::WRITE) && shared.aof.on.load(std::sync::atomic::Ordering::Relaxed) {
             // No loop of ours will flush the logs: they are durable before we return.
             let policy = crate::persist::aof::Fsync::current(&shared.config);

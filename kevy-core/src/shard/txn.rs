@@ -12,7 +12,7 @@
 
 use super::conn::Conn;
 use super::db::Db;
-use super::dispatch::{after_write, execute, Step, Turn};
+use super::dispatch::{run, wake, Call, Step, Turn, Wake};
 use super::routing::{shard_of, ShardId};
 use super::watch::Watching;
 use super::Shared;
@@ -169,12 +169,12 @@ fn watch<'g>(turn: &mut Turn<'g>, conn: &mut Conn, guard: &mut Guard<'g>, args: 
     Step::Done
 }
 
-/// The shards `cmd` needs, added to `ids`.
-fn shards_of(cmd: &Command, args: Args<'_>, n: usize, ids: &mut Vec<ShardId>) {
-    match cmd.route {
+/// The shards a call needs, added to `ids`.
+fn shards_of(call: &Call<'_>, n: usize, ids: &mut Vec<ShardId>) {
+    match call.cmd.route {
         Route::AllShards => ids.extend(0..n),
-        Route::Pick(pick) => ids.push(pick(args, n)),
-        _ => ids.extend(cmd.key_positions(args).into_iter().map(|p| shard_of(args.get(p), n))),
+        Route::Pick(pick) => ids.push(pick(call.args, n)),
+        _ => ids.extend(call.keys().map(|key| shard_of(key, n))),
     }
 }
 
@@ -196,9 +196,11 @@ fn exec<'g>(turn: &mut Turn<'g>, conn: &mut Conn, guard: &mut Guard<'g>) -> Step
     let watching: Option<Box<Watching>> = conn.watching.take();
     conn.client.watch = None;
     let n = shared.shard_count();
+    // Each queued command resolved once: its keys serve the locks, the run and the wake-ups.
+    let calls: Vec<Call<'_>> = multi.queue.iter().map(|(cmd, args)| Call::new(cmd, args.args())).collect();
     let mut ids = vec![turn.me];
-    for (cmd, args) in &multi.queue {
-        shards_of(cmd, args.args(), n, &mut ids);
+    for call in &calls {
+        shards_of(call, n, &mut ids);
     }
     if let Some(w) = &watching {
         ids.extend(w.shards());
@@ -217,7 +219,7 @@ fn exec<'g>(turn: &mut Turn<'g>, conn: &mut Conn, guard: &mut Guard<'g>) -> Step
             return Step::Done;
         }
     }
-    run_queue(turn, conn, &mut db, &multi.queue);
+    run_queue(turn, conn, &mut db, &calls);
     conn.client.multi = None;
     turn.commands += multi.queue.len() as u64;
     Step::Done
@@ -225,25 +227,24 @@ fn exec<'g>(turn: &mut Turn<'g>, conn: &mut Conn, guard: &mut Guard<'g>) -> Step
 
 /// Runs the queued commands over `db` (all their shards locked), replies as one array,
 /// then serves clients blocked on the keys they wrote.
-fn run_queue(turn: &mut Turn<'_>, conn: &mut Conn, db: &mut Db<'_>, queue: &[(&'static Command, OwnedArgs)]) {
+fn run_queue(turn: &mut Turn<'_>, conn: &mut Conn, db: &mut Db<'_>, queue: &[Call<'_>]) {
     let (shared, me, now_ms) = (turn.shared, turn.me, turn.now_ms);
     let (buf, client) = conn.reply_parts();
     ReplyWriter::new(&mut *buf, client.resp3).array(queue.len());
-    for (cmd, owned) in queue {
-        let args = owned.args();
+    for call in queue {
         let resp3 = client.resp3; // HELLO inside the transaction switches the rest
         let mut ctx = Ctx::new(db.reborrow(), ReplyWriter::new(&mut *buf, resp3), now_ms, Some(&mut *client), shared, me);
-        execute(cmd, args, &mut ctx);
+        run(call, &mut ctx, Wake::Later);
         if ctx.block.take().is_some() {
             // Blocking commands do not block inside a transaction: they time out at once.
-            if matches!(cmd.name, "blmove" | "brpoplpush") {
+            if matches!(call.cmd.name, "blmove" | "brpoplpush") {
                 ctx.out.null();
             } else {
                 ctx.out.null_array();
             }
         }
     }
-    for (cmd, owned) in queue {
-        after_write(db, cmd, owned.args(), shared, me, now_ms, turn.outbox);
+    for call in queue {
+        wake(db, call, shared, me, now_ms, turn.outbox);
     }
 }
