@@ -8,37 +8,17 @@ pub mod connection;
 pub mod custom;
 pub mod effects;
 pub mod errors;
-pub mod function;
 pub mod hash;
-pub mod hash_scan;
-pub mod info;
-pub mod introspect;
 pub mod keys;
-pub mod keys_expire;
-pub mod keys_scan;
 pub mod list;
-pub mod list_blocking;
-pub mod list_move;
-pub mod script;
-pub mod persistence;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
-pub mod set_ops;
 pub mod string;
-pub mod string_float;
 pub mod stream;
-pub mod stream_group;
-pub mod stream_info;
-pub mod stream_read;
-pub mod stream_rewrite;
-pub mod string_range;
 pub mod txn;
 pub mod zset;
-pub mod zset_blocking;
-pub mod zset_ops;
-pub mod zset_parse;
-pub mod zset_range;
 
 use crate::resp::{Args, ReplyWriter};
 use crate::shard::client::Client;
@@ -283,33 +263,33 @@ impl Default for CommandTable {
         let families: &[&[Command]] = &[
             connection::COMMANDS,
             server::COMMANDS,
-            info::COMMANDS,
-            persistence::COMMANDS,
+            server::info::COMMANDS,
+            server::persistence::COMMANDS,
             pubsub::COMMANDS,
-            introspect::COMMANDS,
+            server::introspect::COMMANDS,
             string::COMMANDS,
-            string_range::COMMANDS,
-            string_float::COMMANDS,
+            string::range::COMMANDS,
+            string::float::COMMANDS,
             keys::COMMANDS,
-            keys_expire::COMMANDS,
-            keys_scan::COMMANDS,
+            keys::expire::COMMANDS,
+            keys::scan::COMMANDS,
             list::COMMANDS,
-            list_move::COMMANDS,
-            list_blocking::COMMANDS,
+            list::lmove::COMMANDS,
+            list::blocking::COMMANDS,
             hash::COMMANDS,
-            hash_scan::COMMANDS,
+            hash::scan::COMMANDS,
             set::COMMANDS,
-            set_ops::COMMANDS,
+            set::ops::COMMANDS,
             zset::COMMANDS,
-            zset_range::COMMANDS,
-            zset_ops::COMMANDS,
-            zset_blocking::COMMANDS,
+            zset::range::COMMANDS,
+            zset::ops::COMMANDS,
+            zset::blocking::COMMANDS,
             stream::COMMANDS,
-            stream_group::COMMANDS,
-            stream_info::COMMANDS,
-            stream_read::COMMANDS,
-            function::COMMANDS,
-            script::COMMANDS,
+            stream::group::COMMANDS,
+            stream::info::COMMANDS,
+            stream::read::COMMANDS,
+            scripting::function::COMMANDS,
+            scripting::COMMANDS,
             txn::COMMANDS,
         ];
         let all: Vec<&'static Command> = families.iter().flat_map(|f| f.iter()).collect();

@@ -345,6 +345,6 @@ pub fn value_commands(key: &[u8], value: ValueRef<'_>, out: &mut Vec<Vec<Vec<u8>
             z.iter().flat_map(|(m, s)| [crate::resp::float::fmt_g17(s).into_bytes(), m.to_vec()]).collect(),
             2,
         ),
-        ValueRef::Stream(s) => crate::commands::stream_rewrite::commands(key, s, out),
+        ValueRef::Stream(s) => crate::commands::stream::rewrite::commands(key, s, out),
     }
 }

@@ -1,0 +1,129 @@
+//! INFO: server, clients, memory, stats and keyspace sections, in Redis's layout.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::commands::{flags::*, Command, Ctx, KeySpec, Route};
+use crate::resp::Args;
+
+pub const COMMANDS: &[Command] = &[Command::new("info", -1, LOADING | STALE, KeySpec::NONE, info).route(Route::AllShards).group("server").summary("Returns information and statistics about the server.")];
+
+const SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "keyspace"];
+
+/// INFO [section [section ...]]
+fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let wanted: Vec<String> = args.from(1).map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+    let all = wanted.is_empty() || wanted.iter().any(|w| w == "all" || w == "everything" || w == "default");
+    let mut text = String::new();
+    for section in SECTIONS {
+        if !all && !wanted.iter().any(|w| w == section) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str("\r\n");
+        }
+        match *section {
+            "server" => server(ctx, &mut text),
+            "clients" => clients(ctx, &mut text),
+            "memory" => memory(&mut text),
+            "persistence" => persistence(ctx, &mut text),
+            "stats" => stats(ctx, &mut text),
+            _ => keyspace(ctx, &mut text),
+        }
+    }
+    ctx.out.verbatim(text.as_bytes());
+}
+
+fn server(ctx: &Ctx<'_>, t: &mut String) {
+    let uptime = ctx.now_ms.saturating_sub(ctx.shared.started_ms) / 1000;
+    let _ = write!(
+        t,
+        "# Server\r\nredis_version:{}\r\nkevy_version:{}\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\n\
+         multiplexing_api:epoll\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\n\
+         hz:{}\r\nshards:{}\r\nexecutable:{}\r\n",
+        crate::REDIS_VERSION,
+        crate::VERSION,
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        std::process::id(),
+        ctx.shared.port,
+        uptime,
+        uptime / 86400,
+        ctx.shared.config.hz.load(Relaxed),
+        ctx.shared.shard_count(),
+        std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+    );
+}
+
+fn clients(ctx: &Ctx<'_>, t: &mut String) {
+    let _ = write!(
+        t,
+        "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n",
+        ctx.shared.connected_clients.load(Relaxed),
+        ctx.shared.config.maxclients.load(Relaxed),
+        ctx.shared.blocked_clients.load(Relaxed),
+    );
+}
+
+/// Resident memory of the process, from /proc (the allocator belongs to the host).
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+    pages * 4096
+}
+
+fn memory(t: &mut String) {
+    let rss = rss_bytes();
+    let _ = write!(
+        t,
+        "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{:.2}M\r\nused_memory_rss:{rss}\r\nmaxmemory:0\r\n\
+         maxmemory_policy:noeviction\r\n",
+        rss as f64 / (1024.0 * 1024.0),
+    );
+}
+
+fn persistence(ctx: &Ctx<'_>, t: &mut String) {
+    use crate::persist::saver;
+    use std::sync::atomic::Ordering::Acquire;
+    let p = &ctx.shared.persist;
+    let changes = saver::dirty_total(ctx.shared).saturating_sub(p.dirty_at_save.load(Acquire));
+    let _ = write!(
+        t,
+        "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:{changes}\r\nrdb_bgsave_in_progress:{}\r\n\
+         rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\n",
+        p.in_progress.load(Acquire) as u8,
+        p.last_save_s.load(Acquire),
+        if p.last_ok.load(Acquire) { "ok" } else { "err" },
+        ctx.shared.aof.on.load(Acquire) as u8,
+        ctx.shared.aof_worker.rewriting() as u8,
+    );
+}
+
+fn stats(ctx: &mut Ctx<'_>, t: &mut String) {
+    let (mut hits, mut misses, mut expired) = (0, 0, 0);
+    for (_, ks) in ctx.db.all() {
+        hits += ks.stats.hits;
+        misses += ks.stats.misses;
+        expired += ks.stats.expired;
+    }
+    let _ = write!(
+        t,
+        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nrejected_connections:{}\r\n\
+         expired_keys:{expired}\r\nevicted_keys:0\r\nkeyspace_hits:{hits}\r\nkeyspace_misses:{misses}\r\n",
+        ctx.shared.total_connections.load(Relaxed),
+        ctx.shared.sum(|s| &s.commands),
+        ctx.shared.rejected_connections.load(Relaxed),
+    );
+}
+
+fn keyspace(ctx: &mut Ctx<'_>, t: &mut String) {
+    t.push_str("# Keyspace\r\n");
+    let (mut keys, mut expires) = (0, 0);
+    for (_, ks) in ctx.db.all() {
+        keys += ks.len();
+        expires += ks.volatile_len();
+    }
+    if keys > 0 {
+        let _ = write!(t, "db0:keys={keys},expires={expires},avg_ttl=0\r\n");
+    }
+}
