@@ -464,6 +464,8 @@ fn stream_and_group_records_pass_the_record_checks() {
     assert!(failed.iter().all(|l| !l.contains("failed on replay")), "{failed:?}");
     assert_eq!(s.call(&["XLEN", "st"]), Reply::Int(2));
     s.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
 
 /// The commands appended to a log file after its first `from` bytes.
 fn logged_since(path: &Path, from: usize) -> Vec<Vec<String>> {

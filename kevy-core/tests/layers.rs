@@ -22,6 +22,7 @@ const LAYERS: &[&[&str]] = &[
 const ALLOWED_UPWARD: &[(&str, &str)] = &[
     ("commands/connection.rs", "shard"),
     ("commands/custom.rs", "shard"),
+    ("commands/effects.rs", "shard"),
     ("commands/function.rs", "scripting"),
     ("commands/info.rs", "persist"),
     ("commands/introspect.rs", "shard"),
