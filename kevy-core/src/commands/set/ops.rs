@@ -295,7 +295,7 @@ fn sdiffstore(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::crate::commands::set::op_add;
+    use crate::commands::set::op_add;
     use super::*;
 
     fn setup() -> Keyspace {
