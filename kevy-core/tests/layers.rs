@@ -40,8 +40,6 @@ const ALLOWED_UPWARD: &[(&str, &str)] = &[
     ("commands/stream/read.rs", "shard"),
     ("commands/zset/blocking.rs", "shard"),
     ("commands/zset/ops.rs", "shard"),
-    ("config.rs", "persist"),
-    ("config.rs", "shard"),
     ("persist/aof.rs", "shard"),
     ("persist/aof_load.rs", "shard"),
     ("persist/aof_rewrite.rs", "shard"),

@@ -33,36 +33,7 @@ use crate::shard::dispatch::Call;
 use crate::shard::routing::{shard_of, ShardId};
 use crate::store::{Keyspace, ValueRef};
 
-/// `appendfsync`: when appended bytes are fsynced.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fsync {
-    Always = 0,
-    EverySec = 1,
-    No = 2,
-}
-
-impl Fsync {
-    pub fn from_u8(v: u8) -> Fsync {
-        match v {
-            0 => Fsync::Always,
-            1 => Fsync::EverySec,
-            _ => Fsync::No,
-        }
-    }
-    /// The policy `appendfsync` sets now.
-    #[inline]
-    pub fn current(config: &crate::config::LiveConfig) -> Fsync {
-        Fsync::from_u8(config.appendfsync.load(Ordering::Relaxed))
-    }
-    pub fn parse(s: &str) -> Option<Fsync> {
-        match s {
-            "always" => Some(Fsync::Always),
-            "everysec" => Some(Fsync::EverySec),
-            "no" => Some(Fsync::No),
-            _ => None,
-        }
-    }
-}
+pub use crate::config::fsync::Fsync;
 
 /// The AOF file of shard `id`.
 pub fn shard_file(dir: &Path, id: usize) -> PathBuf {

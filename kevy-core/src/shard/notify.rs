@@ -18,66 +18,8 @@ use super::Shared;
 use crate::commands::effects::{traits, On, When};
 use crate::commands::Ctx;
 
-/// Event classes, as the letters of `notify-keyspace-events`.
-pub use crate::commands::effects::class;
-
-const LETTERS: &[(char, u32)] = &[
-    ('K', class::KEYSPACE),
-    ('E', class::KEYEVENT),
-    ('g', class::GENERIC),
-    ('$', class::STRING),
-    ('l', class::LIST),
-    ('s', class::SET),
-    ('h', class::HASH),
-    ('z', class::ZSET),
-    ('x', class::EXPIRED),
-    ('e', class::EVICTED),
-    ('t', class::STREAM),
-    ('m', class::KEY_MISS),
-    ('d', class::MODULE),
-    ('n', class::NEW),
-];
-
-/// Parses the flag string; None for an unknown letter.
-pub fn parse_flags(text: &str) -> Option<u32> {
-    let mut bits = 0;
-    for c in text.chars() {
-        bits |= match c {
-            'A' => class::ALL,
-            _ => LETTERS.iter().find(|(l, _)| *l == c)?.1,
-        };
-    }
-    Some(bits)
-}
-
-/// The flag string in Redis's canonical form (what CONFIG GET shows): `A` or the class
-/// letters, then K, E, m.
-pub fn format_flags(bits: u32) -> String {
-    let mut out = String::new();
-    if bits & class::ALL == class::ALL {
-        out.push('A');
-        // Redis drops `n` from the display after `A` (and so would lose it on a
-        // rewrite); kevy keeps it, so the value read back means the same.
-        if bits & class::NEW != 0 {
-            out.push('n');
-        }
-    } else {
-        for (c, b) in [('g', class::GENERIC), ('$', class::STRING), ('l', class::LIST), ('s', class::SET), ('h', class::HASH),
-            ('z', class::ZSET), ('x', class::EXPIRED), ('e', class::EVICTED), ('t', class::STREAM), ('d', class::MODULE),
-            ('n', class::NEW)]
-        {
-            if bits & b != 0 {
-                out.push(c);
-            }
-        }
-    }
-    for (c, b) in [('K', class::KEYSPACE), ('E', class::KEYEVENT), ('m', class::KEY_MISS)] {
-        if bits & b != 0 {
-            out.push(c);
-        }
-    }
-    out
-}
+/// Event classes, as the letters of `notify-keyspace-events` (config owns their parsing).
+pub use crate::config::notify::{class, format_flags, parse_flags};
 
 /// Publishes one event for `key`, if its class is enabled.
 pub fn signal(shared: &Shared, flags: u32, cls: u32, event: &str, key: &[u8]) {

@@ -56,7 +56,7 @@ pub struct Keyspace {
     pub blocked: crate::shard::blocking::BlockedKeys,
     /// Keys connections WATCH, with their flags: every change to one of them below
     /// sets its watchers' flags (see `shard::watch`). Empty unless someone watches.
-    pub watched: crate::shard::watch::WatchedKeys,
+    pub watched: super::watched::WatchedKeys,
     /// Keys removed because their deadline passed, while keyspace notifications for
     /// `expired` are on (None otherwise): drained by `shard::notify`.
     pub expired_log: Option<Vec<Vec<u8>>>,

@@ -5,6 +5,7 @@ pub mod record;
 pub mod routing;
 pub mod value;
 pub mod walk;
+pub mod watched;
 
 pub use keyspace::{Entry, Keyspace, NO_EXPIRE};
 pub use value::{Value, ValueRef};

@@ -2,6 +2,9 @@
 //! redis.conf-style files, the C and Python bindings and `CONFIG GET/SET` all read and
 //! write this one table.
 
+pub mod fsync;
+pub mod notify;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -154,8 +157,8 @@ fn validate(p: &Param, value: &str) -> Result<String, String> {
             None => Err("argument must be a memory value".into()),
         },
         Kind::Text => Ok(value.to_string()),
-        Kind::NotifyFlags => crate::shard::notify::parse_flags(value)
-            .map(crate::shard::notify::format_flags)
+        Kind::NotifyFlags => notify::parse_flags(value)
+            .map(notify::format_flags)
             .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmd'.".to_string()),
         // Needs the current value (a group changes only its class): see `merge_output_limits`.
         Kind::OutputLimits => merge_output_limits(OUTPUT_LIMITS_DEFAULT, value),
@@ -446,7 +449,7 @@ impl LiveConfig {
         self.hz.store(num("hz"), Ordering::Relaxed);
         self.timeout.store(num("timeout"), Ordering::Relaxed);
         self.saving.store(!t.get("save").unwrap_or("").is_empty(), Ordering::Relaxed);
-        let notify = crate::shard::notify::parse_flags(t.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
+        let notify = notify::parse_flags(t.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.notify_flags.store(notify, Ordering::Relaxed);
         let limits = output_limits(t.get("client-output-buffer-limit").unwrap_or(OUTPUT_LIMITS_DEFAULT));
         for (slots, l) in self.output_limits.iter().zip(limits) {
@@ -454,8 +457,8 @@ impl LiveConfig {
                 slot.store(v, Ordering::Relaxed);
             }
         }
-        let fsync = crate::persist::aof::Fsync::parse(t.get("appendfsync").unwrap_or("everysec"));
-        self.appendfsync.store(fsync.unwrap_or(crate::persist::aof::Fsync::EverySec) as u8, Ordering::Relaxed);
+        let fsync = fsync::Fsync::parse(t.get("appendfsync").unwrap_or("everysec"));
+        self.appendfsync.store(fsync.unwrap_or(fsync::Fsync::EverySec) as u8, Ordering::Relaxed);
     }
 
     /// The output buffer limit of a client class.
