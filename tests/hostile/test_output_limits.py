@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from conftest import free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KEVY = os.environ.get("KEVY_SERVER", os.path.join(ROOT, "target", "debug", "kevy-server"))
 VALUE = b"v" * (100 * 1024)
@@ -21,13 +23,6 @@ VALUE = b"v" * (100 * 1024)
 # taking the machine's memory.
 RSS_ABORT_MB = 1024
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Server:

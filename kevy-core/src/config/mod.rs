@@ -130,16 +130,7 @@ pub fn parse_memory(s: &str) -> Option<u64> {
     let (digits, unit) = lower.split_at(split);
     // Like Redis's memtoull, an empty number reads as 0 (then fails the range check).
     let n: u64 = if digits.is_empty() && unit.is_empty() { 0 } else { digits.parse().ok()? };
-    let mult: u64 = match unit {
-        "" | "b" => 1,
-        "k" => 1000,
-        "kb" => 1024,
-        "m" => 1000 * 1000,
-        "mb" => 1024 * 1024,
-        "g" => 1000 * 1000 * 1000,
-        "gb" => 1024 * 1024 * 1024,
-        _ => return None,
-    };
+    let mult = unit_multiplier(unit)?;
     n.checked_mul(mult)
 }
 
@@ -231,16 +222,7 @@ fn memtoull(s: &str) -> Option<u64> {
     }
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);
-    let mult: u64 = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" => 1000,
-        "kb" => 1024,
-        "m" => 1000 * 1000,
-        "mb" => 1024 * 1024,
-        "g" => 1000 * 1000 * 1000,
-        "gb" => 1024 * 1024 * 1024,
-        _ => return None,
-    };
+    let mult = unit_multiplier(&unit.to_ascii_lowercase())?;
     if digits.len() >= 128 {
         return None;
     }
@@ -516,6 +498,20 @@ impl LiveConfig {
     }
 }
 
+/// What a memory unit suffix (lower case) multiplies by, as Redis's memtoull reads it.
+fn unit_multiplier(unit: &str) -> Option<u64> {
+    Some(match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -583,3 +579,4 @@ mod tests {
         live.set_many(&[("proto-max-bulk-len", "9223372036854775807")]).unwrap();
     }
 }
+
