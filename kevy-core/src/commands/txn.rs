@@ -1,40 +1,39 @@
 //! Transaction commands: MULTI EXEC DISCARD WATCH UNWATCH.
 //!
-//! They change the connection's state (its queue, its watches) rather than keys, so the
-//! dispatcher runs them itself (`shard::txn`), before routing; these table entries give
-//! them their arity, flags and key spec (COMMAND INFO, arity checks, WATCH's keys). The
-//! handlers run only when something other than a client connection calls them (an
+//! They change the connection's state (its queue, its watches) rather than keys: each
+//! row names its session step (`Session`), which the dispatcher runs on the
+//! connection's thread (`shard::txn::session`), before routing; the rows also give
+//! them their arity, flags and key spec (COMMAND INFO, arity checks, WATCH's keys).
+//! The handlers run only when something other than a client connection calls them (an
 //! in-process host call, a nested call): there is no transaction there to act on.
 
-use super::{flags::*, Command, Ctx, KeySpec};
+use super::{flags::*, rules::NOT_QUEUED, Command, Ctx, KeySpec, Session};
 use crate::resp::Args;
 
-/// The group Redis gives these commands; the dispatcher recognises them by it.
-pub const GROUP: &str = "transactions";
-
-const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: super::Handler, summary: &'static str) -> Command {
-    Command::new(name, arity, flags, keys, handler).group(GROUP).summary(summary)
+/// A transaction command's row: its session step; `queued` ones wait for EXEC inside
+/// MULTI.
+const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, session: Session, queued: bool, handler: super::Handler, summary: &'static str) -> Command {
+    let row = Command::new(name, arity, flags, keys, handler).group("transactions").summary(summary).session(session);
+    if queued {
+        row
+    } else {
+        row.rules(NOT_QUEUED)
+    }
 }
 
 pub const COMMANDS: &[Command] = &[
-    cmd("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::NONE, no_session,
+    cmd("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::NONE, Session::Multi, false, no_session,
         "Starts a transaction."),
-    cmd("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, KeySpec::NONE, no_session,
+    cmd("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, KeySpec::NONE, Session::Exec, false, no_session,
         "Executes all commands in a transaction."),
-    cmd("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::NONE, no_session,
+    cmd("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::NONE, Session::Discard, false, no_session,
         "Discards a transaction."),
-    cmd("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::ALL, no_session,
+    cmd("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::ALL, Session::Watch, false, no_session,
         "Monitors changes to keys to determine the execution of a transaction."),
-    cmd("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::NONE, unwatch,
+    // Queued inside MULTI: EXEC runs its handler.
+    cmd("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::NONE, Session::Unwatch, true, unwatch,
         "Forgets about watched keys of a transaction."),
 ];
-
-/// Is `cmd` one of the transaction commands? (The dispatcher tests `NOSCRIPT` first, so
-/// ordinary commands never get here.)
-#[inline]
-pub fn is_txn(cmd: &Command) -> bool {
-    cmd.group == GROUP
-}
 
 /// MULTI / EXEC / DISCARD / WATCH outside a client connection.
 fn no_session(ctx: &mut Ctx<'_>, args: Args<'_>) {
