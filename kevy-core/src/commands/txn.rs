@@ -46,3 +46,36 @@ fn no_session(ctx: &mut Ctx<'_>, args: Args<'_>) {
 fn unwatch(ctx: &mut Ctx<'_>, _: Args<'_>) {
     ctx.out.ok();
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::{flags, rules, Command, CommandTable};
+
+    fn rows() -> Vec<&'static Command> {
+        let table = CommandTable::default();
+        table.all().into_iter().flat_map(|c| std::iter::once(c).chain(c.subcommands.iter())).collect()
+    }
+
+    fn following(rule: u32) -> Vec<&'static str> {
+        rows().into_iter().filter(|c| c.follows(rule)).map(|c| c.name).collect()
+    }
+
+    /// The dispatcher tests NOSCRIPT before it looks for a session step; the busy
+    /// servicer refuses keyed commands run at once, which only WATCH is.
+    #[test]
+    fn session_rows_are_noscript_and_watch_alone_has_keys() {
+        for c in rows().into_iter().filter(|c| c.session.is_some()) {
+            assert!(c.has(flags::NOSCRIPT), "{} has a session step but is not noscript", c.name);
+        }
+        let keyed_busy: Vec<_> = rows().into_iter().filter(|c| c.has(flags::ALLOW_BUSY) && c.keys.first > 0).map(|c| c.name).collect();
+        assert_eq!(keyed_busy, ["watch"]);
+    }
+
+    #[test]
+    fn session_rules_are_on_the_rows_redis_names() {
+        let subscribed = ["ping", "psubscribe", "punsubscribe", "quit", "reset", "ssubscribe", "subscribe", "sunsubscribe", "unsubscribe"];
+        assert_eq!(following(rules::WHEN_SUBSCRIBED), subscribed);
+        assert_eq!(following(rules::NOT_QUEUED), ["discard", "exec", "multi", "quit", "reset", "watch"]);
+        assert_eq!(following(rules::NULL_WHEN_EMPTY), ["blmove", "brpoplpush"]);
+    }
+}
