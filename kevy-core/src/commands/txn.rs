@@ -10,28 +10,22 @@
 use super::{flags::*, rules::NOT_QUEUED, Command, Ctx, KeySpec, Session};
 use crate::resp::Args;
 
-/// A transaction command's row: its session step; `queued` ones wait for EXEC inside
-/// MULTI.
-const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, session: Session, queued: bool, handler: super::Handler, summary: &'static str) -> Command {
-    let row = Command::new(name, arity, flags, keys, handler).group("transactions").summary(summary).session(session);
-    if queued {
-        row
-    } else {
-        row.rules(NOT_QUEUED)
-    }
+/// A transaction command's row, with its session step.
+const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, session: Session, handler: super::Handler, summary: &'static str) -> Command {
+    Command::new(name, arity, flags, keys, handler).group("transactions").summary(summary).session(session)
 }
 
 pub const COMMANDS: &[Command] = &[
-    cmd("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::NONE, Session::Multi, false, no_session,
-        "Starts a transaction."),
-    cmd("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, KeySpec::NONE, Session::Exec, false, no_session,
-        "Executes all commands in a transaction."),
-    cmd("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::NONE, Session::Discard, false, no_session,
-        "Discards a transaction."),
-    cmd("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::ALL, Session::Watch, false, no_session,
-        "Monitors changes to keys to determine the execution of a transaction."),
+    cmd("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::NONE, Session::Multi, no_session,
+        "Starts a transaction.").rules(NOT_QUEUED),
+    cmd("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, KeySpec::NONE, Session::Exec, no_session,
+        "Executes all commands in a transaction.").rules(NOT_QUEUED),
+    cmd("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::NONE, Session::Discard, no_session,
+        "Discards a transaction.").rules(NOT_QUEUED),
+    cmd("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::ALL, Session::Watch, no_session,
+        "Monitors changes to keys to determine the execution of a transaction.").rules(NOT_QUEUED),
     // Queued inside MULTI: EXEC runs its handler.
-    cmd("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::NONE, Session::Unwatch, true, unwatch,
+    cmd("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::NONE, Session::Unwatch, unwatch,
         "Forgets about watched keys of a transaction."),
 ];
 
