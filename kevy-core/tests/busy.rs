@@ -60,6 +60,10 @@ fn connections_of_the_busy_shard_get_busy_and_script_kill_stops_it() {
         other.cmd("EXEC"),
         format!("-EXECABORT Transaction discarded because of: {}", &BUSY_EVAL[1..])
     );
+    // RESET is not queued inside MULTI, busy or not: it ends the transaction (as Redis).
+    assert_eq!(other.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(other.cmd("RESET"), "+RESET\r\n");
+    assert_eq!(other.cmd("DISCARD"), "-ERR DISCARD without MULTI\r\n");
     assert_eq!(other.cmd("FUNCTION KILL"), BUSY_EVAL);
     assert_eq!(other.cmd("FUNCTION STATS"), BUSY_EVAL);
     assert_eq!(other.cmd("SHUTDOWN"), BUSY_EVAL);

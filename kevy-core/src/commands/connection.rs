@@ -1,6 +1,6 @@
 //! Connection commands: PING ECHO QUIT HELLO SELECT CLIENT.
 
-use super::{container, errors, flags::*, is, Command, Ctx, KeySpec};
+use super::{container, errors, flags::*, is, rules, Command, Ctx, KeySpec, Session};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 
@@ -9,10 +9,13 @@ const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler
 }
 
 pub const COMMANDS: &[Command] = &[
-    cmd("ping", -1, FAST | STALE, ping, "Returns the server's liveliness response."),
+    cmd("ping", -1, FAST | STALE, ping, "Returns the server's liveliness response.").rules(rules::WHEN_SUBSCRIBED),
     cmd("echo", 2, FAST, echo, "Returns the given string."),
-    cmd("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, reset, "Resets the connection."),
-    cmd("quit", -1, FAST | NO_AUTH | STALE | LOADING | ALLOW_BUSY, quit, "Closes the connection."),
+    cmd("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, reset, "Resets the connection.")
+        .session(Session::Reset)
+        .rules(rules::WHEN_SUBSCRIBED | rules::NOT_QUEUED),
+    cmd("quit", -1, FAST | NO_AUTH | STALE | LOADING | ALLOW_BUSY, quit, "Closes the connection.")
+        .rules(rules::WHEN_SUBSCRIBED | rules::NOT_QUEUED),
     cmd("hello", -1, FAST | NO_AUTH | STALE | LOADING | ALLOW_BUSY, hello, "Handshakes with the Redis server."),
     cmd("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, auth, "Authenticates the connection."),
     cmd("select", 2, FAST | LOADING | STALE, select, "Changes the selected database."),
@@ -44,7 +47,7 @@ fn ping(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// RESET: back to a fresh connection's state: no subscriptions, RESP2, no name (the
-/// dispatcher also ends MULTI and WATCH).
+/// session step `Session::Reset` has ended MULTI and WATCH first).
 fn reset(ctx: &mut Ctx<'_>, _: Args<'_>) {
     let (shared, shard) = (ctx.shared, ctx.shard);
     let client = ctx.client();

@@ -67,6 +67,40 @@ pub mod flags {
     ];
 }
 
+/// kevy's rules for a command in a connection's states: not Redis flags (COMMAND INFO
+/// does not show them). The dispatcher reads them instead of command names.
+pub mod rules {
+    /// Allowed in RESP2 subscribed mode ((P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT,
+    /// RESET); every other command is refused there.
+    pub const WHEN_SUBSCRIBED: u32 = 1 << 0;
+    /// Runs at once inside MULTI instead of being queued (MULTI, EXEC, DISCARD, WATCH,
+    /// QUIT, RESET).
+    pub const NOT_QUEUED: u32 = 1 << 1;
+    /// Run by EXEC, where nothing blocks, its "nothing to pop" reply is a null bulk, not
+    /// a null array (BLMOVE, BRPOPLPUSH: the reply of LMOVE, RPOPLPUSH).
+    pub const NULL_WHEN_EMPTY: u32 = 1 << 2;
+}
+
+/// What a session command does to its connection (its transaction, its watches),
+/// before or instead of its handler; the dispatcher runs it on the connection's thread
+/// (`shard::txn::session`). Its handler runs only where there is no connection (a
+/// host call, a nested call), or after the session step when that asks for it (RESET).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Session {
+    /// MULTI: opens a transaction.
+    Multi,
+    /// EXEC: runs the queued commands atomically.
+    Exec,
+    /// DISCARD: drops the transaction and the watches.
+    Discard,
+    /// WATCH: watches its keys.
+    Watch,
+    /// UNWATCH: drops the watches.
+    Unwatch,
+    /// RESET: ends the transaction and the watches, then runs its handler.
+    Reset,
+}
+
 /// Where a command's keys are: positions `first..=last` (negative `last` counts from
 /// the end, -1 being the last argument) every `step`. `first == 0` means no keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,6 +183,10 @@ pub struct Command {
     pub propagate: effects::Propagate,
     /// `effects::traits` bits.
     pub traits: u32,
+    /// The session step the dispatcher runs for it on a client connection.
+    pub session: Option<Session>,
+    /// `rules` bits.
+    pub rules: u32,
 }
 
 impl Command {
@@ -169,6 +207,8 @@ impl Command {
             events: &[],
             propagate,
             traits: 0,
+            session: None,
+            rules: 0,
         }
     }
     pub const fn route(mut self, route: Route) -> Command {
@@ -198,6 +238,19 @@ impl Command {
     pub const fn traits(mut self, traits: u32) -> Command {
         self.traits |= traits;
         self
+    }
+    pub const fn session(mut self, session: Session) -> Command {
+        self.session = Some(session);
+        self
+    }
+    pub const fn rules(mut self, rules: u32) -> Command {
+        self.rules |= rules;
+        self
+    }
+    /// Does it follow this `rules` bit?
+    #[inline(always)]
+    pub fn follows(&self, rule: u32) -> bool {
+        self.rules & rule != 0
     }
     #[inline(always)]
     pub fn is(&self, trait_bit: u32) -> bool {

@@ -1,7 +1,7 @@
 //! Pub/sub commands: SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE SSUBSCRIBE
 //! SUNSUBSCRIBE PUBLISH SPUBLISH PUBSUB. The machinery is in `shard::pubsub`.
 
-use super::{container, errors, flags::*, Command, Ctx, KeySpec};
+use super::{container, errors, flags::*, rules, Command, Ctx, KeySpec};
 use crate::resp::Args;
 use crate::shard::mailbox::ConnRef;
 use crate::shard::pubsub::{self, Kind};
@@ -10,15 +10,20 @@ const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler
     Command::new(name, arity, flags, KeySpec::NONE, handler).group("pubsub").summary(summary)
 }
 
+/// A (un)subscribe command: the ones RESP2 subscribed mode allows.
+const fn sub(name: &'static str, arity: i32, handler: super::Handler, summary: &'static str) -> Command {
+    cmd(name, arity, SUB, handler, summary).rules(rules::WHEN_SUBSCRIBED)
+}
+
 const SUB: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
 
 pub const COMMANDS: &[Command] = &[
-    cmd("subscribe", -2, SUB, subscribe, "Listens for messages published to channels."),
-    cmd("unsubscribe", -1, SUB, unsubscribe, "Stops listening to messages posted to channels."),
-    cmd("psubscribe", -2, SUB, psubscribe, "Listens for messages published to channels that match one or more patterns."),
-    cmd("punsubscribe", -1, SUB, punsubscribe, "Stops listening to messages published to channels that match one or more patterns."),
-    cmd("ssubscribe", -2, SUB, ssubscribe, "Listens for messages published to shard channels."),
-    cmd("sunsubscribe", -1, SUB, sunsubscribe, "Stops listening to messages posted to shard channels."),
+    sub("subscribe", -2, subscribe, "Listens for messages published to channels."),
+    sub("unsubscribe", -1, unsubscribe, "Stops listening to messages posted to channels."),
+    sub("psubscribe", -2, psubscribe, "Listens for messages published to channels that match one or more patterns."),
+    sub("punsubscribe", -1, punsubscribe, "Stops listening to messages published to channels that match one or more patterns."),
+    sub("ssubscribe", -2, ssubscribe, "Listens for messages published to shard channels."),
+    sub("sunsubscribe", -1, sunsubscribe, "Stops listening to messages posted to shard channels."),
     cmd("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, publish, "Posts a message to a channel."),
     cmd("spublish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, spublish, "Post a message to a shard channel"),
     Command::new("pubsub", -2, 0, KeySpec::NONE, container).group("pubsub").summary("A container for Pub/Sub commands.").subcommands(PUBSUB_SUBCOMMANDS),
@@ -33,14 +38,6 @@ const PUBSUB_SUBCOMMANDS: &[Command] = &[
     cmd("pubsub|shardchannels", -2, INTROSPECT, pubsub_shardchannels, "Returns the active shard channels."),
     cmd("pubsub|shardnumsub", -2, INTROSPECT, pubsub_shardnumsub, "Returns the count of subscribers of shard channels."),
 ];
-
-/// Is `cmd` allowed in RESP2 subscribed mode?
-pub fn allowed_when_subscribed(cmd: &Command) -> bool {
-    matches!(
-        cmd.name,
-        "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "ssubscribe" | "sunsubscribe" | "ping" | "quit" | "reset"
-    )
-}
 
 /// The reply count after a change: channels + patterns, or shard channels alone.
 fn count_for(ctx: &mut Ctx<'_>, kind: Kind) -> i64 {

@@ -24,8 +24,9 @@ use super::dispatch::{after_command, run, run_pipeline, Call, Step, Turn, Wake};
 use super::front::{Front, Written, LISTENER_TOKEN, WAKER_TOKEN};
 use super::mailbox::Outbox;
 use super::routing::ShardId;
-use super::{txn, Shared};
-use crate::commands::{flags, txn::is_txn, Command, Ctx};
+use super::txn::{self, SessionCtx};
+use super::Shared;
+use crate::commands::{flags, Command, Ctx};
 use crate::persist::saver::shutdown;
 use crate::reactor::Event;
 use crate::resp::{Args, ReplyWriter};
@@ -126,21 +127,20 @@ pub(super) fn run_one_busy<'g>(
     busy: &'static str,
 ) -> Step {
     let shared = turn.shared;
-    // WATCH registers in the keyspace of its keys, which may be the busy one.
-    let refused = !cmd.has(flags::ALLOW_BUSY) || (cmd.name == "watch" && conn.multi.is_none());
-    if refused {
+    // A command run now with keys (WATCH) would lock their keyspace, maybe the busy one;
+    // inside MULTI it is queued, or refused without a lock (WATCH).
+    let takes_keys = cmd.keys.first > 0 && conn.multi.is_none();
+    if !cmd.has(flags::ALLOW_BUSY) || takes_keys {
         // Inside MULTI this dooms the transaction (EXEC: EXECABORT), as in Redis.
-        txn::refused(shared, conn, guard, args, busy);
-    } else if conn.multi.is_some() || is_txn(cmd) {
-        // Connections that watch are not served now, so nothing here takes a lock.
-        if txn::intercept(turn, conn, guard, cmd, args).is_none() {
-            run_keyless(turn, conn, cmd, args);
-        }
+        txn::refused(shared, conn, guard, Some(cmd), busy);
     } else {
-        if cmd.name == "reset" {
-            txn::reset(shared, conn, guard);
+        // The same session stage as outside a busy script. Connections that watch are
+        // not served now, so nothing here takes a lock.
+        match txn::session(&mut SessionCtx { turn: &mut *turn, conn: &mut *conn, guard: &mut *guard }, cmd, args) {
+            Some(Step::Wait) => return Step::Wait,
+            Some(Step::Done) => {}
+            None => run_keyless(turn, conn, cmd, args),
         }
-        run_keyless(turn, conn, cmd, args);
     }
     turn.commands += 1;
     after_command(shared, turn.me, conn);

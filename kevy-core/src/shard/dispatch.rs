@@ -11,9 +11,10 @@ use super::blocking::{self, Home, Ticket};
 use super::conn::BlockedOn;
 use super::mailbox::{ConnRef, Outbox, ReplyBatch, Request, RequestBatch};
 use super::routing::{shard_of, ShardId};
+use super::txn::SessionCtx;
 use super::Shared;
 use crate::commands::effects::{consumers, consumers_on, traits, Propagate};
-use crate::commands::{errors, flags, txn::is_txn, Command, CommandTable, Ctx, Route};
+use crate::commands::{errors, flags, rules, Command, CommandTable, Ctx, Route};
 use crate::resp::{parse, Args, Limits, Parsed, ReplyWriter};
 use crate::store::Keyspace;
 
@@ -43,29 +44,37 @@ pub struct Turn<'s> {
     pub effects_on: u32,
 }
 
-/// The rules of a connection's state that come before running a command: RESP2
-/// subscribed mode allows only the pub/sub commands, PING, QUIT and RESET; RESET ends
-/// a transaction and every WATCH. Some(step) when the command was answered here.
+/// RESP2 subscribed mode allows only the rows with `rules::WHEN_SUBSCRIBED`: true when
+/// `cmd` was refused here.
+#[cold]
+fn refused_when_subscribed(conn: &mut Conn, cmd: &'static Command) -> bool {
+    if !conn.client.subs.any() || conn.client.resp3 || cmd.follows(rules::WHEN_SUBSCRIBED) {
+        return false;
+    }
+    let msg = format!(
+        "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+        cmd.name
+    );
+    ReplyWriter::new(conn.reply_parts().0, false).error(&msg);
+    true
+}
+
+/// The rules of a connection's state that come before running a command, read from
+/// its row: subscribed mode, then the session stage (`txn::session`: MULTI's queue,
+/// the row's session step). Err: refused, not counted as run. Ok(Some(step)): answered
+/// here. Ok(None): run the row's handler.
 #[cold]
 fn connection_state<'g>(
     turn: &mut Turn<'g>,
     conn: &mut Conn,
     guard: &mut Option<MutexGuard<'g, Keyspace>>,
     cmd: &'static Command,
-    _args: Args<'_>,
-) -> Option<Step> {
-    if conn.client.subs.any() && !conn.client.resp3 && !crate::commands::pubsub::allowed_when_subscribed(cmd) {
-        let msg = format!(
-            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-            cmd.name
-        );
-        ReplyWriter::new(conn.reply_parts().0, false).error(&msg);
-        return Some(Step::Done);
+    args: Args<'_>,
+) -> Result<Option<Step>, Step> {
+    if refused_when_subscribed(conn, cmd) {
+        return Err(Step::Done);
     }
-    if cmd.name == "reset" {
-        super::txn::reset(turn.shared, conn, guard);
-    }
-    None
+    Ok(super::txn::session(&mut SessionCtx { turn, conn, guard }, cmd, args))
 }
 
 /// Finds the command (or subcommand) and checks its arity. Errors are reply texts.
@@ -466,7 +475,9 @@ fn run_one<'g>(
     let cmd = match resolve(&shared.table, args) {
         Ok(cmd) => cmd,
         Err(msg) => {
-            super::txn::refused(shared, conn, guard, args, &msg);
+            // The row, when the lookup found one (an arity error: a malformed EXEC).
+            let row = shared.table.lookup(args.get(0));
+            super::txn::refused(shared, conn, guard, row, &msg);
             return Step::Done;
         }
     };
@@ -476,27 +487,26 @@ fn run_one<'g>(
     let (me, now_ms) = (turn.me, turn.now_ms);
     conn.client.last_cmd = cmd.name;
     conn.client.last_cmd_ms = now_ms;
-    // One test for ordinary commands on ordinary connections: transaction commands and
-    // RESET are all NOSCRIPT, and the other cases are connection states.
+    // One test for ordinary commands on ordinary connections: the rows with a session
+    // step are all NOSCRIPT (a table test checks it), and the other cases are
+    // connection states.
     let special = cmd.has(flags::NOSCRIPT) || conn.multi.is_some() || conn.client.subs.any();
     if special && conn.multi.is_some() && !cmd.has(flags::ALLOW_BUSY) {
         // As Redis: a busy server refuses what a transaction would queue (dooming it)
         // and EXEC, whatever their keys, so no transaction runs half refused.
         if let Some(busy) = crate::scripting::busy_anywhere(shared) {
-            super::txn::refused(shared, conn, guard, args, busy);
+            super::txn::refused(shared, conn, guard, Some(cmd), busy);
             return Step::Done;
         }
     }
-    let txn = if special {
-        match connection_state(turn, conn, guard, cmd, args) {
-            Some(step) => return step,
-            None if conn.multi.is_some() || is_txn(cmd) => super::txn::intercept(turn, conn, guard, cmd, args),
-            None => None,
-        }
-    } else {
-        None
+    let answered = match special {
+        true => match connection_state(turn, conn, guard, cmd, args) {
+            Ok(answered) => answered,
+            Err(step) => return step,
+        },
+        false => None,
     };
-    match txn {
+    match answered {
         Some(Step::Wait) => return Step::Wait,
         Some(Step::Done) => {}
         None => {

@@ -1,8 +1,10 @@
-//! MULTI / EXEC / DISCARD / WATCH / UNWATCH, run by the dispatcher on the connection's
-//! thread (they act on the connection, not on keys).
+//! The session steps of MULTI / EXEC / DISCARD / WATCH / UNWATCH / RESET, run by the
+//! dispatcher on the connection's thread (they act on the connection, not on keys):
+//! the row names its step (`commands::Session`), and `rules::NOT_QUEUED` says which
+//! commands run at once inside MULTI.
 //!
-//! Inside MULTI every command is checked (lookup, arity, no-multi) and queued with its
-//! arguments; a refused one makes EXEC fail with EXECABORT. EXEC waits for the
+//! Inside MULTI every other command is checked (lookup, arity, no-multi) and queued
+//! with its arguments; a refused one makes EXEC fail with EXECABORT. EXEC waits for the
 //! connection's earlier replies (the multi-shard barrier), then locks, in shard order,
 //! the union of the shards that the queued commands and the watched keys need (plus the
 //! connection's own shard, for keyless commands), checks the watch under those locks,
@@ -16,7 +18,7 @@ use super::dispatch::{run, wake, Call, Step, Turn, Wake};
 use super::routing::{shard_of, ShardId};
 use super::watch::Watching;
 use super::Shared;
-use crate::commands::{flags, txn::is_txn, Command, Ctx, Route};
+use crate::commands::{flags, rules, Command, Ctx, Route, Session};
 use crate::resp::{Args, OwnedArgs, ReplyWriter};
 use crate::store::Keyspace;
 use std::sync::MutexGuard;
@@ -37,6 +39,14 @@ pub struct Multi {
 }
 
 type Guard<'g> = Option<MutexGuard<'g, Keyspace>>;
+
+/// What a session step works on: the turn, the connection, and the pipeline's lock of
+/// the connection's own shard (released before a step takes other shards' locks).
+pub(crate) struct SessionCtx<'t, 'g> {
+    pub turn: &'t mut Turn<'g>,
+    pub conn: &'t mut Conn,
+    pub guard: &'t mut Guard<'g>,
+}
 
 fn reply_error(conn: &mut Conn, msg: &str) {
     let resp3 = conn.client.resp3;
@@ -59,12 +69,6 @@ fn unwatch(shared: &Shared, conn: &mut Conn, guard: &mut Guard<'_>) {
     }
 }
 
-/// RESET: ends the transaction and drops every watch.
-pub(crate) fn reset(shared: &Shared, conn: &mut Conn, guard: &mut Guard<'_>) {
-    end_multi(conn);
-    unwatch(shared, conn, guard);
-}
-
 /// A disconnecting connection's watches (no lock held by the caller).
 pub fn on_close(shared: &Shared, conn: &Conn) {
     if let Some(w) = &conn.watching {
@@ -72,10 +76,11 @@ pub fn on_close(shared: &Shared, conn: &Conn) {
     }
 }
 
-/// A command that failed lookup or arity (`msg`). Inside MULTI it dooms the
-/// transaction; a malformed EXEC ends it at once, as Redis does.
-pub(crate) fn refused<'g>(shared: &'g Shared, conn: &mut Conn, guard: &mut Guard<'g>, args: Args<'_>, msg: &str) {
-    if args.get(0).eq_ignore_ascii_case(b"exec") {
+/// A command that failed lookup or arity (`msg`; `cmd` when the lookup found it).
+/// Inside MULTI it dooms the transaction; a malformed EXEC ends it at once, as Redis
+/// does.
+pub(crate) fn refused<'g>(shared: &'g Shared, conn: &mut Conn, guard: &mut Guard<'g>, cmd: Option<&'static Command>, msg: &str) {
+    if cmd.is_some_and(|c| c.session == Some(Session::Exec)) {
         end_multi(conn);
         unwatch(shared, conn, guard);
         let why = msg.strip_prefix("ERR ").unwrap_or(msg);
@@ -87,52 +92,67 @@ pub(crate) fn refused<'g>(shared: &'g Shared, conn: &mut Conn, guard: &mut Guard
     reply_error(conn, msg);
 }
 
-/// Runs a transaction command, or queues `cmd` when the connection is inside MULTI.
-/// None: not for us, run `cmd` normally (QUIT inside MULTI is not queued).
-pub(crate) fn intercept<'g>(turn: &mut Turn<'g>, conn: &mut Conn, guard: &mut Guard<'g>, cmd: &'static Command, args: Args<'_>) -> Option<Step> {
-    let shared = turn.shared;
-    let in_multi = conn.multi.is_some();
-    if is_txn(cmd) && !(in_multi && cmd.name == "unwatch") {
-        match cmd.name {
-            "multi" if in_multi => reply_error(conn, NESTED),
-            "multi" => {
-                conn.multi = Some(Box::default());
-                conn.client.multi = Some(0);
-                conn.client.changed = true;
-                reply_ok(conn);
-            }
-            "exec" if in_multi => return Some(exec(turn, conn, guard)),
-            "exec" => reply_error(conn, EXEC_WITHOUT_MULTI),
-            "discard" if in_multi => {
-                end_multi(conn);
-                unwatch(shared, conn, guard);
-                reply_ok(conn);
-            }
-            "discard" => reply_error(conn, DISCARD_WITHOUT_MULTI),
-            "watch" if in_multi => reply_error(conn, WATCH_IN_MULTI),
-            "watch" => return Some(watch(turn, conn, guard, args)),
-            _ => {
-                unwatch(shared, conn, guard);
-                reply_ok(conn);
-            }
-        }
+/// The session stage of a command on a client connection: inside MULTI it is queued
+/// (or refused, `no-multi`) unless its row says `NOT_QUEUED`; then the row's session
+/// step, if it has one, runs. Some(step): answered here. None: run the row's handler
+/// as usual.
+pub(crate) fn session(s: &mut SessionCtx<'_, '_>, cmd: &'static Command, args: Args<'_>) -> Option<Step> {
+    if s.conn.multi.is_some() && !cmd.follows(rules::NOT_QUEUED) {
+        queue(s.conn, cmd, args);
         return Some(Step::Done);
     }
-    let multi = conn.multi.as_mut()?;
-    if cmd.name == "quit" {
-        return None;
+    match cmd.session? {
+        Session::Multi => multi(s.conn),
+        Session::Exec => return Some(exec(s)),
+        Session::Discard => discard(s),
+        Session::Watch => return Some(watch(s, args)),
+        Session::Unwatch => {
+            unwatch(s.turn.shared, s.conn, s.guard);
+            reply_ok(s.conn);
+        }
+        Session::Reset => {
+            // RESET ends the transaction and every watch; its handler does the rest.
+            end_multi(s.conn);
+            unwatch(s.turn.shared, s.conn, s.guard);
+            return None;
+        }
     }
+    Some(Step::Done)
+}
+
+/// Queues `cmd` in the open transaction, or refuses it (`no-multi`), dooming it.
+fn queue(conn: &mut Conn, cmd: &'static Command, args: Args<'_>) {
+    let multi = conn.multi.as_mut().expect("inside MULTI");
     if cmd.has(flags::NO_MULTI) {
         multi.aborted = true;
-        reply_error(conn, NOT_IN_MULTI);
-        return Some(Step::Done);
+        return reply_error(conn, NOT_IN_MULTI);
     }
     multi.queue.push((cmd, OwnedArgs::from_slices(args.iter())));
     conn.client.multi = Some(multi.queue.len());
     conn.client.changed = true;
     let resp3 = conn.client.resp3;
     ReplyWriter::new(conn.reply_parts().0, resp3).simple("QUEUED");
-    Some(Step::Done)
+}
+
+/// MULTI: opens a transaction.
+fn multi(conn: &mut Conn) {
+    if conn.multi.is_some() {
+        return reply_error(conn, NESTED);
+    }
+    conn.multi = Some(Box::default());
+    conn.client.multi = Some(0);
+    conn.client.changed = true;
+    reply_ok(conn);
+}
+
+/// DISCARD: drops the transaction and the watches.
+fn discard(s: &mut SessionCtx<'_, '_>) {
+    if s.conn.multi.is_none() {
+        return reply_error(s.conn, DISCARD_WITHOUT_MULTI);
+    }
+    end_multi(s.conn);
+    unwatch(s.turn.shared, s.conn, s.guard);
+    reply_ok(s.conn);
 }
 
 /// Leaves MULTI (the queue is dropped).
@@ -143,7 +163,12 @@ fn end_multi(conn: &mut Conn) {
 }
 
 /// WATCH key [key ...]: registers the keys in their owners' keyspaces.
-fn watch<'g>(turn: &mut Turn<'g>, conn: &mut Conn, guard: &mut Guard<'g>, args: Args<'_>) -> Step {
+fn watch(s: &mut SessionCtx<'_, '_>, args: Args<'_>) -> Step {
+    let (turn, conn) = (&mut *s.turn, &mut *s.conn);
+    if conn.multi.is_some() {
+        reply_error(conn, WATCH_IN_MULTI);
+        return Step::Done;
+    }
     if !conn.pending.is_empty() {
         // An earlier command of the pipeline may still write one of these keys.
         return Step::Wait;
@@ -152,7 +177,7 @@ fn watch<'g>(turn: &mut Turn<'g>, conn: &mut Conn, guard: &mut Guard<'g>, args: 
     let mut ids: Vec<ShardId> = args.from(1).map(|k| shard_of(k, n)).collect();
     ids.sort_unstable();
     ids.dedup();
-    drop(guard.take());
+    drop(s.guard.take());
     let mut locks = shared.lock_shards(&ids);
     let mut db = Db::locked(&mut locks, &ids, n);
     let w = conn.watching.get_or_insert_with(Box::default);
@@ -179,7 +204,12 @@ fn shards_of(call: &Call<'_>, n: usize, ids: &mut Vec<ShardId>) {
 }
 
 /// EXEC: runs the queue atomically across shards, or fails (EXECABORT, broken watch).
-fn exec<'g>(turn: &mut Turn<'g>, conn: &mut Conn, guard: &mut Guard<'g>) -> Step {
+fn exec(s: &mut SessionCtx<'_, '_>) -> Step {
+    let (turn, conn, guard) = (&mut *s.turn, &mut *s.conn, &mut *s.guard);
+    if conn.multi.is_none() {
+        reply_error(conn, EXEC_WITHOUT_MULTI);
+        return Step::Done;
+    }
     if !conn.pending.is_empty() {
         return Step::Wait; // the transaction must see the pipeline's earlier writes
     }
@@ -237,7 +267,7 @@ fn run_queue(turn: &mut Turn<'_>, conn: &mut Conn, db: &mut Db<'_>, queue: &[Cal
         run(call, &mut ctx, Wake::Later);
         if ctx.block.take().is_some() {
             // Blocking commands do not block inside a transaction: they time out at once.
-            if matches!(call.cmd.name, "blmove" | "brpoplpush") {
+            if call.cmd.follows(rules::NULL_WHEN_EMPTY) {
                 ctx.out.null();
             } else {
                 ctx.out.null_array();

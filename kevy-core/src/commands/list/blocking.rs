@@ -5,7 +5,7 @@
 use crate::commands::effects::{ev, class::LIST, On::Arg, When::Changed, traits, Propagate};
 use crate::commands::list::op_pop;
 use crate::commands::list::lmove::{op_move, parse_side as side, report_pop, signal_move};
-use crate::commands::{errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
+use crate::commands::{errors, flags::*, is, numkeys_positions, rules, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
 use crate::shard::blocking::{parse_timeout, BlockRequest};
@@ -20,9 +20,9 @@ pub const COMMANDS: &[Command] = &[
     cmd("brpop", -3, WRITE | NOSCRIPT | BLOCKING, KeySpec::new(1, -2, 1), Route::Keys, brpop,
         "Remove and get the last element in a list, or block until one is available").traits(traits::REMOVES).propagate(Propagate::Reported),
     cmd("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, KeySpec::new(1, 2, 1), Route::Keys, blmove,
-        "Pop an element from a list, push it to another list and return it; or block until one is available").traits(traits::REMOVES),
+        "Pop an element from a list, push it to another list and return it; or block until one is available").traits(traits::REMOVES).rules(rules::NULL_WHEN_EMPTY),
     cmd("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, KeySpec::new(1, 2, 1), Route::Keys, brpoplpush,
-        "Pop an element from a list, push it to another list and return it; or block until one is available").events(&[ev(LIST, "rpop", Arg(1), Changed), ev(LIST, "lpush", Arg(2), Changed)]).traits(traits::REMOVES),
+        "Pop an element from a list, push it to another list and return it; or block until one is available").events(&[ev(LIST, "rpop", Arg(1), Changed), ev(LIST, "lpush", Arg(2), Changed)]).traits(traits::REMOVES).rules(rules::NULL_WHEN_EMPTY),
     cmd("blmpop", -5, WRITE | BLOCKING, KeySpec::NONE, Route::KeyPositions(blmpop_keys), blmpop,
         "Pop elements from a list, or block until one is available").traits(traits::REMOVES).propagate(Propagate::Reported),
 ];
