@@ -6,7 +6,7 @@
 //! handlers run only when something other than a client connection calls them (an
 //! in-process host call, a nested call): there is no transaction there to act on.
 
-use super::{flags::*, Command, Ctx, KeySpec};
+use super::{errors, flags::*, Command, Ctx, KeySpec};
 use crate::resp::Args;
 
 /// The group Redis gives these commands; the dispatcher recognises them by it.
@@ -39,7 +39,7 @@ pub fn is_txn(cmd: &Command) -> bool {
 /// MULTI / EXEC / DISCARD / WATCH outside a client connection.
 fn no_session(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let name = String::from_utf8_lossy(args.get(0)).to_ascii_uppercase();
-    ctx.out.error(&format!("ERR {name} needs a client connection (transactions are per connection)"));
+    ctx.out.error(&errors::txn_needs_connection(&name));
 }
 
 /// UNWATCH. Queued inside MULTI, it runs in EXEC, which has already dropped the
