@@ -485,12 +485,12 @@ impl LiveConfig {
 
     /// Applies `CONFIG SET` pairs all or nothing. Errors are Redis's reply texts.
     pub fn set_many(&self, pairs: &[(&str, &str)]) -> Result<(), String> {
-        let fail = |name: &str, why: &str| crate::commands::errors::config_set_failed(name, why);
+        let fail = |name: &str, why: &str| format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}");
         let mut seen = Vec::new();
         let mut staged = self.table.read().unwrap_or_else(|e| e.into_inner()).clone();
         for &(name, value) in pairs {
             let Some(p) = param(name) else {
-                return Err(crate::commands::errors::config_set_unknown(name));
+                return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'"));
             };
             if seen.contains(&p.name) {
                 return Err(fail(name, "duplicate parameter"));

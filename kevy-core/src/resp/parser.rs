@@ -3,7 +3,6 @@
 //! spans in the connection's read buffer. Inline arguments need unquoting, so they are
 //! copied into a scratch buffer instead.
 
-use crate::commands::errors;
 use super::args::ArgSpans;
 
 /// Longest inline line or `*`/`$` header Redis accepts before it gives up (64 KiB).
@@ -95,8 +94,8 @@ fn parse_multibulk(input: &[u8], limits: &Limits, spans: &mut ArgSpans) -> Parse
     let (count, mut pos) = match header(input, 0) {
         Header::Value(n, next) if n <= limits.max_multibulk_len as i64 => (n, next),
         Header::Partial if input.len() <= MAX_INLINE => return Parsed::Incomplete { hint: 0 },
-        Header::Partial => return Parsed::Error(errors::PROTO_BIG_MBULK_COUNT),
-        _ => return Parsed::Error(errors::PROTO_INVALID_MBULK_LEN),
+        Header::Partial => return Parsed::Error("ERR Protocol error: too big mbulk count string"),
+        _ => return Parsed::Error("ERR Protocol error: invalid multibulk length"),
     };
     if count <= 0 {
         return Parsed::Empty { consumed: pos };
@@ -113,8 +112,8 @@ fn parse_multibulk(input: &[u8], limits: &Limits, spans: &mut ArgSpans) -> Parse
         let (len, start) = match line {
             Header::Value(n, next) if n >= 0 && n as u64 <= limits.max_bulk_len => (n as usize, next),
             Header::Partial if input.len() - pos <= MAX_INLINE => return Parsed::Incomplete { hint: 0 },
-            Header::Partial => return Parsed::Error(errors::PROTO_BIG_BULK_COUNT),
-            _ => return Parsed::Error(errors::PROTO_INVALID_BULK_LEN),
+            Header::Partial => return Parsed::Error("ERR Protocol error: too big bulk count string"),
+            _ => return Parsed::Error("ERR Protocol error: invalid bulk length"),
         };
         if input.len() < start + len + 2 {
             return Parsed::Incomplete { hint: start + len + 2 };
@@ -133,7 +132,7 @@ fn expected_dollar(got: u8) -> &'static str {
         (0..=255u8)
             // Redis's error replies turn CR and LF into spaces.
             .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b })
-            .map(|b| errors::proto_expected_bulk(b as char))
+            .map(|b| format!("ERR Protocol error: expected '$', got '{}'", b as char))
             .collect()
     });
     texts[got as usize].as_str()
@@ -145,14 +144,14 @@ fn parse_inline(input: &[u8], spans: &mut ArgSpans, scratch: &mut Vec<u8>) -> Pa
     let end = input.iter().position(|&b| b == b'\n' || b == 0).filter(|&i| input[i] == b'\n');
     let Some(nl) = end else {
         if input.len() > MAX_INLINE {
-            return Parsed::Error(errors::PROTO_BIG_INLINE);
+            return Parsed::Error("ERR Protocol error: too big inline request");
         }
         return Parsed::Incomplete { hint: 0 };
     };
     let line = if nl > 0 && input[nl - 1] == b'\r' { &input[..nl - 1] } else { &input[..nl] };
     scratch.clear();
     if !split_inline(line, spans, scratch) {
-        return Parsed::Error(errors::PROTO_UNBALANCED_QUOTES);
+        return Parsed::Error("ERR Protocol error: unbalanced quotes in request");
     }
     if spans.is_empty() {
         Parsed::Empty { consumed: nl + 1 }
