@@ -249,13 +249,19 @@ pub fn xclaim_unknown_option(opt: &[u8]) -> String {
 }
 
 // Scripting: EVAL, SCRIPT, FUNCTION and FCALL.
+/// SCRIPT KILL found no script running.
 pub const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
-/// A script that wrote cannot be killed (Redis: SHUTDOWN NOSAVE is the way out).
+/// SCRIPT KILL found a script that already wrote.
 pub const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
+/// The reply of a command refused while an EVAL is busy past the threshold.
 pub const BUSY: &str = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+/// The same while a function (FCALL) is busy.
 pub const BUSY_FUNCTION: &str = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+/// EVALSHA of an unknown script.
 pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
+/// The reply of a script stopped by SCRIPT KILL / FUNCTION KILL.
 pub const SCRIPT_KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+/// The reply of a script stopped because the server is stopping.
 pub const SCRIPT_STOPPED: &str = "ERR Script killed by the server shutting down";
 pub const NUMKEYS_NEGATIVE: &str = "ERR Number of keys can't be negative";
 pub const BAD_NUMKEYS: &str = "ERR Bad number of keys provided";

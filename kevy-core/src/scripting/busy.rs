@@ -18,8 +18,6 @@ use super::Running;
 /// `busy-reply-threshold`, serves the shard's other connections.
 pub const POLL_EVERY: Duration = Duration::from_millis(20);
 
-/// The reply of a script stopped because the server is stopping.
-
 /// A shard thread's side of a long script: its other connections and its stop flag.
 pub trait Servicer {
     /// Is the server stopping? (The script is then aborted.)

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
+
 use crate::commands::errors;
 
 /// One function a library registered.
