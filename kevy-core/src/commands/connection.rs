@@ -76,12 +76,9 @@ fn quit(ctx: &mut Ctx<'_>, _: Args<'_>) {
 /// fresh redis-server: a user name of "default" is accepted with any password.
 fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) {
     match args.len() {
-        2 => ctx.out.error(
-            "ERR AUTH <password> called without any password configured for the default user. \
-             Are you sure your configuration is correct?",
-        ),
+        2 => ctx.out.error(errors::AUTH_NO_PASSWORD),
         3 if args.get(1) == b"default" => ctx.out.ok(),
-        3 => ctx.out.error("WRONGPASS invalid username-password pair or user is disabled."),
+        3 => ctx.out.error(errors::WRONGPASS),
         _ => ctx.out.error(errors::SYNTAX),
     }
 }
@@ -100,7 +97,7 @@ fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let mut resp3 = ctx.client().resp3;
     if args.len() >= 2 {
         match parse_i64(args.get(1)) {
-            None => return ctx.out.error("ERR Protocol version is not an integer or out of range"),
+            None => return ctx.out.error(errors::PROTOCOL_NOT_INTEGER),
             Some(2) => resp3 = false,
             Some(3) => resp3 = true,
             Some(_) => return ctx.out.error(errors::NOPROTO),
@@ -120,8 +117,7 @@ fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
             name = Some(n.to_vec());
             i += 2;
         } else {
-            let opt = String::from_utf8_lossy(args.get(i)).into_owned();
-            return ctx.out.error(&format!("ERR Syntax error in HELLO option '{opt}'"));
+            return ctx.out.error(&errors::hello_syntax(args.get(i)));
         }
     }
     let client = ctx.client();
@@ -196,8 +192,7 @@ fn client_list(ctx: &mut Ctx<'_>, args: Args<'_>) {
             } else if is(t, "master") || is(t, "replica") || is(t, "slave") || is(t, "pubsub") {
                 only_none = true;
             } else {
-                let t = String::from_utf8_lossy(t).into_owned();
-                return ctx.out.error(&format!("ERR Unknown client type '{t}'"));
+                return ctx.out.error(&errors::unknown_client_type(t));
             }
             i += 2;
         } else if is(args.get(i), "ID") && i + 1 < args.len() {
@@ -205,7 +200,7 @@ fn client_list(ctx: &mut Ctx<'_>, args: Args<'_>) {
             for a in args.from(i + 1) {
                 match parse_i64(a) {
                     Some(n) if n > 0 => v.push(n as u64),
-                    _ => return ctx.out.error("ERR Invalid client ID"),
+                    _ => return ctx.out.error(errors::INVALID_CLIENT_ID),
                 }
             }
             ids = Some(v);
@@ -243,7 +238,7 @@ fn client_setinfo(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let (attr, value) = (args.get(2), args.get(3));
     if value.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
         let a = String::from_utf8_lossy(attr).to_ascii_lowercase();
-        return ctx.out.error(&format!("ERR {a} cannot contain spaces, newlines or special characters."));
+        return ctx.out.error(&errors::setinfo_special_chars(&a));
     }
     let c = ctx.client();
     if is(attr, "LIB-NAME") {
@@ -251,8 +246,7 @@ fn client_setinfo(ctx: &mut Ctx<'_>, args: Args<'_>) {
     } else if is(attr, "LIB-VER") {
         c.lib_ver = value.to_vec();
     } else {
-        let a = String::from_utf8_lossy(attr).into_owned();
-        return ctx.out.error(&format!("ERR Unrecognized option '{a}'"));
+        return ctx.out.error(&errors::unrecognized_option(attr));
     }
     c.changed = true;
     ctx.out.ok();

@@ -17,7 +17,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::{flags, Command, Ctx, KeySpec, Route};
+use super::{errors, flags, Command, Ctx, KeySpec, Route};
 use crate::resp::{Args, OwnedArgs, Reply, ReplyWriter};
 use crate::shard::client::Client;
 use crate::shard::routing::shard_of;
@@ -169,7 +169,7 @@ pub fn in_callback() -> bool {
 /// The handler of every custom command's table entry.
 fn run(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let Some(handler) = ctx.shared.table.custom.handler(args.get(0)) else {
-        ctx.out.error(&super::errors::unknown_command(args.get(0), &mut args.from(1)));
+        ctx.out.error(&errors::unknown_command(args.get(0), &mut args.from(1)));
         return;
     };
     let mark = ctx.out.mark();
@@ -179,9 +179,9 @@ fn run(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let remaining = cctx.remaining;
     IN_CALLBACK.with(|c| c.set(was));
     let problem = match outcome {
-        Err(_) => Some("ERR custom command failed (its callback panicked)"),
-        Ok(()) if remaining > 0 && ctx.out.mark() == mark => Some("ERR custom command returned no reply"),
-        Ok(()) if remaining > 0 => Some("ERR custom command left its reply incomplete"),
+        Err(_) => Some(errors::CUSTOM_PANICKED),
+        Ok(()) if remaining > 0 && ctx.out.mark() == mark => Some(errors::CUSTOM_NO_REPLY),
+        Ok(()) if remaining > 0 => Some(errors::CUSTOM_INCOMPLETE_REPLY),
         Ok(()) => None,
     };
     if let Some(msg) = problem {
@@ -297,7 +297,7 @@ fn with_error_code(msg: &str) -> String {
     if has_code {
         msg.to_string()
     } else {
-        format!("ERR {msg}")
+        errors::with_err_code(msg)
     }
 }
 
@@ -306,7 +306,7 @@ fn with_error_code(msg: &str) -> String {
 /// `redis.call`.
 pub(crate) fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>, resp3: bool) -> Reply {
     if args.is_empty() {
-        return Reply::Error(b"ERR empty command".to_vec());
+        return Reply::Error(errors::EMPTY_COMMAND.as_bytes().to_vec());
     }
     let cmd = match crate::shard::dispatch::resolve(&ctx.shared.table, args) {
         Ok(c) => c,
@@ -320,11 +320,7 @@ pub(crate) fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>, resp3: bool) -> Reply {
         _ => call.keys().map(|key| shard_of(key, shards)).collect(),
     };
     if let Some(&missing) = needed.iter().find(|&&s| ctx.db.shard(s).is_none()) {
-        let why = format!(
-            "ERR this call needs shard {missing}, which the running command does not hold: \
-             declare the keys it touches in the command's key spec, or put them under one {{hashtag}}"
-        );
-        return Reply::Error(why.into_bytes());
+        return Reply::Error(errors::call_needs_shard(missing).into_bytes());
     }
     let mut bytes = Vec::new();
     let mut client = Client { resp3, ..Client::default() };

@@ -7,7 +7,7 @@
 //! The handlers run only when something other than a client connection calls them (an
 //! in-process host call, a nested call): there is no transaction there to act on.
 
-use super::{flags::*, rules::NOT_QUEUED, Command, Ctx, KeySpec, Session};
+use super::{errors, flags::*, rules::NOT_QUEUED, Command, Ctx, KeySpec, Session};
 use crate::resp::Args;
 
 /// A transaction command's row, with its session step.
@@ -32,7 +32,7 @@ pub const COMMANDS: &[Command] = &[
 /// MULTI / EXEC / DISCARD / WATCH outside a client connection.
 fn no_session(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let name = String::from_utf8_lossy(args.get(0)).to_ascii_uppercase();
-    ctx.out.error(&format!("ERR {name} needs a client connection (transactions are per connection)"));
+    ctx.out.error(&errors::txn_needs_connection(&name));
 }
 
 /// UNWATCH. Queued inside MULTI, it runs in EXEC, which has already dropped the

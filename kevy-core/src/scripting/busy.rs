@@ -11,14 +11,12 @@
 use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
+use crate::commands::errors;
 use super::Running;
 
 /// How often a running script looks at the stop flag and, once past
 /// `busy-reply-threshold`, serves the shard's other connections.
 pub const POLL_EVERY: Duration = Duration::from_millis(20);
-
-/// The reply of a script stopped because the server is stopping.
-pub const STOPPED: &str = "ERR Script killed by the server shutting down";
 
 /// A shard thread's side of a long script: its other connections and its stop flag.
 pub trait Servicer {
@@ -65,7 +63,7 @@ pub(super) fn on_hook(run: &Running) -> Result<(), &'static str> {
         let Ok(mut slot) = s.try_borrow_mut() else { return Ok(()) };
         let Some(servicer) = slot.as_mut() else { return Ok(()) };
         if servicer.stopping(run) {
-            return Err(STOPPED);
+            return Err(errors::SCRIPT_STOPPED);
         }
         if run.started.elapsed().as_millis() as u64 >= servicer.threshold_ms() {
             servicer.serve(run);

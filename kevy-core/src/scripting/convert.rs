@@ -12,6 +12,7 @@
 
 use mlua::{Lua, Result, Table, Value};
 
+use crate::commands::errors;
 use crate::resp::{Reply, ReplyWriter};
 
 /// Tables nested deeper than this are cut (a table may even contain itself).
@@ -96,7 +97,7 @@ fn write_value(v: &Value, out: &mut ReplyWriter<'_>, resp3: bool, depth: usize) 
         Value::Integer(n) => out.int(*n),
         Value::Number(n) => out.int(lua_number_to_i64(*n)),
         Value::Table(t) if depth < MAX_DEPTH => write_table(t, out, resp3, depth + 1),
-        Value::Table(_) => out.error("ERR reached lua stack limit"),
+        Value::Table(_) => out.error(errors::LUA_STACK_LIMIT),
         _ => out.null(),
     }
 }

@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use mlua::{ChunkMode, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
 
+use crate::commands::errors;
 use super::sandbox::Plain;
 use super::{convert, Running, Scripts};
 use crate::commands::{flags, Ctx, Route};
@@ -31,7 +32,6 @@ use crate::shard::routing::shard_of;
 
 /// Lua instructions between two checks for SCRIPT KILL (Redis checks as often).
 const HOOK_EVERY: u32 = 100_000;
-const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 /// The chunk name of user scripts: errors read `user_script:<line>: ...`.
 const SCRIPT_NAME: &str = "@user_script";
 /// The chunk name of function libraries.
@@ -221,11 +221,11 @@ fn register_redis_functions(lua: &Lua, redis: &Table) -> mlua::Result<()> {
         "setresp",
         lua.create_function(|_, args: MultiValue| {
             if args.len() != 1 {
-                return raise("ERR redis.setresp() requires one argument.");
+                return raise(errors::SETRESP_ARITY);
             }
             match &args[0] {
                 Value::Integer(v @ (2 | 3)) => SCRIPT_RESP.with(|r| r.set(*v as u8)),
-                _ => return raise("ERR RESP version must be 2 or 3."),
+                _ => return raise(errors::SETRESP_VERSION),
             }
             Ok(())
         })?,
@@ -234,7 +234,7 @@ fn register_redis_functions(lua: &Lua, redis: &Table) -> mlua::Result<()> {
         "sha1hex",
         lua.create_function(|lua, args: MultiValue| {
             if args.len() != 1 {
-                return raise("ERR wrong number of arguments");
+                return raise(errors::SHA1HEX_ARITY);
             }
             lua.create_string(super::sha1_hex(&text_of(&args[0])))
         })?,
@@ -243,15 +243,15 @@ fn register_redis_functions(lua: &Lua, redis: &Table) -> mlua::Result<()> {
         "log",
         lua.create_function(|_, args: MultiValue| {
             if args.len() < 2 {
-                return raise("ERR redis.log() requires two arguments or more.");
+                return raise(errors::LOG_ARITY);
             }
             let level = match &args[0] {
                 Value::Integer(n) => *n as f64,
                 Value::Number(n) => *n,
-                _ => return raise("ERR First argument must be a number (log level)."),
+                _ => return raise(errors::LOG_LEVEL_NOT_NUMBER),
             };
             if !(0.0..=3.0).contains(&level) {
-                return raise("ERR Invalid debug level.");
+                return raise(errors::LOG_LEVEL_INVALID);
             }
             // Redis's default loglevel is notice: debug and verbose lines are dropped.
             if level >= 2.0 {
@@ -314,11 +314,11 @@ fn on_error(lua: &Lua, err: Value) -> mlua::Result<Table> {
             let text = if raised(&e) {
                 msg
             } else if caused_by::<Plain>(&e) {
-                format!("ERR {msg}")
+                errors::with_err_code(&msg)
             } else {
                 match script_position(lua) {
-                    Some((source, line)) => format!("ERR {}:{line}: {msg}", &source[1..]),
-                    None => format!("ERR {msg}"),
+                    Some((source, line)) => errors::script_error_at(&source[1..], line, &msg),
+                    None => errors::with_err_code(&msg),
                 }
             };
             convert::error_table(lua, text.as_bytes())?
@@ -332,7 +332,7 @@ fn on_error(lua: &Lua, err: Value) -> mlua::Result<Table> {
                 Value::Boolean(b) => b.to_string(),
                 v => v.type_name().to_string(),
             };
-            convert::error_table(lua, format!("ERR {text}").as_bytes())?
+            convert::error_table(lua, errors::with_err_code(&text).as_bytes())?
         }
     };
     if let Some((source, line)) = script_position(lua) {
@@ -420,13 +420,13 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) {
 pub(super) fn with_state<R>(scripts: &Scripts, f: impl FnOnce(&mut State) -> R) -> Result<R, String> {
     STATE.with(|cell| {
         let Ok(mut slot) = cell.try_borrow_mut() else {
-            return Err("ERR a script cannot run another script".to_string());
+            return Err(errors::SCRIPT_IN_SCRIPT.to_string());
         };
         let owner = scripts as *const Scripts as usize;
         let generation = scripts.generation();
         if slot.as_ref().is_none_or(|s| s.owner != owner || s.generation != generation) {
             let (lua, env, vals, redis, xpcall, handler, call_with, library_env) =
-                build().map_err(|e| format!("ERR could not start the Lua engine: {e}"))?;
+                build().map_err(|e| errors::lua_start_failed(&e.to_string()))?;
             *slot = Some(State {
                 lua,
                 owner,
@@ -463,7 +463,7 @@ fn function(st: &mut State, sha: &str, body: &[u8]) -> Result<Function, String> 
                 mlua::Error::SyntaxError { message, .. } => message,
                 other => root_message(&other),
             };
-            format!("ERR Error compiling script (new function): {msg}")
+            errors::script_compile_failed(&msg)
         })?;
     st.functions.insert(sha.to_string(), f.clone());
     Ok(f)
@@ -499,16 +499,16 @@ pub fn shebang_flags(body: &[u8]) -> Result<Option<Vec<String>>, String> {
     let line = String::from_utf8_lossy(&body[2..end]);
     let mut parts = line.split_whitespace();
     if parts.next() != Some("lua") {
-        return Err(format!("ERR Unexpected engine in script shebang: {}", line.split_whitespace().next().unwrap_or("")));
+        return Err(errors::shebang_engine(line.split_whitespace().next().unwrap_or("")));
     }
     let mut flags = Vec::new();
     for p in parts {
         let Some(list) = p.strip_prefix("flags=") else {
-            return Err(format!("ERR Unknown lua shebang option: {p}"));
+            return Err(errors::shebang_option(p));
         };
         for f in list.split(',').filter(|f| !f.is_empty()) {
             if !matches!(f, "no-writes" | "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys") {
-                return Err(format!("ERR Unexpected flag in script shebang: {f}"));
+                return Err(errors::shebang_flag(f));
             }
             flags.push(f.to_string());
         }
@@ -541,7 +541,7 @@ pub(super) fn run_entry(
     read_only: bool,
 ) -> Result<(), String> {
     let lua = &st.lua;
-    let lua_err = |e: mlua::Error| format!("ERR Error running script: {}", root_message(&e));
+    let lua_err = |e: mlua::Error| errors::script_run_failed(&root_message(&e));
     let globals = &st.vals;
     let keys = string_list(lua, keys).map_err(lua_err)?;
     let argv = string_list(lua, argv).map_err(lua_err)?;
@@ -602,7 +602,7 @@ fn stop_when_killed(lua: &Lua, run: Arc<Running>) {
     lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |lua, _| {
         let reason = match super::busy::on_hook(&run) {
             Err(stopped) => stopped,
-            Ok(()) if run.kill.load(Ordering::Acquire) => KILLED,
+            Ok(()) if run.kill.load(Ordering::Acquire) => errors::SCRIPT_KILLED,
             Ok(()) => return Ok(VmState::Continue),
         };
         // As Redis: from now on the error is raised at every line, so a script that
@@ -628,7 +628,7 @@ fn call_in_scope(
     let call = |lua: &Lua, args: &MultiValue| -> mlua::Result<(Value, bool)> {
         let resp3 = SCRIPT_RESP.with(Cell::get) == 3;
         let Ok(mut ctx) = ctx_cell.try_borrow_mut() else {
-            return raise("ERR redis.call cannot be nested");
+            return raise(errors::CALL_NESTED);
         };
         let reply = command_call(&mut ctx, args, read_only, running, resp3).unwrap_or_else(|m| Reply::Error(m.into_bytes()));
         let is_error = reply.is_error();
@@ -658,11 +658,11 @@ fn call_in_scope(
 /// The reply text of a script that raised `err` (the handler's table).
 pub(super) fn error_text(err: &Value, sha: &str) -> String {
     let Value::Table(t) = err else {
-        return "ERR Error running script: execution failure".to_string();
+        return errors::SCRIPT_EXECUTION_FAILURE.to_string();
     };
     let msg = match t.raw_get::<Value>("err") {
         Ok(Value::String(s)) => s.to_string_lossy(),
-        _ => "ERR unknown error".to_string(),
+        _ => errors::UNKNOWN_ERROR.to_string(),
     };
     let source = t.raw_get::<Option<String>>("source").ok().flatten();
     let line = t.raw_get::<Option<i64>>("line").ok().flatten();
@@ -682,7 +682,7 @@ fn command_call(
     resp3: bool,
 ) -> Result<Reply, String> {
     if args.is_empty() {
-        return Err("ERR Please specify at least one argument for this redis lib call".into());
+        return Err(errors::CALL_NO_ARGS.into());
     }
     let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
     for a in args.iter() {
@@ -690,28 +690,28 @@ fn command_call(
             Value::String(s) => s.as_bytes().to_vec(),
             Value::Integer(n) => n.to_string().into_bytes(),
             Value::Number(n) => crate::resp::float::fmt_g17(*n).into_bytes(),
-            _ => return Err("ERR Lua redis lib command arguments must be strings or integers".into()),
+            _ => return Err(errors::CALL_BAD_ARG.into()),
         });
     }
     let owned = OwnedArgs::from_slices(argv.iter());
     let cargs = owned.args();
     let table = &ctx.shared.table;
     if table.lookup(cargs.get(0)).is_none() {
-        return Err("ERR Unknown Redis command called from script".into());
+        return Err(errors::CALL_UNKNOWN_COMMAND.into());
     }
     let cmd = crate::shard::dispatch::resolve(table, cargs).map_err(|msg| {
-        if msg.starts_with("ERR wrong number of arguments") {
-            "ERR Wrong number of args calling Redis command from script".to_string()
+        if errors::is_wrong_arity(&msg) {
+            errors::CALL_WRONG_ARITY.to_string()
         } else {
             msg
         }
     })?;
     if cmd.has(flags::NOSCRIPT) {
-        return Err("ERR This Redis command is not allowed from script".into());
+        return Err(errors::CALL_NOSCRIPT.into());
     }
     if cmd.has(flags::WRITE) {
         if read_only {
-            return Err("ERR Write commands are not allowed from read-only scripts.".into());
+            return Err(errors::CALL_WRITE_IN_RO.into());
         }
         running.wrote.store(true, Ordering::Release);
     }
@@ -722,19 +722,10 @@ fn command_call(
         _ => cmd.key_positions(cargs).into_iter().map(|p| shard_of(cargs.get(p), shards)).collect(),
     };
     if needed.iter().any(|&s| ctx.db.shard(s).is_none()) {
-        return Err(if matches!(cmd.route, Route::AllShards) { ALL_SHARDS } else { UNDECLARED_KEY }.into());
+        return Err(if matches!(cmd.route, Route::AllShards) { errors::SCRIPT_ALL_SHARDS } else { errors::SCRIPT_UNDECLARED_KEY }.into());
     }
     Ok(crate::commands::custom::call_on(ctx, cargs, resp3))
 }
-
-/// A script ran a command that needs every shard (DBSIZE, KEYS, INFO...) while holding
-/// only the shards of its KEYS.
-pub const ALL_SHARDS: &str =
-    "ERR Script attempted to run a command that needs every shard: a script holds only the shards of its KEYS";
-
-/// A script used a key of a shard its EVAL does not hold.
-pub const UNDECLARED_KEY: &str =
-    "ERR Script attempted to access a key on a shard it did not lock: pass every key the script uses in KEYS (or put them under one {hashtag})";
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use mlua::{ChunkMode, Function, MultiValue, Table, Value};
 
+use crate::commands::errors;
 use super::engine::{self, raise, Entry, State};
 use super::library::{valid_name, FunctionMeta, Library, FLAGS};
 use super::Scripts;
@@ -23,7 +24,7 @@ type Registered = RefCell<Vec<(FunctionMeta, Function)>>;
 /// Loads `code` into this thread's state; returns its functions. Err is the reply text.
 fn load(st: &State, code: &[u8]) -> Result<Vec<(FunctionMeta, Function)>, String> {
     let lua = &st.lua;
-    let fail = |e: mlua::Error| format!("ERR Error registering functions: {}", engine::root_message(&e));
+    let fail = |e: mlua::Error| errors::function_register_failed(&engine::root_message(&e));
     let load_redis = lua.create_table().map_err(fail)?;
     for k in ["log", "setresp", "LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING", "REDIS_VERSION", "REDIS_VERSION_NUM"] {
         load_redis.raw_set(k, st.redis.raw_get::<Value>(k).map_err(fail)?).map_err(fail)?;
@@ -40,7 +41,7 @@ fn load(st: &State, code: &[u8]) -> Result<Vec<(FunctionMeta, Function)>, String
                 mlua::Error::SyntaxError { message, .. } => message,
                 other => engine::root_message(&other),
             };
-            format!("ERR Error compiling function: {msg}")
+            errors::function_compile_failed(&msg)
         })?;
     let registered: Registered = RefCell::new(Vec::new());
     let outcome: mlua::Result<MultiValue> = lua.scope(|scope| {
@@ -54,9 +55,9 @@ fn load(st: &State, code: &[u8]) -> Result<Vec<(FunctionMeta, Function)>, String
     if !matches!(values.next(), Some(Value::Boolean(true))) {
         let err = match values.next() {
             Some(Value::Table(t)) => t.raw_get::<mlua::String>("err").map(|s| s.to_string_lossy()).unwrap_or_default(),
-            _ => "ERR unknown error".to_string(),
+            _ => errors::UNKNOWN_ERROR.to_string(),
         };
-        return Err(format!("ERR Error registering functions: {err}"));
+        return Err(errors::function_register_failed(&err));
     }
     finish.call::<()>(()).map_err(fail)?;
     Ok(registered.into_inner())
@@ -65,11 +66,11 @@ fn load(st: &State, code: &[u8]) -> Result<Vec<(FunctionMeta, Function)>, String
 /// `redis.register_function(name, callback)` or
 /// `redis.register_function{function_name=, callback=, flags=, description=}`.
 fn register(registered: &Registered, args: MultiValue) -> mlua::Result<()> {
-    let wrong_args = "ERR wrong number of arguments to redis.register_function";
+    let wrong_args = errors::REGISTER_WRONG_ARGS;
     let (name, callback, flags, description) = match (args.len(), args.front()) {
         (2, _) => {
             let Value::Function(f) = &args[1] else {
-                return raise("ERR second argument to redis.register_function must be a function");
+                return raise(errors::REGISTER_NOT_FUNCTION);
             };
             (args[0].clone(), f.clone(), Vec::new(), None)
         }
@@ -78,15 +79,15 @@ fn register(registered: &Registered, args: MultiValue) -> mlua::Result<()> {
     };
     let name = match name {
         Value::String(s) => s.to_string_lossy(),
-        _ => return raise("ERR function name argument given to redis.register_function must be a string"),
+        _ => return raise(errors::REGISTER_NAME_NOT_STRING),
     };
     if !valid_name(&name) {
         // Redis's text says "Library" here too.
-        return raise("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
+        return raise(errors::BAD_LIBRARY_NAME);
     }
     let mut list = registered.borrow_mut();
     if list.iter().any(|(m, _)| m.name == name) {
-        return raise("ERR Function already exists in the library");
+        return raise(errors::FUNCTION_EXISTS_IN_LIBRARY);
     }
     list.push((FunctionMeta { name, flags, description }, callback));
     Ok(())
@@ -97,27 +98,27 @@ type Declared = (Value, Function, Vec<String>, Option<String>);
 fn named_arguments(t: &Table) -> mlua::Result<Declared> {
     let (mut name, mut callback, mut flags, mut description) = (Value::Nil, None, Vec::new(), None);
     for pair in t.clone().pairs::<String, Value>() {
-        let (k, v) = pair.or_else(|_| raise("ERR named argument key given to redis.register_function is not a string"))?;
+        let (k, v) = pair.or_else(|_| raise(errors::REGISTER_KEY_NOT_STRING))?;
         match (k.as_str(), v) {
             ("function_name", v) => name = v,
             ("callback", Value::Function(f)) => callback = Some(f),
-            ("callback", _) => return raise("ERR callback argument given to redis.register_function must be a function"),
+            ("callback", _) => return raise(errors::REGISTER_CALLBACK_NOT_FUNCTION),
             ("description", Value::String(s)) => description = Some(s.to_string_lossy()),
-            ("description", _) => return raise("ERR description argument given to redis.register_function must be a string"),
+            ("description", _) => return raise(errors::REGISTER_DESCRIPTION_NOT_STRING),
             ("flags", Value::Table(list)) => {
                 for f in list.sequence_values::<Value>() {
                     match f? {
                         Value::String(s) if FLAGS.contains(&s.to_string_lossy().as_str()) => flags.push(s.to_string_lossy()),
-                        _ => return raise("ERR unknown flag given"),
+                        _ => return raise(errors::REGISTER_UNKNOWN_FLAG),
                     }
                 }
             }
-            ("flags", _) => return raise("ERR flags argument to redis.register_function must be a table representing function flags"),
-            _ => return raise("ERR unknown argument given to redis.register_function"),
+            ("flags", _) => return raise(errors::REGISTER_FLAGS_NOT_TABLE),
+            _ => return raise(errors::REGISTER_UNKNOWN_ARG),
         }
     }
     let Some(callback) = callback else {
-        return raise("ERR redis.register_function must get a callback argument");
+        return raise(errors::REGISTER_NO_CALLBACK);
     };
     Ok((name, callback, flags, description))
 }
@@ -127,7 +128,7 @@ pub fn check_library(scripts: &Scripts, name: String, code: &[u8]) -> Result<Lib
     engine::with_state(scripts, |st| {
         let funcs = load(st, code)?;
         if funcs.is_empty() {
-            return Err("ERR No functions registered".to_string());
+            return Err(errors::NO_FUNCTIONS_REGISTERED.to_string());
         }
         Ok(Library { name, code: Arc::from(code), functions: funcs.into_iter().map(|(m, _)| m).collect() })
     })?
@@ -141,7 +142,7 @@ fn callback(st: &mut State, lib: &Arc<Library>, fname: &str) -> Result<Function,
         let funcs: HashMap<String, Function> = load(st, &lib.code)?.into_iter().map(|(m, f)| (m.name, f)).collect();
         st.libraries.insert(lib.name.clone(), (Arc::clone(lib), funcs));
     }
-    st.libraries[&lib.name].1.get(fname).cloned().ok_or_else(|| "ERR Function not found".to_string())
+    st.libraries[&lib.name].1.get(fname).cloned().ok_or_else(|| errors::FUNCTION_NOT_FOUND.to_string())
 }
 
 /// FCALL: runs function `meta` of `lib` and writes its reply.

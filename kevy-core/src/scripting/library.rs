@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
+use crate::commands::errors;
+
 /// One function a library registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionMeta {
@@ -61,11 +63,11 @@ impl Libraries {
     pub fn insert(&self, lib: Library, replace: bool) -> Result<(), String> {
         let mut libs = self.by_name.write().unwrap_or_else(|e| e.into_inner());
         if !replace && libs.contains_key(&lib.name) {
-            return Err(format!("ERR Library '{}' already exists", lib.name));
+            return Err(errors::library_exists(&lib.name));
         }
         for other in libs.values().filter(|o| o.name != lib.name) {
             if let Some(f) = lib.functions.iter().find(|f| other.functions.iter().any(|g| g.name == f.name)) {
-                return Err(format!("ERR Function {} already exists", f.name));
+                return Err(errors::function_exists(&f.name));
             }
         }
         libs.insert(lib.name.clone(), Arc::new(lib));
@@ -91,25 +93,25 @@ impl Libraries {
 /// the reply text.
 pub fn parse_metadata(code: &[u8]) -> Result<String, String> {
     if !code.starts_with(b"#!") {
-        return Err("ERR Missing library metadata".into());
+        return Err(errors::LIBRARY_METADATA_MISSING.into());
     }
     let end = code.iter().position(|&b| b == b'\n').unwrap_or(code.len());
     let line = String::from_utf8_lossy(&code[2..end]).into_owned();
     let mut words = line.split(' ').filter(|w| !w.is_empty());
     let engine = words.next().unwrap_or("");
     if !engine.eq_ignore_ascii_case("lua") {
-        return Err(format!("ERR Engine '{engine}' not found"));
+        return Err(errors::engine_not_found(engine));
     }
     let mut name = None;
     for w in words {
         match w.strip_prefix("name=") {
             Some(n) => name = Some(n.to_string()),
-            None => return Err(format!("ERR Invalid metadata value given: {w}")),
+            None => return Err(errors::invalid_metadata(w)),
         }
     }
-    let name = name.ok_or("ERR Library name was not given")?;
+    let name = name.ok_or(errors::LIBRARY_NAME_MISSING)?;
     if !valid_name(&name) {
-        return Err("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".into());
+        return Err(errors::BAD_LIBRARY_NAME.into());
     }
     Ok(name)
 }

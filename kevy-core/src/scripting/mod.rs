@@ -37,16 +37,8 @@ pub use sha1::sha1_hex;
 
 use crate::shard::dispatch::Target;
 
-/// SCRIPT KILL found no script running.
-pub const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
-/// SCRIPT KILL found a script that already wrote.
-pub const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
-/// The reply of a command refused while an EVAL is busy past the threshold.
-pub const BUSY: &str = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
-/// The same while a function (FCALL) is busy.
-pub const BUSY_FUNCTION: &str = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
-/// EVALSHA of an unknown script.
-pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
+// SCRIPT KILL's replies and the -BUSY texts (EVAL, FCALL): commands/errors.rs.
+use crate::commands::errors::{BUSY, BUSY_FUNCTION, NOTBUSY, UNKILLABLE};
 
 /// Should `cmd` get `-BUSY` instead of running? Yes when it needs a shard (`shards`)
 /// that a script has held for longer than `busy-reply-threshold`, unless it is allowed

@@ -129,8 +129,8 @@ fn blmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
     };
     let numkeys = match parse_i64(args.get(2)) {
         Some(n) if n > 0 => n as usize,
-        Some(_) => return ctx.out.error("ERR numkeys should be greater than 0"),
-        None => return ctx.out.error("ERR numkeys should be greater than 0"),
+        Some(_) => return ctx.out.error(errors::LNUMKEYS_NOT_POSITIVE),
+        None => return ctx.out.error(errors::LNUMKEYS_NOT_POSITIVE),
     };
     if 3 + numkeys >= args.len() {
         return ctx.out.error(errors::SYNTAX);
@@ -140,7 +140,7 @@ fn blmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
         0 => 1,
         2 if is(args.get(4 + numkeys), "COUNT") => match parse_i64(args.get(5 + numkeys)) {
             Some(n) if n > 0 => n as usize,
-            _ => return ctx.out.error("ERR count should be greater than 0"),
+            _ => return ctx.out.error(errors::LCOUNT_NOT_POSITIVE),
         },
         _ => return ctx.out.error(errors::SYNTAX),
     };

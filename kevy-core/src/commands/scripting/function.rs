@@ -5,7 +5,7 @@
 //! into its Lua state when it first runs one of its functions.
 
 use crate::commands::effects::{traits, Propagate};
-use crate::commands::{container, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
+use crate::commands::{container, errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::resp::Args;
 use crate::scripting::{functions, library};
 
@@ -50,18 +50,18 @@ fn fcall_ro(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 fn fcall_generic(ctx: &mut Ctx<'_>, args: Args<'_>, read_only: bool) {
     let Some((lib, meta)) = ctx.shared.table.scripts.libraries.function(args.get(1)) else {
-        return ctx.out.error("ERR Function not found");
+        return ctx.out.error(errors::FUNCTION_NOT_FOUND);
     };
     let n = match crate::resp::parser::parse_i64(args.get(2)) {
-        None => return ctx.out.error("ERR Bad number of keys provided"),
-        Some(n) if n < 0 => return ctx.out.error("ERR Number of keys can't be negative"),
+        None => return ctx.out.error(errors::BAD_NUMKEYS),
+        Some(n) if n < 0 => return ctx.out.error(errors::NUMKEYS_NEGATIVE),
         Some(n) if n as u64 > (args.len() - 3) as u64 => {
-            return ctx.out.error("ERR Number of keys can't be greater than number of args")
+            return ctx.out.error(errors::SNUMKEYS_TOO_MANY)
         }
         Some(n) => n as usize,
     };
     if read_only && !meta.no_writes() {
-        return ctx.out.error("ERR Can not execute a script with write flag using *_ro command.");
+        return ctx.out.error(errors::RO_SCRIPT_WRITE_FLAG);
     }
     let all: Vec<&[u8]> = args.from(3).collect();
     let (keys, argv) = all.split_at(n);
@@ -75,7 +75,7 @@ fn function_load(ctx: &mut Ctx<'_>, args: Args<'_>) {
         if is(opt, "replace") {
             replace = true;
         } else {
-            return ctx.out.error(&format!("ERR Unknown option given: {}", String::from_utf8_lossy(opt)));
+            return ctx.out.error(&errors::unknown_option_given(opt));
         }
     }
     let code = args.get(args.len() - 1);
@@ -85,7 +85,7 @@ fn function_load(ctx: &mut Ctx<'_>, args: Args<'_>) {
         Err(e) => return ctx.out.error(&e),
     };
     if !replace && libraries.exists(&name) {
-        return ctx.out.error(&format!("ERR Library '{name}' already exists"));
+        return ctx.out.error(&errors::library_exists(&name));
     }
     let lib = match functions::check_library(&ctx.shared.table.scripts, name.clone(), code) {
         Ok(lib) => lib,
@@ -102,14 +102,14 @@ fn function_delete(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if ctx.shared.table.scripts.libraries.delete(args.get(2)) {
         ctx.out.ok();
     } else {
-        ctx.out.error("ERR Library not found");
+        ctx.out.error(errors::LIBRARY_NOT_FOUND);
     }
 }
 
 /// FUNCTION FLUSH [ASYNC|SYNC]
 fn function_flush(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if args.len() > 3 || args.opt(2).is_some_and(|a| !is(a, "sync") && !is(a, "async")) {
-        return ctx.out.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+        return ctx.out.error(errors::FUNCTION_FLUSH_MODE);
     }
     ctx.shared.table.scripts.libraries.flush();
     ctx.out.ok();
@@ -133,12 +133,12 @@ fn function_list(ctx: &mut Ctx<'_>, args: Args<'_>) {
             with_code = true;
         } else if is(a, "libraryname") {
             let Some(p) = args.opt(i + 1) else {
-                return ctx.out.error("ERR library name argument was not given");
+                return ctx.out.error(errors::LIBRARY_NAME_ARG_MISSING);
             };
             pattern = Some(p);
             i += 1;
         } else {
-            return ctx.out.error(&format!("ERR Unknown argument {}", String::from_utf8_lossy(a)));
+            return ctx.out.error(&errors::unknown_argument(a));
         }
         i += 1;
     }

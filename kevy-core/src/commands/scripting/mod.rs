@@ -10,7 +10,7 @@ use crate::commands::effects::traits;
 use crate::commands::{container, errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::resp::Args;
 use crate::scripting::engine::{self, Invocation};
-use crate::scripting::{sha1_hex, NOSCRIPT as NO_SUCH_SCRIPT};
+use crate::scripting::sha1_hex;
 
 const fn eval_cmd(name: &'static str, flags: u32, handler: crate::commands::Handler, summary: &'static str) -> Command {
     Command::new(name, -3, flags, KeySpec::NONE, handler).route(Route::KeyPositions(eval_keys)).group("scripting").summary(summary)
@@ -45,10 +45,10 @@ fn eval_keys(args: Args<'_>) -> Option<Vec<usize>> {
 fn numkeys(args: Args<'_>) -> Result<usize, &'static str> {
     let n = crate::resp::parser::parse_i64(args.get(2)).ok_or(errors::NOT_INTEGER)?;
     if n < 0 {
-        return Err("ERR Number of keys can't be negative");
+        return Err(errors::NUMKEYS_NEGATIVE);
     }
     if n as u64 > (args.len() - 3) as u64 {
-        return Err("ERR Number of keys can't be greater than number of args");
+        return Err(errors::SNUMKEYS_TOO_MANY);
     }
     Ok(n as usize)
 }
@@ -94,7 +94,7 @@ fn eval_cached(ctx: &mut Ctx<'_>, args: Args<'_>, read_only: bool) {
         Err(e) => return ctx.out.error(e),
     };
     let Some((sha, body)) = ctx.shared.table.scripts.get(args.get(1)) else {
-        return ctx.out.error(NO_SUCH_SCRIPT);
+        return ctx.out.error(errors::NOSCRIPT);
     };
     run(ctx, args, n, &sha, &body, read_only);
 }
@@ -139,7 +139,7 @@ fn script_exists(ctx: &mut Ctx<'_>, args: Args<'_>) {
 /// SCRIPT FLUSH [ASYNC|SYNC]
 fn script_flush(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if args.len() > 3 || args.opt(2).is_some_and(|a| !is(a, "sync") && !is(a, "async")) {
-        return ctx.out.error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+        return ctx.out.error(errors::SCRIPT_FLUSH_MODE);
     }
     ctx.shared.table.scripts.flush();
     ctx.out.ok();

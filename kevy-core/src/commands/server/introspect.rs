@@ -207,14 +207,14 @@ fn command_getkeys(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let inner = owned.args();
     let c = match crate::shard::dispatch::resolve(&ctx.shared.table, inner) {
         Ok(c) => c,
-        Err(e) if e.starts_with("ERR wrong number") => {
-            return ctx.out.error("ERR Invalid number of arguments specified for command")
+        Err(e) if errors::is_wrong_arity(&e) => {
+            return ctx.out.error(errors::GETKEYS_BAD_ARITY)
         }
-        Err(_) => return ctx.out.error("ERR Invalid command specified"),
+        Err(_) => return ctx.out.error(errors::GETKEYS_BAD_COMMAND),
     };
     let keys: Vec<&[u8]> = c.key_positions(inner).into_iter().map(|p| inner.get(p)).collect();
     if keys.is_empty() {
-        return ctx.out.error("ERR The command has no key arguments");
+        return ctx.out.error(errors::GETKEYS_NO_KEYS);
     }
     ctx.out.array(keys.len());
     for k in keys {

@@ -25,12 +25,11 @@ pub const COMMANDS: &[Command] = &[
     ),
 ];
 
-const IN_PROGRESS: &str = "ERR Background save already in progress";
 
 /// SAVE
 fn save(ctx: &mut Ctx<'_>, _: Args<'_>) {
     if ctx.shared.persist.in_progress.load(Ordering::Acquire) {
-        return ctx.out.error(IN_PROGRESS);
+        return ctx.out.error(errors::BGSAVE_IN_PROGRESS);
     }
     let shared = ctx.shared;
     let views = ctx.db.all();
@@ -39,7 +38,7 @@ fn save(ctx: &mut Ctx<'_>, _: Args<'_>) {
         Ok(_) => ctx.out.ok(),
         Err(e) => {
             crate::log_warning!("SAVE failed: {e}");
-            ctx.out.error("ERR");
+            ctx.out.error(errors::SAVE_FAILED);
         }
     }
 }
@@ -53,14 +52,14 @@ fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return ctx.out.error(errors::SYNTAX);
     }
     if ctx.shared.persist.in_progress.load(Ordering::Acquire) {
-        return ctx.out.error(IN_PROGRESS);
+        return ctx.out.error(errors::BGSAVE_IN_PROGRESS);
     }
     let now_ms = ctx.now_ms;
     let copies: Vec<_> = ctx.db.all().iter().map(|(_, ks)| dump::copy_shard(ks, now_ms)).collect();
     if saver::start_background(ctx.shared, copies) {
         ctx.out.simple("Background saving started");
     } else {
-        ctx.out.error(IN_PROGRESS);
+        ctx.out.error(errors::BGSAVE_IN_PROGRESS);
     }
 }
 
@@ -69,12 +68,12 @@ fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
 /// Each shard's file is rewritten in turn by the AOF thread; shards keep serving.
 fn bgrewriteaof(ctx: &mut Ctx<'_>, _: Args<'_>) {
     if !ctx.shared.aof.on.load(Ordering::Acquire) {
-        return ctx.out.error("ERR kevy rewrites the append only file only when appendonly is yes");
+        return ctx.out.error(errors::AOF_REWRITE_NEEDS_AOF);
     }
     if ctx.shared.aof_worker.request_rewrite() {
         ctx.out.simple("Background append only file rewriting started");
     } else {
-        ctx.out.error("ERR Background append only file rewriting already in progress");
+        ctx.out.error(errors::AOF_REWRITE_IN_PROGRESS);
     }
 }
 
@@ -104,7 +103,7 @@ fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return ctx.out.error(errors::SYNTAX);
     }
     if abort {
-        return ctx.out.error("ERR No shutdown in progress.");
+        return ctx.out.error(errors::NO_SHUTDOWN_IN_PROGRESS);
     }
     // A busy script holds its shard's keys: only SHUTDOWN NOSAVE may stop it (Redis).
     if !nosave {

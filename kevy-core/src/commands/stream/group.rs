@@ -60,29 +60,18 @@ fn xgroup_help(ctx: &mut Ctx<'_>, _: Args<'_>) {
     }
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// `NOGROUP No such key '<key>' or consumer group '<group>'`.
-pub fn no_key_or_group(key: &[u8], group: &[u8]) -> String {
-    format!("NOGROUP No such key '{}' or consumer group '{}'", text(key), text(group))
-}
-
-const NEEDS_KEY: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
-
 /// Parses `ENTRIESREAD n` values: a count or -1.
 fn parse_entries_read(arg: &[u8]) -> Result<i64, &'static str> {
     match parse_i64(arg) {
         None => Err(errors::NOT_INTEGER),
-        Some(n) if n < -1 => Err("ERR value for ENTRIESREAD must be positive or -1"),
+        Some(n) if n < -1 => Err(errors::ENTRIESREAD_RANGE),
         Some(n) => Ok(n),
     }
 }
 
 /// XGROUP's options after the ID (CREATE: MKSTREAM, ENTRIESREAD; SETID: ENTRIESREAD).
 fn parse_group_options(args: Args<'_>, create: bool) -> Result<(bool, i64), String> {
-    let sub_err = || format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try XGROUP HELP.", text(args.get(1)));
+    let sub_err = || errors::unknown_subcommand_or_arity("XGROUP", args.get(1));
     let (mut mkstream, mut entries_read) = (false, -1);
     let mut i = 5;
     while i < args.len() {
@@ -118,9 +107,9 @@ fn xgroup(ctx: &mut Ctx<'_>, args: Args<'_>) {
         Ok(s) => s.map(|s| s.groups.contains_key(name)),
         Err(e) => return ctx.out.error(e),
     };
-    let Some(has_group) = exists.or(mkstream.then_some(false)) else { return ctx.out.error(NEEDS_KEY) };
+    let Some(has_group) = exists.or(mkstream.then_some(false)) else { return ctx.out.error(errors::XGROUP_NEEDS_KEY) };
     if !has_group && matches!(sub.as_slice(), b"setid" | b"createconsumer" | b"delconsumer") {
-        return ctx.out.error(&format!("NOGROUP No such consumer group '{}' for key name '{}'", text(name), text(key)));
+        return ctx.out.error(&errors::no_group_for_key(key, name));
     }
     match sub.as_slice() {
         b"create" => {
@@ -136,7 +125,7 @@ fn xgroup(ctx: &mut Ctx<'_>, args: Args<'_>) {
             };
             let Ok(s) = stream_or_create(ks, key, now) else { return };
             if has_group {
-                return ctx.out.error("BUSYGROUP Consumer Group name already exists");
+                return ctx.out.error(errors::BUSYGROUP);
             }
             s.groups.insert(name.to_vec(), Group::new(id, entries_read));
             ctx.out.ok();
@@ -248,7 +237,7 @@ fn xpending(ctx: &mut Ctx<'_>, args: Args<'_>) {
         Err(e) => return ctx.out.error(e),
         Ok(s) => match s.and_then(|s| s.groups.get(name)) {
             Some(g) => g,
-            None => return ctx.out.error(&no_key_or_group(key, name)),
+            None => return ctx.out.error(&errors::no_key_or_group(key, name)),
         },
     };
     let Some(r) = range else {
@@ -317,7 +306,7 @@ fn parse_claim_options(args: Args<'_>, from: usize, now: u64) -> Result<ClaimOpt
     while j < args.len() {
         let more = j + 1 < args.len();
         let opt = args.get(j);
-        let int = |what: &str| parse_i64(args.get(j + 1)).ok_or_else(|| format!("ERR Invalid {what} option argument for XCLAIM"));
+        let int = |what: &str| parse_i64(args.get(j + 1)).ok_or_else(|| errors::xclaim_bad_option_arg(what));
         if is(opt, "force") {
             o.force = true;
         } else if is(opt, "justid") {
@@ -335,7 +324,7 @@ fn parse_claim_options(args: Args<'_>, from: usize, now: u64) -> Result<ClaimOpt
             o.last_id = parse_id_or(args.get(j + 1), 0, true).ok_or(INVALID_ID)?;
             j += 1;
         } else {
-            return Err(format!("ERR Unrecognized XCLAIM option '{}'", text(opt)));
+            return Err(errors::xclaim_unknown_option(opt));
         }
         j += 1;
     }
@@ -348,10 +337,10 @@ fn xclaim(ctx: &mut Ctx<'_>, args: Args<'_>) {
     match read_stream(ctx.db.ks(key), key, now) {
         Err(e) => return ctx.out.error(e),
         Ok(s) if s.is_some_and(|s| s.groups.contains_key(name)) => {}
-        Ok(_) => return ctx.out.error(&no_key_or_group(key, name)),
+        Ok(_) => return ctx.out.error(&errors::no_key_or_group(key, name)),
     }
     let Some(min_idle) = parse_i64(args.get(4)) else {
-        return ctx.out.error("ERR Invalid min-idle-time argument for XCLAIM");
+        return ctx.out.error(errors::XCLAIM_MIN_IDLE);
     };
     let min_idle = min_idle.max(0);
     let ids: Vec<StreamId> = args.from(5).map_while(|a| parse_id_or(a, 0, true)).collect();
@@ -413,7 +402,7 @@ fn xclaim(ctx: &mut Ctx<'_>, args: Args<'_>) {
 fn xautoclaim(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let (key, name, now) = (args.get(1), args.get(2), ctx.now_ms);
     let Some(min_idle) = parse_i64(args.get(4)) else {
-        return ctx.out.error("ERR Invalid min-idle-time argument for XAUTOCLAIM");
+        return ctx.out.error(errors::XAUTOCLAIM_MIN_IDLE);
     };
     let min_idle = min_idle.max(0);
     let start = match parse_bound(args.get(5), true) {
@@ -426,7 +415,7 @@ fn xautoclaim(ctx: &mut Ctx<'_>, args: Args<'_>) {
         if is(args.get(j), "count") && j + 1 < args.len() {
             match parse_i64(args.get(j + 1)) {
                 Some(n) if (1..=i64::MAX / 16).contains(&n) => count = n,
-                _ => return ctx.out.error("ERR COUNT must be > 0"),
+                _ => return ctx.out.error(errors::XAUTOCLAIM_COUNT),
             }
             j += 1;
         } else if is(args.get(j), "justid") {
@@ -439,7 +428,7 @@ fn xautoclaim(ctx: &mut Ctx<'_>, args: Args<'_>) {
     match read_stream(ctx.db.ks(key), key, now) {
         Err(e) => return ctx.out.error(e),
         Ok(s) if s.is_some_and(|s| s.groups.contains_key(name)) => {}
-        Ok(_) => return ctx.out.error(&no_key_or_group(key, name)),
+        Ok(_) => return ctx.out.error(&errors::no_key_or_group(key, name)),
     }
     let consumer = args.get(3);
     let Ok(Some(s)) = write_stream(ctx.db.ks(key), key, now) else { return };

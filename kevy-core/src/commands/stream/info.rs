@@ -68,8 +68,7 @@ pub fn lag(s: &Stream, g: &Group) -> Option<i64> {
 }
 
 fn sub_syntax(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let sub = String::from_utf8_lossy(args.get(1)).into_owned();
-    ctx.out.error(&format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try XINFO HELP."));
+    ctx.out.error(&errors::unknown_subcommand_or_arity("XINFO", args.get(1)));
 }
 
 /// XINFO STREAM key [FULL [COUNT count]]
@@ -207,12 +206,7 @@ fn xinfo_consumers(ctx: &mut Ctx<'_>, args: Args<'_>) {
         Err(e) => return ctx.out.error(e),
     };
     let Some(g) = s.groups.get(group) else {
-        let msg = format!(
-            "NOGROUP No such consumer group '{}' for key name '{}'",
-            String::from_utf8_lossy(group),
-            String::from_utf8_lossy(key)
-        );
-        return ctx.out.error(&msg);
+        return ctx.out.error(&errors::no_group_for_key(key, group));
     };
     let out = &mut ctx.out;
     out.array(g.consumers.len());

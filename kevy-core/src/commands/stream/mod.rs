@@ -124,7 +124,7 @@ fn parse_add_or_trim(args: Args<'_>, from: usize, xadd: bool) -> Result<AddArgs,
             break;
         } else if (is(opt, "maxlen") || is(opt, "minid")) && more > 0 {
             if to.is_some() {
-                return Err("ERR syntax error, MAXLEN and MINID options at the same time are not compatible");
+                return Err(errors::XTRIM_MAXLEN_AND_MINID);
             }
             approx = false;
             let next = args.get(i + 1);
@@ -136,7 +136,7 @@ fn parse_add_or_trim(args: Args<'_>, from: usize, xadd: bool) -> Result<AddArgs,
             to = Some(if is(opt, "maxlen") {
                 let n = parse_i64(arg).ok_or(errors::NOT_INTEGER)?;
                 if n < 0 {
-                    return Err("ERR The MAXLEN argument must be >= 0.");
+                    return Err(errors::XTRIM_MAXLEN_NEGATIVE);
                 }
                 TrimTo::MaxLen(n as u64)
             } else {
@@ -146,7 +146,7 @@ fn parse_add_or_trim(args: Args<'_>, from: usize, xadd: bool) -> Result<AddArgs,
         } else if is(opt, "limit") && more > 0 {
             let n = parse_i64(args.get(i + 1)).ok_or(errors::NOT_INTEGER)?;
             if n < 0 {
-                return Err("ERR The LIMIT argument must be >= 0.");
+                return Err(errors::XTRIM_LIMIT_NEGATIVE);
             }
             limit = Some(n);
             i += 2;
@@ -161,13 +161,13 @@ fn parse_add_or_trim(args: Args<'_>, from: usize, xadd: bool) -> Result<AddArgs,
         }
     }
     if limit.is_some_and(|l| l != 0) && to.is_none() {
-        return Err("ERR syntax error, LIMIT cannot be used without specifying a trimming strategy");
+        return Err(errors::XTRIM_LIMIT_WITHOUT_STRATEGY);
     }
     if !xadd && to.is_none() {
-        return Err("ERR syntax error, XTRIM must be called with a trimming strategy");
+        return Err(errors::XTRIM_NO_STRATEGY);
     }
     let limit = match limit {
-        Some(_) if !approx => return Err("ERR syntax error, LIMIT cannot be used without the special ~ option"),
+        Some(_) if !approx => return Err(errors::XTRIM_LIMIT_WITHOUT_APPROX),
         Some(l) => l as u64,
         None if approx => 100 * crate::types::stream::NODE_MAX_ENTRIES as u64,
         None => 0,
@@ -203,7 +203,7 @@ fn xadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return ctx.out.error(&errors::wrong_arity("xadd"));
     }
     if given == Some((0, Some(0))) {
-        return ctx.out.error("ERR The ID specified in XADD must be greater than 0-0");
+        return ctx.out.error(errors::XADD_ID_ZERO);
     }
     let (key, now) = (args.get(1), ctx.now_ms);
     let ks = ctx.db.ks(key);
@@ -218,10 +218,10 @@ fn xadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let id = match s.next_id(given, now) {
         Ok(id) => id,
         Err(AddError::NotGreater) => {
-            return ctx.out.error("ERR The ID specified in XADD is equal or smaller than the target stream top item")
+            return ctx.out.error(errors::XADD_ID_TOO_SMALL)
         }
         Err(AddError::Exhausted) => {
-            return ctx.out.error("ERR The stream has exhausted the last possible ID, unable to add more items")
+            return ctx.out.error(errors::XADD_IDS_EXHAUSTED)
         }
     };
     s.push(id, args.from(a.id_at + 1).map(<[u8]>::to_vec).collect());
@@ -336,14 +336,14 @@ fn xsetid(ctx: &mut Ctx<'_>, args: Args<'_>) {
         if is(args.get(i), "entriesadded") && more {
             match parse_i64(args.get(i + 1)) {
                 None => return ctx.out.error(errors::NOT_INTEGER),
-                Some(n) if n < 0 => return ctx.out.error("ERR entries_added must be positive"),
+                Some(n) if n < 0 => return ctx.out.error(errors::XSETID_ENTRIES_ADDED_NEGATIVE),
                 Some(n) => added = Some(n as u64),
             }
         } else if is(args.get(i), "maxdeletedid") && more {
             match parse_id_or(args.get(i + 1), 0, true) {
                 None => return ctx.out.error(INVALID_ID),
                 Some(m) if id < m => {
-                    return ctx.out.error("ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id")
+                    return ctx.out.error(errors::XSETID_BELOW_MAX_DELETED)
                 }
                 Some(m) => max_del = m,
             }
@@ -359,10 +359,10 @@ fn xsetid(ctx: &mut Ctx<'_>, args: Args<'_>) {
     };
     if !s.is_empty() {
         if s.last_entry().is_some_and(|(top, _)| id < top) {
-            return ctx.out.error("ERR The ID specified in XSETID is smaller than the target stream top item");
+            return ctx.out.error(errors::XSETID_BELOW_TOP);
         }
         if added.is_some_and(|n| n < s.len()) {
-            return ctx.out.error("ERR The entries_added specified in XSETID is smaller than the target stream length");
+            return ctx.out.error(errors::XSETID_ENTRIES_BELOW_LENGTH);
         }
     }
     s.last_id = id;

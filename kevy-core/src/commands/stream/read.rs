@@ -10,7 +10,6 @@
 
 use crate::commands::effects::Propagate;
 use crate::commands::stream::{read_stream, reply_entry, write_stream};
-use crate::commands::stream::group::no_key_or_group;
 use crate::commands::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
@@ -76,9 +75,9 @@ fn parse_read<'a>(args: Args<'a>, xreadgroup: bool, now: u64) -> Result<ReadArgs
         let o = args.get(i);
         if is(o, "block") && more > 0 {
             i += 1;
-            let ms = parse_i64(args.get(i)).ok_or("ERR timeout is not an integer or out of range")?;
+            let ms = parse_i64(args.get(i)).ok_or(errors::TIMEOUT_NOT_INTEGER)?;
             if ms < 0 {
-                return Err("ERR timeout is negative".into());
+                return Err(errors::TIMEOUT_NEGATIVE.into());
             }
             r.deadline = Some(if ms == 0 { FOREVER } else { now.saturating_add(ms as u64) });
         } else if is(o, "count") && more > 0 {
@@ -88,19 +87,19 @@ fn parse_read<'a>(args: Args<'a>, xreadgroup: bool, now: u64) -> Result<ReadArgs
             r.keys_at = i + 1;
             let rest = args.len() - r.keys_at;
             if rest % 2 != 0 {
-                return Err("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.".into());
+                return Err(errors::XREAD_UNBALANCED.into());
             }
             r.n = rest / 2;
             break;
         } else if is(o, "group") && more >= 2 {
             if !xreadgroup {
-                return Err("ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.".into());
+                return Err(errors::XREAD_GROUP_OPTION.into());
             }
             r.group = Some((args.get(i + 1), args.get(i + 2)));
             i += 2;
         } else if is(o, "noack") {
             if !xreadgroup {
-                return Err("ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.".into());
+                return Err(errors::XREAD_NOACK_OPTION.into());
             }
             r.noack = true;
         } else {
@@ -112,7 +111,7 @@ fn parse_read<'a>(args: Args<'a>, xreadgroup: bool, now: u64) -> Result<ReadArgs
         return Err(errors::SYNTAX.into());
     }
     if xreadgroup && r.group.is_none() {
-        return Err("ERR Missing GROUP option for XREADGROUP".into());
+        return Err(errors::XREADGROUP_NO_GROUP.into());
     }
     Ok(r)
 }
@@ -141,16 +140,16 @@ fn resolve_ids(ctx: &mut Ctx<'_>, args: Args<'_>, r: &ReadArgs<'_>) -> Result<Ve
         let s = read_stream(ctx.db.ks(key), key, ctx.now_ms).map_err(str::to_string)?;
         if let Some((group, _)) = r.group {
             if !s.is_some_and(|s| s.groups.contains_key(group)) {
-                return Err(format!("{} in XREADGROUP with GROUP option", no_key_or_group(key, group)));
+                return Err(format!("{} in XREADGROUP with GROUP option", errors::no_key_or_group(key, group)));
             }
         }
         ids.push(match arg {
             b"$" if r.group.is_some() => {
-                return Err("ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.".into())
+                return Err(errors::XREADGROUP_DOLLAR_ID.into())
             }
             b"$" => Start::After(s.map_or(StreamId::ZERO, |s| s.last_id)),
             b">" if r.group.is_none() => {
-                return Err("ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.".into())
+                return Err(errors::XREAD_NEW_ID.into())
             }
             b">" => Start::New,
             _ => Start::After(parse_id_or(arg, 0, true).ok_or(INVALID_ID)?),
@@ -293,7 +292,7 @@ fn xreadgroup(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let ids = match resolve_ids(ctx, args, &r) {
         Ok(ids) => ids,
         Err(_) if serving && ctx.serving.is_some_and(|k| group_gone(ctx, k, group)) => {
-            return ctx.out.error("NOGROUP the consumer group this client was blocked on no longer exists");
+            return ctx.out.error(errors::NOGROUP_BLOCKED_ON);
         }
         Err(_) if serving => return block(ctx, args, &r, &[], r.deadline.unwrap_or(FOREVER)),
         Err(e) => return ctx.out.error(&e),

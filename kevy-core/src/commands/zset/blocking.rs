@@ -98,7 +98,7 @@ fn bzmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let numkeys = match parse_i64(args.get(2)) {
         Some(n) if n > 0 && 3 + (n as usize) < args.len() => n as usize,
         Some(n) if n > 0 => return ctx.out.error(errors::SYNTAX),
-        _ => return ctx.out.error("ERR numkeys should be greater than 0"),
+        _ => return ctx.out.error(errors::ZNUMKEYS_NOT_POSITIVE),
     };
     let where_at = 3 + numkeys;
     let max = if is(args.get(where_at), "MIN") {
@@ -112,7 +112,7 @@ fn bzmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
         0 => 1,
         2 if is(args.get(where_at + 1), "COUNT") => match parse_i64(args.get(where_at + 2)) {
             Some(n) if n > 0 => n as usize,
-            _ => return ctx.out.error("ERR count should be greater than 0"),
+            _ => return ctx.out.error(errors::ZCOUNT_NOT_POSITIVE),
         },
         _ => return ctx.out.error(errors::SYNTAX),
     };

@@ -140,7 +140,7 @@ fn parse_numkeys(args: Args<'_>, at: usize) -> Result<usize, String> {
     let n = parse_i64(args.get(at)).ok_or_else(|| errors::NOT_INTEGER.to_string())?;
     if n < 1 {
         let name = String::from_utf8_lossy(args.get(0)).to_ascii_lowercase();
-        return Err(format!("ERR at least 1 input key is needed for '{name}' command"));
+        return Err(errors::no_input_keys(&name));
     }
     if n as u64 > (args.len() - at - 1) as u64 {
         return Err(errors::SYNTAX.to_string());
