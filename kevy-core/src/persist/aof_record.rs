@@ -115,6 +115,15 @@ pub fn record_inside(torn: &[u8], mut is_command: impl FnMut(&[u8], &ArgSpans) -
     None
 }
 
+/// Commands an AOF may hold that are not writes: the framing of a transaction and
+/// Redis's database switch (a file format rule, not a command effect).
+const FRAMING: &[&str] = &["select", "multi", "exec"];
+
+/// Is `cmd` one of the non-write commands an AOF may hold?
+pub fn is_framing(cmd: &crate::commands::Command) -> bool {
+    FRAMING.contains(&cmd.name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,11 +169,3 @@ mod tests {
     }
 }
 
-/// Commands an AOF may hold that are not writes: the framing of a transaction and
-/// Redis's database switch (a file format rule, not a command effect).
-const FRAMING: &[&str] = &["select", "multi", "exec"];
-
-/// Is `cmd` one of the non-write commands an AOF may hold?
-pub fn is_framing(cmd: &crate::commands::Command) -> bool {
-    FRAMING.contains(&cmd.name)
-}
