@@ -420,6 +420,7 @@ pub fn run_pipeline(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32) {
 }
 
 /// Runs `cmd` on this thread for `conn`, over `db`, replying into the connection.
+#[inline(always)]
 fn run_for_conn(turn: &mut Turn<'_>, conn: &mut Conn, db: Db<'_>, call: &Call<'_>) {
     let resp3 = conn.client.resp3;
     let (buf, client) = conn.reply_parts();
