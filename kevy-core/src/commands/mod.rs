@@ -291,8 +291,11 @@ pub fn container(_: &mut Ctx<'_>, _: Args<'_>) {}
 /// name: a lookup costs one short hash and usually one compare, no allocation.
 pub struct CommandTable {
     slots: Vec<Option<&'static Command>>,
-    /// The fold hash of each slot's name: a probe compares names only on a full match.
+    /// The hash of each slot's name: a probe compares names only on a full match.
     hashes: Vec<u64>,
+    /// Each slot's name packed into two words ([`NameKey`]): a name of up to 16 bytes
+    /// (every common command) matches by two word compares instead of a byte loop.
+    keys: Vec<NameKey>,
     count: usize,
     /// Commands the host registered; consulted only for names that are not built-ins.
     pub custom: custom::Registry,
@@ -301,7 +304,8 @@ pub struct CommandTable {
 }
 
 /// FNV-1a over the bytes with bit 5 set, which folds ASCII letter case. (Other bytes
-/// may collide, e.g. '@' and '`'; the lookup compares names exactly anyway.)
+/// may collide, e.g. '@' and '`'; the lookup compares names exactly anyway.) Only for
+/// names longer than a [`NameKey`] holds.
 #[inline]
 fn fold_hash(name: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -309,6 +313,34 @@ fn fold_hash(name: &[u8]) -> u64 {
         h = (h ^ (b | 0x20) as u64).wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
+}
+
+/// A name of up to 16 bytes, lower-cased and packed little-endian into two words,
+/// zero-padded; with the length compared too, equal keys mean equal names ignoring
+/// ASCII case (table names are lower case). Longer names get `LONG_NAME`.
+type NameKey = [u64; 2];
+const LONG_NAME: NameKey = [u64::MAX; 2];
+
+#[inline(always)]
+fn name_key(name: &[u8]) -> NameKey {
+    if name.len() > 16 {
+        return LONG_NAME;
+    }
+    let mut key = [0u64; 2];
+    for (i, &b) in name.iter().enumerate() {
+        key[i >> 3] |= (b.to_ascii_lowercase() as u64) << ((i & 7) * 8);
+    }
+    key
+}
+
+/// The slot hash of a name: mixed from its key when it is short, else its fold hash.
+#[inline(always)]
+fn name_hash(name: &[u8], key: &NameKey) -> u64 {
+    if name.len() > 16 {
+        return fold_hash(name);
+    }
+    let h = (key[0] ^ key[1].rotate_left(29) ^ name.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    h ^ (h >> 29)
 }
 
 impl Default for CommandTable {
@@ -347,7 +379,7 @@ impl Default for CommandTable {
         ];
         let all: Vec<&'static Command> = families.iter().flat_map(|f| f.iter()).collect();
         let size = (all.len() * 4).next_power_of_two();
-        let mut t = CommandTable { slots: vec![None; size], hashes: vec![0; size], count: 0, custom: custom::Registry::default(), scripts: Default::default() };
+        let mut t = CommandTable { slots: vec![None; size], hashes: vec![0; size], keys: vec![LONG_NAME; size], count: 0, custom: custom::Registry::default(), scripts: Default::default() };
         for cmd in all {
             t.insert(cmd);
         }
@@ -358,13 +390,15 @@ impl Default for CommandTable {
 impl CommandTable {
     fn insert(&mut self, cmd: &'static Command) {
         let mask = self.slots.len() - 1;
-        let hash = fold_hash(cmd.name.as_bytes());
+        let key = name_key(cmd.name.as_bytes());
+        let hash = name_hash(cmd.name.as_bytes(), &key);
         let mut i = hash as usize & mask;
         loop {
             match self.slots[i] {
                 None => {
                     self.slots[i] = Some(cmd);
                     self.hashes[i] = hash;
+                    self.keys[i] = key;
                     self.count += 1;
                     return;
                 }
@@ -381,16 +415,19 @@ impl CommandTable {
     #[inline(always)]
     pub fn lookup(&self, name: &[u8]) -> Option<&'static Command> {
         let mask = self.slots.len() - 1;
-        let hash = fold_hash(name);
+        let key = name_key(name);
+        let hash = name_hash(name, &key);
         let mut i = hash as usize & mask;
         loop {
             let Some(c) = self.slots[i] else { return self.lookup_custom(name) };
-            // Table names are lower case: only the argument needs folding.
-            if self.hashes[i] == hash
-                && c.name.len() == name.len()
-                && c.name.bytes().zip(name).all(|(a, &b)| a == b.to_ascii_lowercase())
-            {
-                return Some(c);
+            if self.hashes[i] == hash && c.name.len() == name.len() {
+                // Short names: the keys are the names. Long ones compare byte by byte
+                // (table names are lower case: only the argument needs folding).
+                if key != LONG_NAME && self.keys[i] == key
+                    || key == LONG_NAME && c.name.bytes().zip(name).all(|(a, &b)| a == b.to_ascii_lowercase())
+                {
+                    return Some(c);
+                }
             }
             i = (i + 1) & mask;
         }
@@ -543,4 +580,33 @@ impl<'a> Ctx<'a> {
 #[inline]
 pub fn is(arg: &[u8], keyword: &str) -> bool {
     arg.eq_ignore_ascii_case(keyword.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_ignores_case_for_every_name_length() {
+        static LONG: [Command; 2] = [
+            Command::new("sixteen-bytes-ab", 1, 0, KeySpec::NONE, container),
+            Command::new("a-name-over-sixteen-bytes", 1, 0, KeySpec::NONE, container),
+        ];
+        let mut table = CommandTable::default();
+        LONG.iter().for_each(|c| table.insert(c));
+        let names: Vec<&str> = table.all().iter().map(|c| c.name).collect();
+        for name in names {
+            for variant in [name.to_string(), name.to_ascii_uppercase()] {
+                assert_eq!(table.lookup(variant.as_bytes()).map(|c| c.name), Some(name), "{variant}");
+            }
+        }
+    }
+
+    #[test]
+    fn lookup_refuses_near_misses() {
+        let table = CommandTable::default();
+        for miss in [&b"ge"[..], b"gett", b"get\0", b"\0get", b"g\xc5t", b"GET ", b"zrangestor\x7f", b"sixteen-bytes-a\r", b"a-name-over-sixteen-byteS\0", b""] {
+            assert!(table.lookup(miss).is_none(), "{:?}", String::from_utf8_lossy(miss));
+        }
+    }
 }

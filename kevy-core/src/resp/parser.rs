@@ -66,7 +66,7 @@ enum Header {
 /// does). Redis finds that `\r` with strchr, which stops at a NUL byte: a NUL before
 /// the `\r` leaves the line unfinished, so the client waits (until the 64 KiB header
 /// limit) exactly as it would on redis-server.
-#[inline]
+#[inline(always)]
 fn header(input: &[u8], at: usize) -> Header {
     // Fast path: one or two digits, what nearly every request header holds.
     if let Some(&[_, a, b, c, _]) = input.get(at..at + 5) {
@@ -77,6 +77,12 @@ fn header(input: &[u8], at: usize) -> Header {
             return Header::Value(((a - b'0') * 10 + (b - b'0')) as i64, at + 5);
         }
     }
+    header_slow(input, at)
+}
+
+/// [`header`] past its fast path: longer numbers, partial and invalid lines.
+#[inline(never)]
+fn header_slow(input: &[u8], at: usize) -> Header {
     let Some(cr) = input[at..].iter().position(|&c| c == b'\r' || c == 0).map(|i| at + i) else {
         return Header::Partial;
     };

@@ -53,14 +53,11 @@ impl<'a> Db<'a> {
 
     /// The keyspace that owns `key`. The dispatcher locked it from the key spec, so a
     /// handler touching only its declared keys always finds it.
-    #[inline]
+    #[inline(always)]
     pub fn ks(&mut self, key: &[u8]) -> &mut Keyspace {
         match &mut self.parts {
             Parts::One(_, ks) => ks,
-            Parts::Many(v) => {
-                let owner = shard_of(key, v.len());
-                v[owner].as_deref_mut().expect("key's shard is locked")
-            }
+            Parts::Many(v) => owner_of(v, key),
         }
     }
 
@@ -89,4 +86,12 @@ impl<'a> Db<'a> {
             Parts::Many(v) => v.iter_mut().enumerate().filter_map(|(i, k)| k.as_deref_mut().map(|k| (i, k))).collect(),
         }
     }
+}
+
+/// The locked keyspace that owns `key`, among several (kept out of [`Db::ks`]'s
+/// one-shard path).
+#[inline(never)]
+fn owner_of<'k>(locked: &'k mut [Option<&mut Keyspace>], key: &[u8]) -> &'k mut Keyspace {
+    let owner = shard_of(key, locked.len());
+    locked[owner].as_deref_mut().expect("key's shard is locked")
 }

@@ -78,8 +78,20 @@ fn connection_state<'g>(
 }
 
 /// Finds the command (or subcommand) and checks its arity. Errors are reply texts.
-#[inline]
+#[inline(always)]
 pub fn resolve(table: &CommandTable, args: Args<'_>) -> Result<&'static Command, String> {
+    // The common case inline: a plain command with the right arity.
+    if let Some(cmd) = table.lookup(args.get(0)) {
+        if cmd.subcommands.is_empty() && cmd.arity_ok(args.len()) {
+            return Ok(cmd);
+        }
+    }
+    resolve_slow(table, args)
+}
+
+/// [`resolve`] for unknown commands, wrong arity and subcommands.
+#[inline(never)]
+fn resolve_slow(table: &CommandTable, args: Args<'_>) -> Result<&'static Command, String> {
     let name = args.get(0);
     let Some(cmd) = table.lookup(name) else {
         return Err(errors::unknown_command(name, &mut args.from(1)));
@@ -417,6 +429,7 @@ pub fn run_pipeline(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32) {
 }
 
 /// Runs `cmd` on this thread for `conn`, over `db`, replying into the connection.
+#[inline(always)]
 fn run_for_conn(turn: &mut Turn<'_>, conn: &mut Conn, db: Db<'_>, call: &Call<'_>) {
     let resp3 = conn.client.resp3;
     let (buf, client) = conn.reply_parts();

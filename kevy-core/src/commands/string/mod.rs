@@ -259,6 +259,12 @@ fn get(ctx: &mut Ctx<'_>, args: Args<'_>) {
 /// SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds |
 /// PXAT unix-time-milliseconds | KEEPTTL]
 fn set(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if args.len() == 3 {
+        // Plain `SET key value`, the common case: no options, always written, no deadline.
+        let (key, value) = (args.get(1), args.get(2));
+        ctx.db.ks(key).set_string(key, value, NO_EXPIRE);
+        return ctx.out.ok();
+    }
     let o = match parse_set_args(args, 3, true) {
         Ok(o) => o,
         Err(e) => return ctx.out.error(e),
