@@ -5,13 +5,16 @@
 //!   [`Server::call`], custom commands, stop).
 //! - [`clock`]: wall time or the host's manual clock.
 //! - [`log`]: log lines to stderr or the host's hook.
-//! - [`config`]: one table of parameters under Redis's names.
+//! - [`config`]: one table of parameters under Redis's names (a leaf: parses every
+//!   parameter's values, notify-keyspace-events letters and appendfsync included).
 //! - [`resp`]: request parser (multibulk + inline) and RESP2/RESP3 reply writer.
-//! - [`shard`]: the thread per shard: event loop, connections, dispatch, mailbox rings
-//!   between shards, key routing.
-//! - [`commands`]: the command table and one file per command family.
+//! - [`shard`]: the thread per shard: event loop, front end (reactor, connections), the
+//!   dispatch pipeline, mailbox rings between shards, the busy-script servicer.
+//! - [`commands`]: the command table (each row declares its effects) and one folder per
+//!   command family.
 //! - [`scripting`]: Lua scripts (EVAL, SCRIPT): the engine, conversions, the cache.
-//! - [`store`]: a shard's keyspace and the values it holds.
+//! - [`store`]: a shard's keyspace, the values it holds, the routing hash, the WATCH
+//!   registry.
 //! - [`types`]: the data structures behind lists, hashes, sets, sorted sets.
 //! - [`reactor`]: epoll and the raw syscalls (the only `unsafe` of the runtime).
 //! - [`glob`]: Redis glob patterns.
@@ -28,6 +31,10 @@
 //! the connection keeps a slot so replies leave in request order. Keys on several
 //! shards: the connection waits for its earlier replies, then locks those shards'
 //! keyspaces in shard order and runs the handler over all of them, atomically.
+//! Wherever it runs, a command goes through `shard::dispatch::run`: the handler, then
+//! the effect stage (WATCH, keyspace events, AOF, wake-ups of blocked clients), read
+//! from what its table row declares and what the handler reported. Imports point down
+//! the layers of docs/ARCHITECTURE.md (`tests/layers.rs` checks them).
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
