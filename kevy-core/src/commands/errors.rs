@@ -393,6 +393,15 @@ pub const REGISTER_FLAGS_NOT_TABLE: &str =
 pub const REGISTER_UNKNOWN_ARG: &str = "ERR unknown argument given to redis.register_function";
 pub const REGISTER_NO_CALLBACK: &str = "ERR redis.register_function must get a callback argument";
 
+// Bit commands: SETBIT GETBIT BITCOUNT BITPOS BITOP BITFIELD.
+pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
+pub const BIT_VALUE: &str = "ERR bit is not an integer or out of range";
+pub const BITPOS_BIT: &str = "ERR The bit argument must be 1 or 0.";
+pub const BITOP_NOT_ONE_KEY: &str = "ERR BITOP NOT must be called with a single source key.";
+pub const BITFIELD_TYPE: &str = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+pub const BITFIELD_OVERFLOW: &str = "ERR Invalid OVERFLOW type specified";
+pub const BITFIELD_RO_GET_ONLY: &str = "ERR BITFIELD_RO only supports the GET subcommand";
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};

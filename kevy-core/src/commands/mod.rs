@@ -4,6 +4,7 @@
 //! table is their union. One dispatcher (in `shard::dispatch`) rejects unknown commands
 //! and wrong arity and routes by the key spec, so handlers never re-check either.
 
+pub mod bits;
 pub mod connection;
 pub mod custom;
 pub mod effects;
@@ -355,6 +356,7 @@ impl Default for CommandTable {
             string::COMMANDS,
             string::range::COMMANDS,
             string::float::COMMANDS,
+            bits::COMMANDS,
             keys::COMMANDS,
             keys::expire::COMMANDS,
             keys::scan::COMMANDS,

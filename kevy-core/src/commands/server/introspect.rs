@@ -93,6 +93,7 @@ fn categories(c: &Command) -> Vec<String> {
             "set" => "@set",
             "sorted-set" => "@sortedset",
             "stream" => "@stream",
+            "bitmap" => "@bitmap",
             "connection" => "@connection",
             "transactions" => "@transaction",
             _ => "@server",
