@@ -80,6 +80,10 @@ pub mod traits {
     /// Runs other commands that may write (scripts): clients blocked on its keys are
     /// served after it, as after any write.
     pub const MAY_WRITE: u32 = 1 << 3;
+    /// A success that reported no change (`Ctx::changed`) wrote nothing: WATCH keeps its
+    /// keys and the write is not counted dirty (SETBIT, BITFIELD that set a bit to what
+    /// it was, as Redis 7.0).
+    pub const NOOP_UNLESS_CHANGED: u32 = 1 << 4;
 }
 
 /// Which effect consumers are on, read once per command: the common path tests this

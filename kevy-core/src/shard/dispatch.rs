@@ -244,15 +244,18 @@ pub fn run(call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
         ctx.out.truncate(mark);
         ctx.out.error("ERR internal error while running the command");
     }
+    // A write that changed nothing, by its own report: no WATCH touch, not dirty.
+    let mut noop = false;
     if write {
         ctx.effects.failed = ctx.out.written_since(mark).first() == Some(&b'-');
-        super::watch::settle(&mut ctx.db, !ctx.effects.failed);
+        noop = cmd.is(traits::NOOP_UNLESS_CHANGED) && ctx.effects.changes == 0;
+        super::watch::settle(&mut ctx.db, !ctx.effects.failed && !noop);
     }
     if on != 0 {
         consume(call, ctx, mark);
     }
     if let Wake::Now(outbox) = wakes {
-        if (cmd.has(flags::WRITE) || cmd.is(traits::MAY_WRITE)) && ctx.block.is_none() {
+        if (cmd.has(flags::WRITE) || cmd.is(traits::MAY_WRITE)) && ctx.block.is_none() && !noop {
             let (shared, me, now_ms) = (ctx.shared, ctx.shard, ctx.now_ms);
             wake(&mut ctx.db, call, shared, me, now_ms, outbox);
         }

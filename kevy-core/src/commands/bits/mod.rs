@@ -7,7 +7,7 @@
 
 pub mod field;
 
-use crate::commands::effects::{ev, class::{GENERIC, STRING}, On::Arg, When::Changed};
+use crate::commands::effects::{ev, class::{GENERIC, STRING}, On::Arg, When::Changed, traits::NOOP_UNLESS_CHANGED};
 use crate::commands::set::Keyspaces;
 use crate::commands::string::op_get;
 use crate::commands::string::range::{max_bulk_len, op_padded_string};
@@ -21,7 +21,7 @@ const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler:
 }
 
 pub const COMMANDS: &[Command] = &[
-    cmd("setbit", 4, WRITE | DENYOOM, KeySpec::ONE, setbit, "Sets or clears the bit at offset in the string value stored at key").events(&[ev(STRING, "setbit", Arg(1), Changed)]),
+    cmd("setbit", 4, WRITE | DENYOOM, KeySpec::ONE, setbit, "Sets or clears the bit at offset in the string value stored at key").events(&[ev(STRING, "setbit", Arg(1), Changed)]).traits(NOOP_UNLESS_CHANGED),
     cmd("getbit", 3, READONLY | FAST, KeySpec::ONE, getbit, "Returns the bit value at offset in the string value stored at key"),
     cmd("bitcount", -2, READONLY, KeySpec::ONE, bitcount, "Count set bits in a string"),
     cmd("bitpos", -3, READONLY, KeySpec::ONE, bitpos, "Find first bit set or clear in a string"),
@@ -29,7 +29,7 @@ pub const COMMANDS: &[Command] = &[
     // shards, which the dispatcher locks together. An empty result deletes the
     // destination: the handler signals that `del`.
     cmd("bitop", -4, WRITE | DENYOOM, KeySpec::new(2, -1, 1), bitop, "Perform bitwise operations between strings").events(&[ev(STRING, "set", Arg(2), Changed)]),
-    cmd("bitfield", -2, WRITE | DENYOOM, KeySpec::ONE, field::bitfield, "Perform arbitrary bitfield integer operations on strings").events(&[ev(STRING, "setbit", Arg(1), Changed)]),
+    cmd("bitfield", -2, WRITE | DENYOOM, KeySpec::ONE, field::bitfield, "Perform arbitrary bitfield integer operations on strings").events(&[ev(STRING, "setbit", Arg(1), Changed)]).traits(NOOP_UNLESS_CHANGED),
     cmd("bitfield_ro", -2, READONLY | FAST, KeySpec::ONE, field::bitfield_ro, "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD"),
 ];
 
@@ -97,11 +97,14 @@ pub fn find_bit(s: &[u8], want: bool, lo: u64, hi: u64) -> Option<u64> {
     None
 }
 
+/// The bits `lo..=hi` a BITCOUNT or BITPOS range covers; None when it is empty.
+pub type BitSpan = Option<(u64, u64)>;
+
 /// Redis's rules for the `start end` of BITCOUNT and BITPOS over a string of `len`
 /// bytes, indexes counting bytes (or bits, with `in_bits`): negative ones count from
 /// the end, then both are clamped into the string. The bits covered, `lo..=hi`, or
 /// None when that is empty.
-pub fn bit_span(len: usize, start: i64, end: i64, in_bits: bool) -> Option<(u64, u64)> {
+pub fn bit_span(len: usize, start: i64, end: i64, in_bits: bool) -> BitSpan {
     let total = if in_bits { len as i64 * 8 } else { len as i64 };
     let start = if start < 0 { total + start } else { start }.max(0);
     let end = if end < 0 { total + end } else { end }.max(0).min(total - 1);
@@ -263,7 +266,7 @@ fn parse_unit(arg: &[u8]) -> Result<bool, &'static str> {
 
 /// BITCOUNT's range over a string of `len` bytes, in Redis 7.0's order of checks (the
 /// key was looked up first). Ok(None): count nothing.
-fn bitcount_span(args: Args<'_>, len: usize) -> Result<Option<(u64, u64)>, &'static str> {
+fn bitcount_span(args: Args<'_>, len: usize) -> Result<BitSpan, &'static str> {
     if args.len() == 2 {
         return Ok(bit_span(len, 0, -1, false));
     }
@@ -303,7 +306,7 @@ fn bitcount(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// BITPOS's range over a string of `len` bytes, in Redis 7.0's order of checks, and
 /// whether an end was given.
-fn bitpos_span(args: Args<'_>, len: usize) -> Result<(Option<(u64, u64)>, bool), &'static str> {
+fn bitpos_span(args: Args<'_>, len: usize) -> Result<(BitSpan, bool), &'static str> {
     if args.len() == 3 {
         return Ok((bit_span(len, 0, -1, false), false));
     }
