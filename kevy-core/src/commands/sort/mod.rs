@@ -166,7 +166,6 @@ fn zset_range(z: &crate::types::zset::ZSet, start: i64, end: i64, desc: bool) ->
 /// Looks up what each element sorts by. None: a numeric weight is not a number (Redis
 /// checks them all before it replies the error; none of that is seen).
 fn weigh(ctx: &mut Ctx<'_>, elements: Vec<Vec<u8>>, plan: &Plan<'_>) -> Option<Vec<Item>> {
-    let now = ctx.now_ms;
     let mut bad = false;
     let items = elements
         .into_iter()
@@ -176,7 +175,7 @@ fn weigh(ctx: &mut Ctx<'_>, elements: Vec<Vec<u8>>, plan: &Plan<'_>) -> Option<V
                 return item;
             }
             let by_value = match plan.by {
-                Some(by) => pattern::lookup(&mut ctx.db, by, &item.element, now),
+                Some(by) => pattern::lookup(ctx, by, &item.element),
                 None => Some(item.element.clone()),
             };
             let Some(by_value) = by_value else { return item };
@@ -226,13 +225,12 @@ fn ordered(mut items: Vec<Item>, plan: &Plan<'_>, stored: bool) -> Vec<Item> {
 
 /// What one output slot holds: the element, or what each GET pattern names for it.
 fn outputs(ctx: &mut Ctx<'_>, items: &[Item], gets: &[&[u8]], mut emit: impl FnMut(Option<Vec<u8>>)) {
-    let now = ctx.now_ms;
     for item in items {
         if gets.is_empty() {
             emit(Some(item.element.clone()));
         }
         for get in gets {
-            emit(pattern::lookup(&mut ctx.db, get, &item.element, now));
+            emit(pattern::lookup(ctx, get, &item.element));
         }
     }
 }

@@ -5,7 +5,7 @@
 //! first NUL byte, while the parts copied keep every byte. kevy does the same, so a
 //! pattern with a NUL in it names the same key on both.
 
-use crate::shard::db::Db;
+use crate::commands::Ctx;
 use crate::store::ValueRef;
 
 /// The part of `bytes` before its first NUL (what C's string functions see).
@@ -51,13 +51,13 @@ fn target(pattern: &[u8], element: &[u8]) -> Option<Target> {
 /// another type. The key is read as a read command reads it (hits and misses counted).
 /// A key on a shard the command does not hold reads as missing: the dispatcher holds
 /// every shard for a SORT that reads patterns, so that does not happen.
-pub fn lookup(db: &mut Db<'_>, pattern: &[u8], element: &[u8], now_ms: u64) -> Option<Vec<u8>> {
+pub fn lookup(ctx: &mut Ctx<'_>, pattern: &[u8], element: &[u8]) -> Option<Vec<u8>> {
     if is_hash_sign(pattern) {
         return Some(element.to_vec());
     }
     let t = target(pattern, element)?;
-    let shard = crate::shard::routing::shard_of(&t.key, db.shards());
-    let entry = db.shard(shard)?.read(&t.key, now_ms)?;
+    let shard = crate::store::routing::shard_of(&t.key, ctx.db.shards());
+    let entry = ctx.db.shard(shard)?.read(&t.key, ctx.now_ms)?;
     match (entry.value, &t.field) {
         (ValueRef::Str(s), None) => Some(s.to_vec()),
         (ValueRef::Hash(h), Some(field)) => h.get(field).map(<[u8]>::to_vec),
