@@ -14,7 +14,7 @@ mod pattern;
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 
-use crate::commands::effects::{class, Propagate};
+use crate::commands::effects::{class, ev, On, Propagate, When};
 use crate::commands::{errors, flags::*, Command, Ctx, KeySpec, Route};
 use crate::resp::Args;
 use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
@@ -23,6 +23,9 @@ use options::Options;
 pub const COMMANDS: &[Command] = &[
     Command::new("sort", -2, WRITE | DENYOOM, KeySpec::ONE, sort)
         .route(Route::KeysOrAll(options::sort_keys, options::sort_spans))
+        // Only a STORE of a non-empty result reports changes: its destination is the
+        // last key listed. (The `del` of an empty result is signalled by the handler.)
+        .events(&[ev(class::LIST, "sortstore", On::LastKey, When::Changed)])
         // Logged as what it stored (DEL and RPUSH of the destination), not as sent: the
         // keys it read may live in other shards' logs.
         .propagate(Propagate::Reported)
@@ -261,12 +264,10 @@ fn store(ctx: &mut Ctx<'_>, dest: &[u8], items: &[Item], gets: &[&[u8]]) {
             ctx.propagate(rpush);
         }
         ctx.db.ks(dest).insert(dest, Value::List(list), NO_EXPIRE);
-        ctx.signal(class::LIST, "sortstore", dest);
         ctx.changed(n as u64);
     } else if ctx.db.ks(dest).take(dest, now).is_some() {
         ctx.propagate(vec![b"DEL".to_vec(), dest.to_vec()]);
         ctx.signal(class::GENERIC, "del", dest);
-        ctx.changed(1);
     }
     ctx.out.int(n as i64);
 }
