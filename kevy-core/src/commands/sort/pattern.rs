@@ -68,8 +68,10 @@ pub fn lookup(ctx: &mut Ctx<'_>, pattern: &[u8], element: &[u8]) -> Option<Vec<u
 /// The weight C's `strtod` reads in `text`, as SORT accepts it: leading white space,
 /// then the whole rest a number (decimal or hex, `inf`, `infinity`). None where Redis
 /// says the score "can't be converted": trailing bytes, NaN, overflow or underflow
-/// (strtod's ERANGE). An empty text reads as 0, as strtod leaves it.
+/// (strtod's ERANGE). An empty text reads as 0, as strtod leaves it. strtod reads a C
+/// string: a NUL byte ends the text.
 pub fn weight(text: &[u8]) -> Option<f64> {
+    let text = c_str(text);
     let start = text.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')).unwrap_or(text.len());
     let body = &text[start..];
     if body.is_empty() {
@@ -146,6 +148,7 @@ mod tests {
         assert_eq!(weight(b"-inf"), Some(f64::NEG_INFINITY));
         assert_eq!(weight(b"1.5e3"), Some(1500.0));
         assert_eq!(weight(b".5"), Some(0.5));
+        assert_eq!(weight(b"3\0x"), Some(3.0));
         for bad in [&b"  2  "[..], b"nan", b"1e-400", b"1e400", b"abc", b"1x", b"0x", b"--1"] {
             assert_eq!(weight(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
