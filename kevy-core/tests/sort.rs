@@ -1,6 +1,7 @@
 //! SORT across shards: BY and GET patterns name keys on other shards than the sorted
 //! key, read atomically with it; STORE's destination on yet another shard; the
-//! `sortstore` and `del` events; the append-only file replaying what STORE stored,
+//! `sortstore` and `del` events; clients blocked on the destination; the append-only
+//! file replaying what STORE stored,
 //! also with another shard count.
 
 mod common;
@@ -143,4 +144,24 @@ fn stored_results_replay_from_the_aof_with_any_shard_count() {
         s.stop();
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A client blocked on STORE's destination is served by the stored list, as in Redis
+/// (whose setKey signals the key ready), wherever the destination lives.
+#[test]
+fn store_serves_a_client_blocked_on_the_destination() {
+    let shards = 3;
+    let s = start(shards);
+    for dest in spread("dest", shards) {
+        let mut waiter = Client::connect(s.port());
+        common::send(&mut waiter, &["BLPOP", &dest, "0"]);
+        common::settle();
+        let mut c = Client::connect(s.port());
+        c.cmd("DEL src");
+        assert_eq!(c.cmd("RPUSH src 2 1"), ":2\r\n");
+        assert_eq!(c.cmd(&format!("SORT src BY w_* STORE {dest}")), ":2\r\n");
+        let expected = format!("*2\r\n${}\r\n{dest}\r\n$1\r\n1\r\n", dest.len());
+        assert_eq!(waiter.reply(), expected);
+        assert_eq!(c.cmd(&format!("LRANGE {dest} 0 -1")), "*1\r\n$1\r\n2\r\n");
+    }
 }
