@@ -1,8 +1,7 @@
 //! SORT across shards: BY and GET patterns name keys on other shards than the sorted
 //! key, read atomically with it; STORE's destination on yet another shard; the
 //! `sortstore` and `del` events; clients blocked on the destination; the append-only
-//! file replaying what STORE stored,
-//! also with another shard count.
+//! file replaying what STORE stored, also with another shard count.
 
 mod common;
 
