@@ -170,29 +170,27 @@ fn zset_range(z: &crate::types::zset::ZSet, start: i64, end: i64, desc: bool) ->
 /// checks them all before it replies the error; none of that is seen).
 fn weigh(ctx: &mut Ctx<'_>, elements: Vec<Vec<u8>>, plan: &Plan<'_>) -> Option<Vec<Item>> {
     let mut bad = false;
-    let items = elements
-        .into_iter()
-        .map(|element| {
-            let mut item = Item { element, score: 0.0, by_value: None };
-            if !plan.sort {
-                return item;
-            }
-            let by_value = match plan.by {
-                Some(by) => pattern::lookup(ctx, by, &item.element),
-                None => Some(item.element.clone()),
-            };
-            let Some(by_value) = by_value else { return item };
-            if !plan.alpha {
-                item.score = pattern::weight(&by_value).unwrap_or_else(|| {
-                    bad = true;
-                    0.0
-                });
-            } else if plan.by.is_some() {
-                item.by_value = Some(by_value);
-            }
-            item
+    let mut score_of = |bytes: &[u8]| {
+        pattern::weight(bytes).unwrap_or_else(|| {
+            bad = true;
+            0.0
         })
-        .collect();
+    };
+    let mut items = Vec::with_capacity(elements.len());
+    for element in elements {
+        let mut item = Item { element, score: 0.0, by_value: None };
+        match plan.by {
+            _ if !plan.sort => {}
+            // ALPHA without BY compares the elements themselves.
+            None if !plan.alpha => item.score = score_of(&item.element),
+            None => {}
+            Some(by) => match pattern::lookup(ctx, by, &item.element) {
+                Some(value) if !plan.alpha => item.score = score_of(&value),
+                value => item.by_value = value,
+            },
+        }
+        items.push(item);
+    }
     (!bad).then_some(items)
 }
 
