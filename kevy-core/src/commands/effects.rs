@@ -19,6 +19,9 @@ pub enum On {
     Arg(u8),
     /// Every key of the command.
     AllKeys,
+    /// The last of the command's keys (SORT's STORE destination, listed after the key
+    /// it sorts).
+    LastKey,
 }
 
 /// When a declared event is signalled (a failed command signals nothing).
@@ -240,6 +243,8 @@ mod tests {
         assert_eq!(names(row("smove")), [("srem", On::Arg(1), When::Changed)]);
         assert_eq!(names(row("rename")), [("rename_from", On::Arg(1), When::Always), ("rename_to", On::Arg(2), When::Always)]);
         assert_eq!(names(row("xgroup|create")), [("xgroup-create", On::Arg(2), When::Always)]);
+        assert_eq!(names(row("sort")), [("sortstore", On::LastKey, When::Changed)]);
+        assert!(matches!(row("sort").propagate, Propagate::Reported) && row("sort_ro").events.is_empty());
     }
 
     /// The consumers of effects, the dispatcher and the session stage read declarations:

@@ -392,6 +392,8 @@ pub const REGISTER_FLAGS_NOT_TABLE: &str =
     "ERR flags argument to redis.register_function must be a table representing function flags";
 pub const REGISTER_UNKNOWN_ARG: &str = "ERR unknown argument given to redis.register_function";
 pub const REGISTER_NO_CALLBACK: &str = "ERR redis.register_function must get a callback argument";
+/// SORT: a numeric weight (the element, or what BY names) is not a number.
+pub const SORT_NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
 
 // Bit commands: SETBIT GETBIT BITCOUNT BITPOS BITOP BITFIELD.
 pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";

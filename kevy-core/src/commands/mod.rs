@@ -16,6 +16,7 @@ pub mod pubsub;
 pub mod scripting;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod stream;
 pub mod txn;
@@ -151,6 +152,10 @@ pub enum Route {
     /// arguments; the command then runs locally and its handler reports the error.
     /// `keys` still holds what COMMAND INFO shows for first/last/step.
     KeyPositions(fn(Args<'_>) -> Option<Vec<usize>>),
+    /// Keys listed as for `KeyPositions`, but on every shard at once, all locked, when
+    /// the second function says the arguments reach keys no position names (SORT's BY
+    /// and GET patterns name keys from the data).
+    KeysOrAll(fn(Args<'_>) -> Option<Vec<usize>>, fn(Args<'_>) -> bool),
 }
 
 /// Positions of keys given as `numkeys key [key ...]` with the count at `at`.
@@ -273,9 +278,22 @@ impl Command {
     /// Positions of this command's keys in `args` (empty for malformed `numkeys`).
     pub fn key_positions(&self, args: Args<'_>) -> Vec<usize> {
         match self.route {
-            Route::KeyPositions(list) => list(args).unwrap_or_default(),
+            Route::KeyPositions(list) | Route::KeysOrAll(list, _) => list(args).unwrap_or_default(),
             _ => self.keys.positions(args.len()).collect(),
         }
+    }
+    /// Does this call need every shard (`Route::AllShards`, or a `Route::KeysOrAll`
+    /// whose arguments reach keys beyond its positions)?
+    pub fn spans_all(&self, args: Args<'_>) -> bool {
+        match self.route {
+            Route::AllShards => true,
+            Route::KeysOrAll(_, spans) => spans(args),
+            _ => false,
+        }
+    }
+    /// Are its key positions computed from the arguments (COMMAND INFO's movablekeys)?
+    pub fn movable_keys(&self) -> bool {
+        matches!(self.route, Route::KeyPositions(_) | Route::KeysOrAll(..))
     }
     /// The name after the `|` of a subcommand.
     pub fn short_name(&self) -> &'static str {
@@ -378,6 +396,7 @@ impl Default for CommandTable {
             scripting::function::COMMANDS,
             scripting::COMMANDS,
             txn::COMMANDS,
+            sort::COMMANDS,
         ];
         let all: Vec<&'static Command> = families.iter().flat_map(|f| f.iter()).collect();
         let size = (all.len() * 4).next_power_of_two();

@@ -717,12 +717,12 @@ fn command_call(
     }
     let shards = ctx.db.shards();
     let needed: Vec<usize> = match cmd.route {
-        Route::AllShards => (0..shards).collect(),
+        _ if cmd.spans_all(cargs) => (0..shards).collect(),
         Route::Pick(pick) => vec![pick(cargs, shards)],
         _ => cmd.key_positions(cargs).into_iter().map(|p| shard_of(cargs.get(p), shards)).collect(),
     };
     if needed.iter().any(|&s| ctx.db.shard(s).is_none()) {
-        return Err(if matches!(cmd.route, Route::AllShards) { errors::SCRIPT_ALL_SHARDS } else { errors::SCRIPT_UNDECLARED_KEY }.into());
+        return Err(if cmd.spans_all(cargs) { errors::SCRIPT_ALL_SHARDS } else { errors::SCRIPT_UNDECLARED_KEY }.into());
     }
     Ok(crate::commands::custom::call_on(ctx, cargs, resp3))
 }

@@ -113,7 +113,7 @@ fn write_info(out: &mut ReplyWriter<'_>, c: &Command) {
     out.bulk(c.name.as_bytes());
     out.int(c.arity as i64);
     let mut names: Vec<&str> = flags::NAMES.iter().filter(|(bit, _)| c.has(*bit)).map(|(_, n)| *n).collect();
-    if matches!(c.route, crate::commands::Route::KeyPositions(_)) {
+    if c.movable_keys() {
         names.push("movablekeys");
     }
     out.set(names.len());
