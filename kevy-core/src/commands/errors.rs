@@ -392,6 +392,20 @@ pub const REGISTER_FLAGS_NOT_TABLE: &str =
     "ERR flags argument to redis.register_function must be a table representing function flags";
 pub const REGISTER_UNKNOWN_ARG: &str = "ERR unknown argument given to redis.register_function";
 pub const REGISTER_NO_CALLBACK: &str = "ERR redis.register_function must get a callback argument";
+pub const HLL_WRONGTYPE: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
+pub const HLL_CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
+pub const PFDEBUG_NO_KEY: &str = "ERR The specified key does not exist";
+pub const PFDEBUG_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";
+
+/// `ERR Unknown PFDEBUG subcommand '<sub>'` (the name up to a NUL, as Redis prints it).
+pub fn unknown_pfdebug_subcommand(sub: &[u8]) -> String {
+    format!("ERR Unknown PFDEBUG subcommand '{}'", lossy(c_string(sub)))
+}
+
+/// `TESTFAILED ...`: what PFSELFTEST found wrong.
+pub fn pfselftest_failed(what: &str) -> String {
+    format!("TESTFAILED {what}")
+}
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@ pub mod custom;
 pub mod effects;
 pub mod errors;
 pub mod hash;
+pub mod hll;
 pub mod keys;
 pub mod list;
 pub mod pubsub;
@@ -363,6 +364,7 @@ impl Default for CommandTable {
             list::blocking::COMMANDS,
             hash::COMMANDS,
             hash::scan::COMMANDS,
+            hll::COMMANDS,
             set::COMMANDS,
             set::ops::COMMANDS,
             zset::COMMANDS,

@@ -93,6 +93,7 @@ fn categories(c: &Command) -> Vec<String> {
             "set" => "@set",
             "sorted-set" => "@sortedset",
             "stream" => "@stream",
+            "hyperloglog" => "@hyperloglog",
             "connection" => "@connection",
             "transactions" => "@transaction",
             _ => "@server",
