@@ -270,18 +270,16 @@ fn ops(hll: &[u8]) -> impl Iterator<Item = (usize, Op)> + '_ {
 }
 
 /// Calls `each(index, value)` for every non-zero register of a sparse HLL. Fails when
-/// the runs do not cover exactly the registers (a value run past the end stops the
-/// walk).
+/// the runs do not cover exactly the registers (runs past the end are not applied).
 fn for_each_sparse_value(hll: &[u8], mut each: impl FnMut(usize, u8)) -> Result<(), Corrupt> {
     let mut covered = 0usize;
     for (first, op) in ops(hll) {
-        if let Op::Val { value, run } = op {
-            if first + run > REGISTERS {
-                break;
+        covered = first.saturating_add(op.run());
+        if let Op::Val { value, .. } = op {
+            if covered <= REGISTERS {
+                (first..covered).for_each(|i| each(i, value));
             }
-            (first..first + run).for_each(|i| each(i, value));
         }
-        covered = first + op.run();
     }
     if covered == REGISTERS {
         Ok(())
@@ -328,9 +326,6 @@ fn sparse_raise(hll: &mut Vec<u8>, index: usize, value: u8, max_bytes: u64) -> R
         return promote_and_raise(hll, index, value);
     }
     let (at, first, op, prev) = find_op(hll, index).ok_or(Corrupt)?;
-    if at + op.width() > hll.len() {
-        return Err(Corrupt);
-    }
     match op {
         Op::Val { value: old, .. } if old >= value => return Ok(false),
         Op::Val { run: 1, .. } | Op::Zero { run: 1, wide: false } => hll[at] = val_op(value, 1),
@@ -340,7 +335,11 @@ fn sparse_raise(hll: &mut Vec<u8>, index: usize, value: u8, max_bytes: u64) -> R
             if grows > 0 && hll.len() as u64 + grows as u64 > max_bytes {
                 return promote_and_raise(hll, index, value);
             }
-            hll.splice(at..at + op.width(), seq);
+            // A two-byte run cut short by the end (a corrupt string) is replaced as
+            // if whole, so the result is one byte shorter: what Redis leaves too.
+            let missing = (at + op.width()).saturating_sub(hll.len());
+            hll.splice(at..at + op.width() - missing, seq);
+            hll.truncate(hll.len() - missing);
         }
     }
     merge_equal_runs(hll, prev.unwrap_or(HEADER));
@@ -465,7 +464,7 @@ pub fn count(hll: &[u8]) -> Result<u64, Corrupt> {
             for (first, op) in ops(hll) {
                 let value = if let Op::Val { value, .. } = op { value } else { 0 };
                 histogram[value as usize] += op.run() as u64;
-                covered = first + op.run();
+                covered = first.saturating_add(op.run());
             }
             if covered != REGISTERS {
                 return Err(Corrupt);

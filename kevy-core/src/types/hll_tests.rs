@@ -139,6 +139,23 @@ fn headers_and_runs_are_checked() {
     let mut max = Box::new([0u8; REGISTERS]);
     assert_eq!(merge_into(&mut max, &long), Err(Corrupt));
     assert_eq!(to_dense(&mut long), Err(Corrupt));
+    // A value run after the registers are all covered (redis-server 7.0 refuses it
+    // in every command).
+    let mut trailing = new_sparse();
+    trailing.push(val_op(3, 1));
+    assert_eq!(merge_into(&mut max, &trailing), Err(Corrupt));
+    assert_eq!(to_dense(&mut trailing.clone()), Err(Corrupt));
+    assert_eq!(count(&trailing), Err(Corrupt));
+}
+
+#[test]
+fn a_cut_short_run_is_replaced_as_redis_does() {
+    // A corrupt string ending in the first byte of a two-byte zero run: redis-server
+    // 7.0 splits the run as if whole and drops the last byte of what it writes.
+    let header = b"HYLL\x01\0\0\0\0\0\0\0\0\0\0\x80";
+    let mut hll = [&header[..], b"\x20\x80\x43\x94\x80\x50\xde\x80\xa5\x67"].concat();
+    assert!(add(&mut hll, b"0.17110234680286218", MAX_BYTES).unwrap());
+    assert_eq!(hll, [&header[..], b"\x20\x80\x43\x94\x80\x50\xde\x80\xa5\x64\x15\x8c\x42"].concat());
 }
 
 #[test]
