@@ -181,3 +181,25 @@ def test_keyspace_events(both):
         ["SET", "s", "x"], ["PFADD", "s", "a"], ["PFMERGE", "s", "h"],
     ]
     assert subscriber_events(kvy, commands) == subscriber_events(rds, commands)
+
+
+def test_watch_sees_the_writes_redis_signals(both):
+    """A WATCHed HLL is touched by what changes it (and by PFCOUNT refreshing its
+    cache), not by a PFADD that changes no register or by a read of a fresh cache."""
+    results = []
+    for port_client in both:
+        port = port_client.connection_pool.connection_kwargs["port"]
+        watcher = redis.Redis(port=port, single_connection_client=True)
+        other = redis.Redis(port=port)
+        other.pfadd("h", "a", "b")
+        seen = []
+        for argv in (["PFCOUNT", "h"], ["PFCOUNT", "h"], ["PFADD", "h", "a"], ["PFADD", "h", "zz"],
+                     ["PFDEBUG", "ENCODING", "h"], ["PFMERGE", "h"], ["PFCOUNT", "h", "h"], ["PFADD", "h"]):
+            watcher.execute_command("WATCH", "h")
+            other.execute_command(*argv)
+            watcher.execute_command("MULTI")
+            watcher.execute_command("PING")
+            seen.append((" ".join(argv), watcher.execute_command("EXEC")))
+        watcher.close()
+        results.append(seen)
+    assert results[1] == results[0]

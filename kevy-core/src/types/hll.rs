@@ -413,6 +413,22 @@ pub fn raise(hll: &mut Vec<u8>, index: usize, value: u8, max_bytes: u64) -> Resu
     }
 }
 
+/// Would adding any of `elements` change a register? (Read only: a command that
+/// changes nothing must not write, not even for WATCH.) True also when the registers
+/// cannot be read, so that the write reports the corruption.
+pub fn raises_any<'a>(hll: &[u8], mut elements: impl Iterator<Item = &'a [u8]>) -> bool {
+    elements.any(|element| {
+        let (index, value) = register_and_value(element);
+        match encoding_of(hll) {
+            Encoding::Dense => value > dense_get(&hll[HEADER..], index),
+            Encoding::Sparse => match find_op(hll, index) {
+                Some((_, _, Op::Val { value: old, .. }, _)) => value > old,
+                Some((_, _, Op::Zero { .. }, _)) | None => true,
+            },
+        }
+    })
+}
+
 /// Adds one element: whether a register changed. The cache is left to the caller for
 /// dense HLLs (PFADD invalidates it once at the end, as Redis does).
 pub fn add(hll: &mut Vec<u8>, element: &[u8], max_bytes: u64) -> Result<bool, Corrupt> {

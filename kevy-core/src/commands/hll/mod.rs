@@ -65,7 +65,13 @@ fn hll_for_write<'k>(ks: &'k mut Keyspace, key: &[u8], now_ms: u64) -> Result<(&
 
 /// Adds `elements` to the HLL under `key` (created when missing): how many changes
 /// were made (creating the key counts as one). `max_bytes`: `hll-sparse-max-bytes`.
-pub fn op_add<'a>(ks: &mut Keyspace, key: &[u8], elements: impl Iterator<Item = &'a [u8]>, max_bytes: u64, now_ms: u64) -> Result<u64, &'static str> {
+/// An HLL that none of them changes is not written.
+pub fn op_add(ks: &mut Keyspace, key: &[u8], elements: &[&[u8]], max_bytes: u64, now_ms: u64) -> Result<u64, &'static str> {
+    if let Some((hll, _)) = as_hll(ks.get(key, now_ms).map(|e| e.value))? {
+        if !hll::raises_any(hll, elements.iter().copied()) {
+            return Ok(0);
+        }
+    }
     let (hll, created) = hll_for_write(ks, key, now_ms)?;
     let mut updated = created as u64;
     for element in elements {
@@ -135,7 +141,8 @@ fn sparse_max_bytes(ctx: &Ctx<'_>) -> u64 {
 /// PFADD key [element [element ...]]
 fn pfadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let (key, max_bytes) = (args.get(1), sparse_max_bytes(ctx));
-    match op_add(ctx.db.ks(key), key, args.from(2), max_bytes, ctx.now_ms) {
+    let elements: Vec<&[u8]> = args.from(2).collect();
+    match op_add(ctx.db.ks(key), key, &elements, max_bytes, ctx.now_ms) {
         Ok(updated) => ctx.reply_changes(updated.min(1) as i64),
         Err(e) => ctx.out.error(e),
     }
@@ -243,9 +250,9 @@ mod tests {
     #[test]
     fn add_creates_counts_and_caches() {
         let mut ks = Keyspace::new();
-        assert_eq!(op_add(&mut ks, b"h", std::iter::empty(), 3000, NOW), Ok(1));
-        assert_eq!(op_add(&mut ks, b"h", [&b"a"[..], b"b", b"c"].into_iter(), 3000, NOW), Ok(3));
-        assert_eq!(op_add(&mut ks, b"h", [&b"a"[..]].into_iter(), 3000, NOW), Ok(0));
+        assert_eq!(op_add(&mut ks, b"h", &[], 3000, NOW), Ok(1));
+        assert_eq!(op_add(&mut ks, b"h", &[&b"a"[..], b"b", b"c"], 3000, NOW), Ok(3));
+        assert_eq!(op_add(&mut ks, b"h", &[&b"a"[..]], 3000, NOW), Ok(0));
         assert_eq!(op_count(&mut ks, b"h", NOW), Ok(3));
         let Some(ValueRef::Str(bytes)) = ks.get(b"h", NOW).map(|e| e.value) else { panic!("a string") };
         assert_eq!(hll::cached_count(bytes), Some(3));
@@ -257,7 +264,7 @@ mod tests {
         let mut ks = Keyspace::new();
         ks.insert(b"s", Value::Str(b"not an hll".to_vec()), NO_EXPIRE);
         ks.insert(b"l", Value::List(Default::default()), NO_EXPIRE);
-        assert_eq!(op_add(&mut ks, b"s", std::iter::empty(), 3000, NOW), Err(errors::HLL_WRONGTYPE));
+        assert_eq!(op_add(&mut ks, b"s", &[], 3000, NOW), Err(errors::HLL_WRONGTYPE));
         assert_eq!(op_count(&mut ks, b"l", NOW), Err(errors::WRONGTYPE));
         let mut bad = hll::new_sparse();
         bad.extend_from_slice(b"hello");
@@ -271,8 +278,8 @@ mod tests {
     #[test]
     fn merge_and_union_agree() {
         let mut ks = Keyspace::new();
-        op_add(&mut ks, b"a", [&b"1"[..], b"2", b"3"].into_iter(), 3000, NOW).unwrap();
-        op_add(&mut ks, b"b", [&b"3"[..], b"4"].into_iter(), 3000, NOW).unwrap();
+        op_add(&mut ks, b"a", &[&b"1"[..], b"2", b"3"], 3000, NOW).unwrap();
+        op_add(&mut ks, b"b", &[&b"3"[..], b"4"], 3000, NOW).unwrap();
         assert_eq!(op_count_union(&mut ks, &[b"a", b"b", b"nokey"], NOW), Ok(4));
         op_merge(&mut ks, &[b"d", b"a", b"b"], 3000, NOW).unwrap();
         assert_eq!(op_count(&mut ks, b"d", NOW), Ok(4));
