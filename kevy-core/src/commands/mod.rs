@@ -61,7 +61,7 @@ pub mod flags {
         (STALE, "stale"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
+        // MAY_REPLICATE is hidden from COMMAND INFO, as in Redis 7.0.
         (SKIP_SLOWLOG, "skip_slowlog"),
         (ALLOW_BUSY, "allow_busy"),
         (NO_MULTI, "no_multi"),

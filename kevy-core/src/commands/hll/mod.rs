@@ -21,8 +21,8 @@ const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler:
 pub const COMMANDS: &[Command] = &[
     cmd("pfadd", -2, WRITE | DENYOOM | FAST, KeySpec::ONE, pfadd, "Adds the specified elements to the specified HyperLogLog.").events(&[ev(STRING, "pfadd", Arg(1), Changed)]),
     // A read that may refresh the cached cardinality in the string (not logged: the
-    // cache is recomputed after a replay).
-    cmd("pfcount", -2, READONLY, KeySpec::ALL, pfcount, "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s)."),
+    // cache is recomputed after a replay); read-only scripts refuse it, as Redis.
+    cmd("pfcount", -2, READONLY | MAY_REPLICATE, KeySpec::ALL, pfcount, "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s)."),
     // Redis signals `pfadd` for a merge too: it is a mass add.
     cmd("pfmerge", -2, WRITE | DENYOOM, KeySpec::ALL, pfmerge, "Merge N different HyperLogLogs into a single one.").events(&[ev(STRING, "pfadd", Arg(1), Always)]),
     cmd("pfdebug", 3, WRITE | DENYOOM | ADMIN, KeySpec::new(2, 2, 1), pfdebug, "Internal commands for debugging HyperLogLog values"),
