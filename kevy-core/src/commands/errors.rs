@@ -403,6 +403,20 @@ pub const BITOP_NOT_ONE_KEY: &str = "ERR BITOP NOT must be called with a single 
 pub const BITFIELD_TYPE: &str = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
 pub const BITFIELD_OVERFLOW: &str = "ERR Invalid OVERFLOW type specified";
 pub const BITFIELD_RO_GET_ONLY: &str = "ERR BITFIELD_RO only supports the GET subcommand";
+pub const HLL_WRONGTYPE: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
+pub const HLL_CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
+pub const PFDEBUG_NO_KEY: &str = "ERR The specified key does not exist";
+pub const PFDEBUG_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";
+
+/// `ERR Unknown PFDEBUG subcommand '<sub>'` (the name up to a NUL, as Redis prints it).
+pub fn unknown_pfdebug_subcommand(sub: &[u8]) -> String {
+    format!("ERR Unknown PFDEBUG subcommand '{}'", lossy(c_string(sub)))
+}
+
+/// `TESTFAILED ...`: what PFSELFTEST found wrong.
+pub fn pfselftest_failed(what: &str) -> String {
+    format!("TESTFAILED {what}")
+}
 
 #[cfg(test)]
 mod tests {

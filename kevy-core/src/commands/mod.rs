@@ -10,6 +10,7 @@ pub mod custom;
 pub mod effects;
 pub mod errors;
 pub mod hash;
+pub mod hll;
 pub mod keys;
 pub mod list;
 pub mod pubsub;
@@ -62,7 +63,7 @@ pub mod flags {
         (STALE, "stale"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
+        // MAY_REPLICATE is hidden from COMMAND INFO, as in Redis 7.0.
         (SKIP_SLOWLOG, "skip_slowlog"),
         (ALLOW_BUSY, "allow_busy"),
         (NO_MULTI, "no_multi"),
@@ -383,6 +384,7 @@ impl Default for CommandTable {
             list::blocking::COMMANDS,
             hash::COMMANDS,
             hash::scan::COMMANDS,
+            hll::COMMANDS,
             set::COMMANDS,
             set::ops::COMMANDS,
             zset::COMMANDS,

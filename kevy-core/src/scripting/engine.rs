@@ -709,6 +709,10 @@ fn command_call(
     if cmd.has(flags::NOSCRIPT) {
         return Err(errors::CALL_NOSCRIPT.into());
     }
+    // Redis counts a command that may replicate (PUBLISH, PFCOUNT) as a write here.
+    if read_only && cmd.has(flags::MAY_REPLICATE) {
+        return Err(errors::CALL_WRITE_IN_RO.into());
+    }
     if cmd.has(flags::WRITE) {
         if read_only {
             return Err(errors::CALL_WRITE_IN_RO.into());

@@ -94,6 +94,7 @@ fn categories(c: &Command) -> Vec<String> {
             "sorted-set" => "@sortedset",
             "stream" => "@stream",
             "bitmap" => "@bitmap",
+            "hyperloglog" => "@hyperloglog",
             "connection" => "@connection",
             "transactions" => "@transaction",
             _ => "@server",
