@@ -393,6 +393,13 @@ pub const REGISTER_FLAGS_NOT_TABLE: &str =
 pub const REGISTER_UNKNOWN_ARG: &str = "ERR unknown argument given to redis.register_function";
 pub const REGISTER_NO_CALLBACK: &str = "ERR redis.register_function must get a callback argument";
 
+
+// In-process host calls (the C ABI's kevy_call, Python's Server.call).
+/// kevy only: a (un)subscribe command run without a connection to deliver messages to.
+pub fn pubsub_needs_connection(name: &str) -> String {
+    format!("ERR {name} needs a client connection (subscriptions are per connection)")
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
