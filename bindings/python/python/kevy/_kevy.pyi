@@ -77,6 +77,8 @@ class Server:
         """Copies every key (values and TTLs) in memory."""
     def restore(self, snap: "Snapshot") -> None:
         """Replaces the whole dataset with ``snap``'s."""
+    def load_rdb(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Replaces the whole dataset with the keys of the RDB file at ``path``."""
     def stop(self) -> None:
         """Stops the server; calling it again does nothing."""
     def __enter__(self) -> "Server": ...
@@ -84,9 +86,16 @@ class Server:
 
 @final
 class Snapshot:
-    """A copy of every key of a server (values and TTLs), held in memory."""
+    """A copy of every key of a server (values and TTLs), held in memory; pickles as
+    RDB bytes."""
 
     def __len__(self) -> int: ...
+    def to_bytes(self) -> bytes:
+        """The snapshot as the bytes of a Redis RDB file."""
+    @staticmethod
+    def from_bytes(data: bytes) -> "Snapshot":
+        """A snapshot of the keys in an RDB file's bytes (kevy's or redis-server's)."""
+    def __reduce__(self) -> Tuple[Callable[[bytes], "Snapshot"], Tuple[bytes]]: ...
 
 @final
 class Context:
