@@ -2,11 +2,16 @@
 # kevy's test command: build the server, run the Rust tests, then compare
 # kevy-server with redis-server byte for byte (tests/compat) with 1 and with
 # 3 shards, run redis-py/redis-cli against it, the C ABI's tests (tests/c) and the
-# Python package's tests (bindings/python).  Needs cargo, python3 (with pytest,
-# redis-py and maturin), redis-server, valgrind and pkg-config on PATH; .ci/run
-# installs them.
+# Python package's tests (bindings/python).  Needs cargo and python3; what else the
+# tests need (redis-server, valgrind, pkg-config, cmake, pytest, redis-py; maturin
+# goes into the Python tests' virtualenv) is installed first when missing, by
+# .ci/install-deps.sh (apt-get or pip). KEVY_INSTALL=no skips that step.
 set -euo pipefail
 cd "$(dirname "$0")"
+
+if [ "${KEVY_INSTALL:-yes}" != no ]; then
+  .ci/install-deps.sh
+fi
 
 cargo build --bin kevy-server
 # The fuzz run (kevy-core/tests/fuzz_inputs.rs) gets about 3 minutes here; plain
@@ -22,6 +27,8 @@ python3 -m pytest -q tests/persist || status=1
 python3 -m pytest -q tests/pubsub || status=1
 # Hostile clients: malformed frames, limits, idle/slow clients, big values, clients that never read.
 python3 -m pytest -q tests/hostile || status=1
+# The test command's own setup: what .ci/install-deps.sh would install.
+python3 -m pytest -q tests/setup || status=1
 
 for shards in 1 3; do
   echo "== compat: kevy-server --shards $shards vs redis-server"
