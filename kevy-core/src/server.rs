@@ -141,6 +141,12 @@ impl Server {
         true
     }
 
+    /// The server's clock, in unix milliseconds (the manual clock's time with
+    /// `clock manual`): what TTLs and blocking timeouts are measured against.
+    pub fn now_ms(&self) -> u64 {
+        self.shared.clock.now_ms()
+    }
+
     /// Copies every key (values and deadlines) at one consistent instant.
     pub fn snapshot(&self) -> Snapshot {
         crate::shard::host::snapshot(&self.shared)

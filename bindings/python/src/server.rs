@@ -351,6 +351,39 @@ impl Server {
         Ok(())
     }
 
+    /// Sets a manual clock to `t`, Unix time in seconds (a float, or a datetime):
+    /// keys whose deadline it passes expire, blocking timeouts fire. Time only moves
+    /// forward: a `t` before the clock's current time raises ValueError. Needs
+    /// `clock="manual"`.
+    fn set_time(&self, py: Python<'_>, t: &Bound<'_, PyAny>) -> PyResult<()> {
+        if !self.manual_clock {
+            return Err(errors::ConfigError::new_err(
+                "set_time() needs a manual clock: start the server with clock='manual'",
+            ));
+        }
+        let seconds: f64 = if t.hasattr("timestamp")? { t.call_method0("timestamp")?.extract()? } else { t.extract()? };
+        if !(seconds >= 0.0 && seconds.is_finite()) {
+            return Err(PyValueError::new_err("t must be a finite Unix time >= 0"));
+        }
+        let target_ms = (seconds * 1000.0).round() as u64;
+        let now_ms = self.with_server(py, |s| s.now_ms())?;
+        if target_ms < now_ms {
+            return Err(PyValueError::new_err(format!(
+                "set_time() cannot move the clock back: t={seconds} is before the server's time {}",
+                now_ms as f64 / 1000.0
+            )));
+        }
+        self.with_server(py, |s| s.advance(target_ms - now_ms))?;
+        Ok(())
+    }
+
+    /// The server's clock as Unix time in seconds (the manual clock's time with
+    /// clock="manual"): what TTLs are measured against.
+    #[getter]
+    fn time(&self, py: Python<'_>) -> PyResult<f64> {
+        Ok(self.with_server(py, |s| s.now_ms())? as f64 / 1000.0)
+    }
+
     /// Copies every key (values and TTLs) at one consistent instant, in memory.
     fn snapshot(&self, py: Python<'_>) -> PyResult<Snapshot> {
         Self::not_in_callback("snapshot")?;

@@ -1,5 +1,6 @@
 """Type stubs of kevy's native module. Import the public names from ``kevy``."""
 
+import datetime
 import os
 from typing import Any, Callable, Iterable, Mapping, Optional, Tuple, Union, final
 
@@ -73,6 +74,11 @@ class Server:
         """Registers (or replaces) a custom command run by ``fn(ctx, *args)``."""
     def advance(self, seconds: float) -> None:
         """Moves a manual clock forward by ``seconds``."""
+    def set_time(self, t: Union[float, "datetime.datetime"]) -> None:
+        """Sets a manual clock to ``t`` (Unix seconds or a datetime); forward only."""
+    @property
+    def time(self) -> float:
+        """The server's clock as Unix time in seconds."""
     def snapshot(self) -> "Snapshot":
         """Copies every key (values and TTLs) in memory."""
     def restore(self, snap: "Snapshot") -> None:
