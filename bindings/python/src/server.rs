@@ -377,6 +377,33 @@ impl Server {
         Ok(())
     }
 
+    /// Fault injection for tests: the next `times` calls of the command `name` (from
+    /// any client or call(), inside transactions too) answer `error` instead of
+    /// running ("ERR " is put in front unless it starts with an upper-case code).
+    /// times=None: every call, until clear_faults().
+    #[pyo3(signature = (name, error, times=Some(1)))]
+    fn inject_error(&self, py: Python<'_>, name: &str, error: &str, times: Option<u64>) -> PyResult<()> {
+        let fault = kevy_core::faults::Fault::Error(error.to_string());
+        self.with_server(py, |s| s.inject_fault(name, fault, times))
+    }
+
+    /// Fault injection for tests: the command `name` pauses `seconds` on the thread
+    /// running it (its shard waits too) before it runs, for its next `times` calls
+    /// (None: every call, until clear_faults()).
+    #[pyo3(signature = (name, seconds, times=None))]
+    fn delay(&self, py: Python<'_>, name: &str, seconds: f64, times: Option<u64>) -> PyResult<()> {
+        if !(seconds >= 0.0 && seconds.is_finite() && seconds <= 3600.0) {
+            return Err(PyValueError::new_err("seconds must be a number from 0 to 3600"));
+        }
+        let fault = kevy_core::faults::Fault::Delay(std::time::Duration::from_secs_f64(seconds));
+        self.with_server(py, |s| s.inject_fault(name, fault, times))
+    }
+
+    /// Removes every fault inject_error() and delay() set.
+    fn clear_faults(&self, py: Python<'_>) -> PyResult<()> {
+        self.with_server(py, |s| s.clear_faults())
+    }
+
     /// The server's clock as Unix time in seconds (the manual clock's time with
     /// clock="manual"): what TTLs are measured against.
     #[getter]

@@ -73,8 +73,10 @@ def test_fakeredis_style_usage():
         assert msg["type"] == "message" and msg["data"] == "hello"
         ps.close()
         # Blocking pops woken from another thread.
-        threading.Timer(0.05, lambda: r.rpush("q", "job")).start()
+        pusher = threading.Timer(0.05, lambda: r.rpush("q", "job"))
+        pusher.start()
         assert r.blpop("q", timeout=30) == ("q", "job")
+        pusher.join()
 
 
 def test_redis_with_a_manual_clock():
@@ -135,3 +137,39 @@ def test_set_time_needs_a_manual_clock(kevy_db):
     with pytest.raises(kevy.ConfigError, match="manual clock"):
         kevy_db.set_time(time.time() + 10)
     assert abs(kevy_db.time - time.time()) < 60
+
+
+def test_inject_error_hits_clients_and_calls_then_goes(kevy_db, kevy_redis):
+    kevy_db.call("SET", "k", "v")
+    kevy_db.inject_error("GET", "ERR boom", times=2)
+    with pytest.raises(redis.ResponseError, match="^boom$"):
+        kevy_redis.get("k")
+    with pytest.raises(kevy.ResponseError, match="^ERR boom$"):
+        kevy_db.call("get", "k")
+    assert kevy_redis.get("k") == b"v", "after its times the command runs again"
+    assert kevy_redis.set("k", "w") is True, "other commands never failed"
+
+
+def test_inject_error_forever_inside_transactions_until_cleared(kevy_db, kevy_redis):
+    # redis-py's incr() sends INCRBY.
+    kevy_db.inject_error("incrby", "READONLY You can't write against a read only replica.", times=None)
+    with kevy_redis.pipeline() as p:
+        p.set("n", 1).incr("n")
+        ok, failed = p.execute(raise_on_error=False)
+    assert ok is True and isinstance(failed, redis.ReadOnlyError)
+    with pytest.raises(redis.ReadOnlyError):
+        kevy_redis.incr("n")
+    assert kevy_redis.get("n") == b"1", "a refused write changed nothing"
+    kevy_db.clear_faults()
+    assert kevy_redis.incr("n") == 2
+
+
+def test_delay_slows_a_command_down(kevy_db):
+    kevy_db.delay("PING", 0.2, times=1)
+    t0 = time.monotonic()
+    assert kevy_db.call("PING") == "PONG"
+    assert time.monotonic() - t0 >= 0.2
+    t0 = time.monotonic()
+    kevy_db.call("PING")
+    with pytest.raises(ValueError):
+        kevy_db.delay("PING", -1)

@@ -79,6 +79,12 @@ class Server:
     @property
     def time(self) -> float:
         """The server's clock as Unix time in seconds."""
+    def inject_error(self, name: str, error: str, times: Optional[int] = 1) -> None:
+        """The next ``times`` calls of ``name`` (None: all) answer ``error``."""
+    def delay(self, name: str, seconds: float, times: Optional[int] = None) -> None:
+        """The next ``times`` calls of ``name`` (None: all) pause ``seconds`` first."""
+    def clear_faults(self) -> None:
+        """Removes every injected error and delay."""
     def snapshot(self) -> "Snapshot":
         """Copies every key (values and TTLs) in memory."""
     def restore(self, snap: "Snapshot") -> None:
