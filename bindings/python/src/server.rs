@@ -382,6 +382,7 @@ impl Server {
     /// running ("ERR " is put in front unless it starts with an upper-case code).
     /// times=None: every call, until clear_faults().
     #[pyo3(signature = (name, error, times=Some(1)))]
+    #[pyo3(text_signature = "($self, name, error, times=1)")]
     fn inject_error(&self, py: Python<'_>, name: &str, error: &str, times: Option<u64>) -> PyResult<()> {
         let fault = kevy_core::faults::Fault::Error(error.to_string());
         self.with_server(py, |s| s.inject_fault(name, fault, times))
