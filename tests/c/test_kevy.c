@@ -822,6 +822,17 @@ static void test_faults_and_set_time(void) {
     kevy_server_free(server);
 }
 
+/* kevy_call has no connection: the subscribe family is refused, PUBLISH works. */
+static void test_subscribe_needs_a_connection(void) {
+    kevy_server *server = start_server("2");
+    EXPECT_TEXT(CALL(server, "SUBSCRIBE", "c"), KEVY_REPLY_ERROR,
+                "ERR SUBSCRIBE needs a client connection (subscriptions are per connection)");
+    EXPECT_TEXT(CALL(server, "psubscribe", "c*"), KEVY_REPLY_ERROR,
+                "ERR PSUBSCRIBE needs a client connection (subscriptions are per connection)");
+    EXPECT_INT(CALL(server, "PUBLISH", "c", "m"), 0);
+    kevy_server_free(server);
+}
+
 /* ---- main ---- */
 
 typedef struct {
@@ -842,6 +853,7 @@ int main(void) {
         {"log_handler", test_log_handler},
         {"manual_clock", test_manual_clock},
         {"faults_and_set_time", test_faults_and_set_time},
+        {"subscribe_needs_a_connection", test_subscribe_needs_a_connection},
     };
     /* Servers read and write their data files in `dir` ("."): use a scratch one. */
     char scratch[] = "/tmp/kevy-c-tests-XXXXXX";

@@ -173,3 +173,19 @@ def test_delay_slows_a_command_down(kevy_db):
     kevy_db.call("PING")
     with pytest.raises(ValueError):
         kevy_db.delay("PING", -1)
+
+
+def test_kevy_db_clears_faults_between_tests(pytester):
+    pytester.makepyfile(
+        """
+        import kevy, pytest
+
+        def test_one(kevy_db):
+            kevy_db.inject_error("FLUSHALL", "ERR nope", times=None)
+            kevy_db.inject_error("GET", "ERR nope", times=None)
+
+        def test_two(kevy_db):
+            assert kevy_db.call("GET", "k") is None
+        """
+    )
+    pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=2)

@@ -1,13 +1,19 @@
-"""pytest fixtures for kevy, loaded automatically once kevy is installed.
+"""pytest fixtures for kevy, loaded automatically once the ``kevy-server``
+distribution is installed (``pip install kevy-server``; the import name is ``kevy``).
 
 Fixtures:
 
 - ``kevy_server`` (session): one server for the whole run.
-- ``kevy_db`` (function): that session server, emptied with FLUSHALL before the test.
+- ``kevy_db`` (function): that session server, emptied with FLUSHALL (and its
+  injected faults cleared) before the test.
 - ``kevy_fresh_server`` (function): a brand-new server for this test, configured by
   ``@pytest.mark.kevy(clock="manual", shards=1, config={...})``, stopped after it.
 - ``kevy_redis`` (function): a redis-py client of ``kevy_db`` (skips without redis-py).
 - ``kevy_fresh_redis`` (function): a redis-py client of ``kevy_fresh_server``.
+
+The servers have the toolkit: ``advance()``/``set_time()`` (with
+``@pytest.mark.kevy(clock="manual")``), ``inject_error()``/``delay()`` (cleared by the
+next ``kevy_db`` too), ``snapshot()``/``restore()``/``load_rdb()``.
 
 Options: ``--kevy-shards N`` (default 2), ``--kevy-dir D`` (the servers' data dir:
 ``D/session`` for the session server, a subfolder per test for fresh servers;
@@ -109,8 +115,10 @@ def kevy_server(_kevy_session: _SessionServer) -> kevy.Server:
 
 @pytest.fixture
 def kevy_db(_kevy_session: _SessionServer) -> kevy.Server:
-    """The session's kevy server, emptied (FLUSHALL) before this test."""
+    """The session's kevy server, emptied (FLUSHALL) and without injected faults
+    before this test."""
     server = _kevy_session.get()
+    server.clear_faults()
     server.call("FLUSHALL")
     return server
 
