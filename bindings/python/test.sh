@@ -24,6 +24,8 @@ fi
 python -c 'import pytest, redis' 2>/dev/null || python -m pip install --quiet pytest redis
 command -v maturin >/dev/null 2>&1 || python -m pip install --quiet maturin
 
+# pytest-asyncio: the plugin's kevy_async_redis fixture is tested when it is there.
+python -c 'import pytest_asyncio' 2>/dev/null || python -m pip install --quiet pytest-asyncio || echo "pytest-asyncio unavailable: the asyncio fixture is not tested"
 # auditwheel double-checks the wheel's manylinux tag when pip can get it.
 python -c 'import auditwheel' 2>/dev/null || python -m pip install --quiet auditwheel || echo "auditwheel unavailable: maturin's own tag check only"
 

@@ -189,3 +189,21 @@ def test_kevy_db_clears_faults_between_tests(pytester):
         """
     )
     pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_async_fixture(pytester):
+    pytest.importorskip("pytest_asyncio")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_async(kevy_async_redis, kevy_db):
+            await kevy_async_redis.set("k", "v")
+            assert await kevy_async_redis.get("k") == b"v"
+            async with kevy_async_redis.pipeline() as p:
+                assert await p.incr("n").incr("n").execute() == [1, 2]
+            assert kevy_db.call("GET", "n") == b"2"
+        """
+    )
+    pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=1)
