@@ -61,6 +61,7 @@ pub struct Snapshot {
 /// The keys of an RDB file's bytes, or a ValueError saying where it is unreadable.
 fn snapshot_from_rdb(bytes: &[u8]) -> PyResult<kevy_core::Snapshot> {
     kevy_core::persist::snapshot_rdb::from_rdb(bytes, kevy_core::clock::wall_ms())
+        .map(kevy_core::Snapshot::from_entries)
         .map_err(|e| PyValueError::new_err(format!("not a readable RDB file: {e}")))
 }
 
@@ -74,7 +75,7 @@ impl Snapshot {
     /// redis-server and kevy load; keys past their deadline are left out.
     fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         let inner = &self.inner;
-        let bytes = py.allow_threads(|| kevy_core::persist::snapshot_rdb::to_rdb(inner, kevy_core::clock::wall_ms()));
+        let bytes = py.allow_threads(|| kevy_core::persist::snapshot_rdb::to_rdb(inner.entries(), kevy_core::clock::wall_ms()));
         PyBytes::new(py, &bytes)
     }
 
