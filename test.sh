@@ -19,6 +19,8 @@ cargo build --bin kevy-server
 KEVY_FUZZ_SECONDS="${KEVY_FUZZ_SECONDS:-180}" cargo test --workspace
 
 status=0
+# The test command's own setup: what .ci/install-deps.sh would install.
+python3 -m pytest -q tests/setup || status=1
 # redis-py and redis-cli against kevy-server --shards 2.
 python3 -m pytest -q tests/clients || status=1
 # RDB files both ways with a real redis-server, SHUTDOWN SAVE from redis-cli.
@@ -27,8 +29,6 @@ python3 -m pytest -q tests/persist || status=1
 python3 -m pytest -q tests/pubsub || status=1
 # Hostile clients: malformed frames, limits, idle/slow clients, big values, clients that never read.
 python3 -m pytest -q tests/hostile || status=1
-# The test command's own setup: what .ci/install-deps.sh would install.
-python3 -m pytest -q tests/setup || status=1
 
 for shards in 1 3; do
   echo "== compat: kevy-server --shards $shards vs redis-server"
