@@ -42,6 +42,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod faults;
 pub mod glob;
 pub mod log;
 pub mod num;

@@ -76,6 +76,7 @@ impl Server {
             pubsub: crate::shard::pubsub::Registry::new(shards),
             aof: crate::persist::aof::Logs::new(shards),
             aof_worker: Default::default(),
+            faults: Default::default(),
         });
         if appendonly {
             crate::persist::aof_load::setup(&shared, &dir, truncated_ok).map_err(Error::Persist)?;
@@ -139,6 +140,23 @@ impl Server {
             s.waker.wake();
         }
         true
+    }
+
+    /// The server's clock, in unix milliseconds (the manual clock's time with
+    /// `clock manual`): what TTLs and blocking timeouts are measured against.
+    pub fn now_ms(&self) -> u64 {
+        self.shared.clock.now_ms()
+    }
+
+    /// Test faults: the next `times` calls (every call for None) of the command
+    /// `name` get `fault` (an error reply instead of running, or a pause first).
+    pub fn inject_fault(&self, name: &str, fault: crate::faults::Fault, times: Option<u64>) {
+        self.shared.faults.add(name, fault, times);
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
     }
 
     /// Copies every key (values and deadlines) at one consistent instant.

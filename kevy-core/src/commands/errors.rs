@@ -418,6 +418,13 @@ pub fn pfselftest_failed(what: &str) -> String {
     format!("TESTFAILED {what}")
 }
 
+
+// In-process host calls (the C ABI's kevy_call, Python's Server.call).
+/// kevy only: a (un)subscribe command run without a connection to deliver messages to.
+pub fn pubsub_needs_connection(name: &str) -> String {
+    format!("ERR {name} needs a client connection (subscriptions are per connection)")
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};

@@ -23,3 +23,4 @@ pub mod packed;
 pub mod rdb;
 pub mod rdb_write;
 pub mod saver;
+pub mod snapshot_rdb;
