@@ -405,24 +405,32 @@ mod tests {
             (b"s".to_vec(), Value::Str(b"hello".to_vec()), 0),
             (b"big".to_vec(), Value::Str(vec![b'x'; 70_000]), 1_900_000_000_000),
             (b"l".to_vec(), Value::List(List::from(vec![b"1".to_vec(), b"two".to_vec()])), 0),
+            // Many nodes (quicklist 2), integers of every width, one element past a node.
+            (b"nodes".to_vec(), Value::List(long_list()), 0),
             (b"h".to_vec(), Value::Hash(h), 0),
             (b"set".to_vec(), Value::Set(s), 0),
             (b"z".to_vec(), Value::ZSet(z), 0),
         ]
     }
 
+    fn long_list() -> List {
+        let mut l: List = (0..5000i64).map(|i| if i % 3 == 0 { (i * i * i * 1000).to_string() } else { format!("e{i}") }).collect();
+        l.push_front(&[b'x'; 20_000]);
+        l
+    }
+
     #[test]
     fn round_trips_every_type() {
         let mut w = RdbWriter::new(Vec::new(), 0).unwrap();
-        w.begin_db(6, 1).unwrap();
+        w.begin_db(7, 1).unwrap();
         for (k, v, e) in sample() {
             w.entry(&k, v.as_ref(), e).unwrap();
         }
         let file = w.finish().unwrap();
         let mut got = Vec::new();
         let summary = read(&file, |k, v, e| got.push((k, v, e))).unwrap();
-        assert_eq!(summary.keys, 6);
-        assert_eq!(got.len(), 6);
+        assert_eq!(summary.keys, 7);
+        assert_eq!(got.len(), 7);
         for ((k1, v1, e1), (k2, v2, e2)) in got.iter().zip(sample()) {
             assert_eq!((k1, e1), (&k2, &e2));
             match (v1, &v2) {

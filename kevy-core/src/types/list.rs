@@ -131,24 +131,28 @@ impl List {
         self.len += 1;
     }
 
-    pub fn pop_front(&mut self) -> Option<Vec<u8>> {
-        let node = self.nodes.front_mut()?;
-        let item = node.pop_front();
+    /// Removes the first (`front`) or last element, handing it to `f` on its way out
+    /// (a reply can take it without a copy). None when the list is empty.
+    pub fn pop_with<R>(&mut self, front: bool, f: impl FnOnce(Elem<'_>) -> R) -> Option<R> {
+        let node = if front { self.nodes.front_mut()? } else { self.nodes.back_mut()? };
+        let item = node.pop_with(front, f);
         if node.count() == 0 {
-            self.nodes.pop_front();
+            if front {
+                self.nodes.pop_front();
+            } else {
+                self.nodes.pop_back();
+            }
         }
         self.len -= 1;
         Some(item)
     }
 
+    pub fn pop_front(&mut self) -> Option<Vec<u8>> {
+        self.pop_with(true, |e| e.to_vec())
+    }
+
     pub fn pop_back(&mut self) -> Option<Vec<u8>> {
-        let node = self.nodes.back_mut()?;
-        let item = node.pop_back();
-        if node.count() == 0 {
-            self.nodes.pop_back();
-        }
-        self.len -= 1;
-        Some(item)
+        self.pop_with(false, |e| e.to_vec())
     }
 
     /// The node holding element `index` (< len) and the element's place in it, found

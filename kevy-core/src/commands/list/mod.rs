@@ -133,6 +133,26 @@ pub fn op_pop(ks: &mut Keyspace, key: &[u8], left: bool, count: usize, now_ms: u
     Ok(items)
 }
 
+/// Pops one element from the head (`left`) or tail, handing it to `f` (a reply
+/// writes it without a copy); removes the key when the list empties. None when the
+/// key is missing.
+pub fn op_pop_with<R>(
+    ks: &mut Keyspace,
+    key: &[u8],
+    left: bool,
+    now_ms: u64,
+    f: impl FnOnce(algo::Elem<'_>) -> R,
+) -> Result<Option<R>, &'static str> {
+    let Some(list) = list_mut(ks, key, now_ms)? else {
+        return Ok(None);
+    };
+    let item = list.pop_with(left, f);
+    if list.is_empty() {
+        ks.remove(key);
+    }
+    Ok(item)
+}
+
 /// LSET. `index` is None when the argument was not an integer: Redis reports that only
 /// after finding the list.
 pub fn op_lset(ks: &mut Keyspace, key: &[u8], index: Option<i64>, item: &[u8], now_ms: u64) -> Result<(), &'static str> {
@@ -224,28 +244,32 @@ fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, left: bool) {
     };
     let key = args.get(1);
     let ks = ctx.db.ks(key);
-    if count == Some(0) {
+    let Some(count) = count else {
+        let out = &mut ctx.out;
+        return match op_pop_with(ks, key, left, ctx.now_ms, |e| e.with_bytes(|b| out.bulk(b))) {
+            Ok(Some(())) => ctx.changed(1),
+            Ok(None) => ctx.out.null(),
+            Err(e) => ctx.out.error(e),
+        };
+    };
+    if count == 0 {
         return match has_list(ks, key, ctx.now_ms) {
             Ok(true) => ctx.out.array(0),
             Ok(false) => ctx.out.null_array(),
             Err(e) => ctx.out.error(e),
         };
     }
-    let items = match op_pop(ks, key, left, count.unwrap_or(1), ctx.now_ms) {
+    let items = match op_pop(ks, key, left, count, ctx.now_ms) {
         Ok(items) => items,
         Err(e) => return ctx.out.error(e),
     };
     ctx.changed(items.len() as u64);
-    match (count, items.first()) {
-        (None, Some(item)) => ctx.out.bulk(item),
-        (None, None) => ctx.out.null(),
-        (Some(_), None) => ctx.out.null_array(),
-        (Some(_), Some(_)) => {
-            ctx.out.array(items.len());
-            for item in &items {
-                ctx.out.bulk(item);
-            }
-        }
+    if items.is_empty() {
+        return ctx.out.null_array();
+    }
+    ctx.out.array(items.len());
+    for item in &items {
+        ctx.out.bulk(item);
     }
 }
 
@@ -448,6 +472,12 @@ mod tests {
         assert_eq!(op_pop(&mut ks, b"l", true, 1, 0), Ok(vec![]));
         ks.insert(b"s", Value::Str(b"x".to_vec()), NO_EXPIRE);
         assert_eq!(op_pop(&mut ks, b"s", true, 1, 0), Err(errors::WRONGTYPE));
+        assert_eq!(op_pop_with(&mut ks, b"s", true, 0, |e| e.to_vec()), Err(errors::WRONGTYPE));
+        op_push(&mut ks, b"l", [b"7".as_slice(), b"b"].into_iter(), false, 0).unwrap();
+        assert_eq!(op_pop_with(&mut ks, b"l", false, 0, |e| e.to_vec()), Ok(Some(b"b".to_vec())));
+        assert_eq!(op_pop_with(&mut ks, b"l", true, 0, |e| e.to_vec()), Ok(Some(b"7".to_vec())));
+        assert!(!ks.contains(b"l", 0));
+        assert_eq!(op_pop_with(&mut ks, b"l", true, 0, |e| e.to_vec()), Ok(None));
     }
 
     #[test]

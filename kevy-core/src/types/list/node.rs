@@ -111,21 +111,20 @@ impl Node {
         self.count += 1;
     }
 
-    /// Removes the first element (the node must not be empty).
-    pub fn pop_front(&mut self) -> Vec<u8> {
-        let (e, next) = entry::read(&self.buf, self.head);
-        let item = e.to_vec();
-        self.head = next;
-        self.count -= 1;
-        self.shrink_if_sparse();
-        item
-    }
-
-    /// Removes the last element (the node must not be empty).
-    pub fn pop_back(&mut self) -> Vec<u8> {
-        let start = entry::start_before(&self.buf, self.tail);
-        let item = entry::read(&self.buf, start).0.to_vec();
-        self.tail = start;
+    /// Removes the first (`front`) or last element, handing it to `f` on its way out
+    /// (the node must not be empty).
+    pub fn pop_with<R>(&mut self, front: bool, f: impl FnOnce(Elem<'_>) -> R) -> R {
+        let item = if front {
+            let (e, next) = entry::read(&self.buf, self.head);
+            let item = f(e);
+            self.head = next;
+            item
+        } else {
+            let start = entry::start_before(&self.buf, self.tail);
+            let item = f(entry::read(&self.buf, start).0);
+            self.tail = start;
+            item
+        };
         self.count -= 1;
         self.shrink_if_sparse();
         item
