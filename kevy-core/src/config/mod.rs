@@ -549,6 +549,20 @@ mod tests {
     }
 
     #[test]
+    fn list_node_size_takes_its_old_name_and_any_int() {
+        let mut cfg = Config::new();
+        assert_eq!(cfg.list_max_listpack_size(), -2);
+        cfg.set("list-max-ziplist-size", "5").unwrap();
+        assert_eq!(cfg.get("list-max-listpack-size"), Some("5"));
+        cfg.set("list-max-listpack-size", "-2147483648").unwrap();
+        assert_eq!(cfg.list_max_listpack_size(), i32::MIN as i64);
+        assert!(cfg.set("list-max-listpack-size", "2147483648").is_err());
+        let live = LiveConfig::new(Config::new());
+        live.set_many(&[("list-max-ziplist-size", "-3")]).unwrap();
+        assert_eq!(live.matching(b"list-max-ziplist-size"), [("list-max-ziplist-size".to_string(), "-3".to_string())]);
+    }
+
+    #[test]
     fn config_set_is_all_or_nothing() {
         let live = LiveConfig::new(Config::new());
         let err = live.set_many(&[("hz", "20"), ("proto-max-bulk-len", "1")]).unwrap_err();

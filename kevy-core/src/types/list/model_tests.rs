@@ -269,3 +269,15 @@ fn listpacks_carry_redis_headers() {
     assert_eq!(lp[0].entries, b"\x01\x01\x85hello\x06");
     assert_eq!(lp[0].header, [16, 0, 0, 0, 2, 0]);
 }
+
+#[test]
+fn the_knob_is_clamped_as_redis_clamps_it() {
+    let now = || MAX_LISTPACK_SIZE.load(Ordering::Relaxed);
+    set_max_listpack_size(-100);
+    assert_eq!(now(), -5);
+    set_max_listpack_size(i64::from(i32::MAX));
+    assert_eq!(now(), 32767);
+    set_max_listpack_size(0);
+    assert_eq!(now(), 0);
+    set_max_listpack_size(-2);
+}
