@@ -272,16 +272,19 @@ impl List {
     }
 
     /// Drops empty nodes and merges neighbours that fit together (after removals in
-    /// the middle).
+    /// the middle), in one pass.
     fn compact(&mut self) {
-        self.nodes.retain(|n| n.count() > 0);
         let fill = Fill::now();
-        let mut k = 0;
-        while k + 1 < self.nodes.len() {
-            if !self.merge_pair(k, fill) {
-                k += 1;
+        let mut kept: VecDeque<Node> = VecDeque::with_capacity(self.nodes.len());
+        for node in self.nodes.drain(..).filter(|n| n.count() > 0) {
+            match kept.back_mut() {
+                Some(last) if fill.allows(last.used() + node.used(), last.count() + node.count()) => {
+                    last.append(&node, fill.max_bytes())
+                }
+                _ => kept.push_back(node),
             }
         }
+        self.nodes = kept;
     }
 
     /// Removes the first `n` elements.
