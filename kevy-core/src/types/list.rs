@@ -190,7 +190,7 @@ impl List {
         self.nodes.iter().flat_map(Node::iter)
     }
 
-    /// The elements `from..=to` (both < len), head first.
+    /// The elements `from..=to`, head first (none when `from` is past the end).
     pub fn range(&self, range: std::ops::RangeInclusive<usize>) -> impl Iterator<Item = Elem<'_>> + '_ {
         let (from, to) = (*range.start(), *range.end());
         let (k, i) = if from < self.len { self.locate(from) } else { (self.nodes.len(), 0) };
