@@ -44,6 +44,8 @@ impl Server {
         // are not loaded under them (as Redis prefers the AOF).
         let from_aof = config.appendonly() && crate::persist::aof_load::existing_files(&dir).map_err(Error::Persist)? > 0;
         let (appendonly, truncated_ok) = (config.appendonly(), config.get("aof-load-truncated") != Some("no"));
+        // Process-wide: the last server started (or CONFIG SET) decides for all.
+        crate::types::list::set_max_listpack_size(config.list_max_listpack_size());
         let keyspaces = if from_aof { (0..shards).map(|_| Keyspace::new()).collect() } else { load_data(&config, shards)? };
         let handles = keyspaces
             .into_iter()

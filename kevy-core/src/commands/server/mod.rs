@@ -82,7 +82,9 @@ fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
     match ctx.shared.config.set_many(&refs) {
         Ok(()) => {
             let shared = ctx.shared;
-            if shared.config.snapshot().appendonly() != shared.aof.on.load(std::sync::atomic::Ordering::Acquire) {
+            let config = shared.config.snapshot();
+            crate::types::list::set_max_listpack_size(config.list_max_listpack_size());
+            if config.appendonly() != shared.aof.on.load(std::sync::atomic::Ordering::Acquire) {
                 // Writing the files takes every shard's lock: the AOF thread does it.
                 shared.aof_worker.request_switch();
             }
