@@ -8,6 +8,7 @@ pub mod connection;
 pub mod custom;
 pub mod effects;
 pub mod errors;
+pub mod geo;
 pub mod hash;
 pub mod keys;
 pub mod list;
@@ -369,6 +370,7 @@ impl Default for CommandTable {
             zset::range::COMMANDS,
             zset::ops::COMMANDS,
             zset::blocking::COMMANDS,
+            geo::COMMANDS,
             stream::COMMANDS,
             stream::group::COMMANDS,
             stream::info::COMMANDS,
