@@ -37,6 +37,12 @@ COMMANDS = [
     "ZADD zz 1 a 2 b 3 c", "ZMPOP 1 zz MIN", "BZPOPMAX zz 1", "BZMPOP 1 1 zz MAX COUNT 3", "ZADD zz NX INCR 1 a",
     "SADD sm a", "SMOVE sm sm a", "SPOP sm 0", "SET ex1 v EX 100 GET", "SET ex2 v KEEPTTL",
     "SET gone v PX 30",
+    # Geo: GEOADD signals as ZADD; the STORE forms name their own events.
+    "GEOADD geo 1 1 a 2 2 b", "GEOADD geo 1 1 a", "GEOADD geo CH 1.5 1 a", "GEOADD geo XX 5 5 zz",
+    "GEOSEARCHSTORE gd geo FROMLONLAT 1 1 BYRADIUS 500 km", "GEOSEARCHSTORE gd geo FROMLONLAT 50 50 BYRADIUS 1 km",
+    "GEOSEARCHSTORE gd geo FROMLONLAT 50 50 BYRADIUS 1 km", "GEORADIUS geo 1 1 500 km STORE gd2",
+    "GEORADIUS geo 50 50 1 km STORE gd2", "GEORADIUS geo 1 1 500 km", "GEORADIUSBYMEMBER geo a 500 km STOREDIST gd3",
+    "GEORADIUS nogeo 1 1 1 km STORE gd3", "GEOSEARCHSTORE gd4 nogeo FROMMEMBER a BYRADIUS 1 km",
 ]
 
 

@@ -205,8 +205,13 @@ impl Search {
         let [clong, clat] = self.center;
         match self.shape {
             Shape::Radius(r) => {
+                // Not `d <= r`: a NaN distance (nearly antipodal points) is inside, as
+                // in Redis.
                 let d = distance(clong, clat, long, lat);
-                (!(d > r * self.to_meters)).then_some(d)
+                match d.partial_cmp(&(r * self.to_meters)) {
+                    Some(std::cmp::Ordering::Greater) => None,
+                    _ => Some(d),
+                }
             }
             Shape::Box { width, height } => {
                 let (width_m, height_m) = (width * self.to_meters, height * self.to_meters);

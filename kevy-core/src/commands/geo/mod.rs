@@ -91,9 +91,12 @@ pub fn reply_point(out: &mut ReplyWriter<'_>, [long, lat]: [f64; 2]) {
 
 // ---------------------------------------------------------------- GEOADD
 
+/// (score, member) pairs, as ZADD takes them.
+type ScoredMembers<'a> = Vec<(f64, &'a [u8])>;
+
 /// Parses `[NX|XX] [CH] long lat member ...` from argument 2 on: the flags and the
 /// (score, member) pairs ZADD gets.
-fn parse_add(args: Args<'_>) -> Result<(AddFlags, Vec<(f64, &[u8])>), String> {
+fn parse_add(args: Args<'_>) -> Result<(AddFlags, ScoredMembers<'_>), String> {
     let mut f = AddFlags::default();
     let mut i = 2;
     while i < args.len() {
