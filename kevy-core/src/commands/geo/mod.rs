@@ -4,6 +4,7 @@
 
 pub mod hash;
 pub mod search;
+pub mod sort;
 
 use crate::commands::effects::{ev, class::ZSET, On::Arg, When::Changed, Propagate};
 use crate::commands::zset::{op_zadd, read_zset, AddFlags};

@@ -6,6 +6,7 @@
 //! every key the command names).
 
 use super::hash::{align52, score_point, Cell, Search, Shape};
+use super::sort::{sort_all, sort_first};
 use super::{parse_point, parse_unit, reply_distance, reply_point};
 use crate::commands::effects::class::{GENERIC, ZSET};
 use crate::commands::zset::parse::parse_score;
@@ -307,20 +308,41 @@ fn find<'a>(ks: &mut Keyspace, src: &[u8], now_ms: u64, args: Args<'a>, form: Fo
     Ok((q, found))
 }
 
-/// Sorts the matches as asked (COUNT alone asks for the nearest); returns how many
-/// of them the command answers with.
-fn order(found: &mut [Point], q: &Query<'_>) -> usize {
-    let sort = if q.count != 0 && q.sort == Sort::None && !q.any { Sort::Asc } else { q.sort };
-    // Stable, as glibc's qsort (a merge sort) is for equal distances.
-    match sort {
-        Sort::Asc => found.sort_by(|a, b| a.dist.total_cmp(&b.dist)),
-        Sort::Desc => found.sort_by(|a, b| b.dist.total_cmp(&a.dist)),
-        Sort::None => {}
+/// Redis's comparison of matches by distance.
+fn nearer(a: &Point, b: &Point) -> i32 {
+    if a.dist > b.dist {
+        1
+    } else if a.dist == b.dist {
+        0
+    } else {
+        -1
     }
-    match usize::try_from(q.count) {
+}
+
+fn farther(a: &Point, b: &Point) -> i32 {
+    -nearer(a, b)
+}
+
+/// Sorts the matches as asked (COUNT alone asks for the nearest), with the sorts
+/// redis-server uses (see `sort.rs`); returns how many of them the command answers
+/// with.
+fn order(found: &mut Vec<Point>, q: &Query<'_>) -> usize {
+    let returned = match usize::try_from(q.count) {
         Ok(count) if count != 0 => found.len().min(count),
         _ => found.len(),
+    };
+    let sort = if q.count != 0 && q.sort == Sort::None && !q.any { Sort::Asc } else { q.sort };
+    let cmp = match sort {
+        Sort::Asc => nearer,
+        Sort::Desc => farther,
+        Sort::None => return returned,
+    };
+    if returned == found.len() {
+        sort_all(found, cmp);
+    } else {
+        sort_first(found, returned, cmp);
     }
+    returned
 }
 
 fn reply(ctx: &mut Ctx<'_>, q: &Query<'_>, mut found: Vec<Point>) {
