@@ -223,9 +223,12 @@ fn parse<'a>(args: Args<'a>, form: Form, nostore: bool, set: Option<&ZSet>) -> R
     Ok(q)
 }
 
-/// The positions of GEORADIUS's keys: the source, and the last STORE or STOREDIST
-/// destination, found by the handler's own walk over the options.
+/// The positions of GEORADIUS's keys: the source; what Redis's key specs name (the
+/// argument after the first STORE, and after the first STOREDIST: COMMAND GETKEYS
+/// shows these); and the destination the handler's own walk over the options finds
+/// (the last STORE or STOREDIST), which the command must hold to write it.
 fn radius_keys(args: Args<'_>, first_option: usize) -> Vec<usize> {
+    let after_first = |word: &str| (first_option..args.len().saturating_sub(1)).find(|&i| is(args.get(i), word)).map(|i| i + 1);
     let mut store = None;
     let mut i = first_option;
     while i < args.len() {
@@ -240,7 +243,13 @@ fn radius_keys(args: Args<'_>, first_option: usize) -> Vec<usize> {
         }
         i += 1;
     }
-    std::iter::once(1).chain(store).collect()
+    let mut keys = vec![1];
+    for at in [after_first("store"), after_first("storedist"), store].into_iter().flatten() {
+        if !keys.contains(&at) {
+            keys.push(at);
+        }
+    }
+    keys
 }
 
 pub fn georadius_keys(args: Args<'_>) -> Option<Vec<usize>> {
