@@ -392,7 +392,9 @@ fn store(ctx: &mut Ctx<'_>, q: &Query<'_>, dst: &[u8], mut found: Vec<Point>, fo
     let ks = ctx.db.ks(dst);
     let existed = ks.contains(dst, now);
     store_zset(ks, dst, set);
-    ctx.changed(n as u64);
+    // GEOSEARCHSTORE's row derives its `del` from "no change"; GEORADIUS, which signals
+    // itself, counts deleting its destination as the change it is.
+    ctx.changed(n as u64 + u64::from(n == 0 && existed && !form.is_search()));
     if !form.is_search() {
         if n > 0 {
             ctx.signal(ZSET, "georadiusstore", dst);
