@@ -123,6 +123,21 @@ def test_data_types(r):
     assert r.sinter("tags", "tags2") == {"y"}
 
 
+
+def test_geo_as_an_application_uses_it(r):
+    assert r.geoadd("shops", [13.361389, 38.115556, "palermo", 15.087269, 37.502669, "catania"]) == 2
+    assert r.geodist("shops", "palermo", "catania", unit="km") == 166.2742
+    assert r.geohash("shops", "palermo", "nowhere") == ["sqc8b49rny0", None]
+    (lon, lat), missing = r.geopos("shops", "palermo", "nowhere")
+    assert (round(lon, 6), round(lat, 6), missing) == (13.361389, 38.115556, None)
+    near = r.geosearch("shops", longitude=15, latitude=37, radius=200, unit="km", withdist=True, sort="ASC")
+    assert near == [["catania", 56.4413], ["palermo", 190.4424]]
+    # The destination may live on another shard than the source.
+    assert r.geosearchstore("nearby", "shops", member="palermo", width=400, height=400, unit="km", storedist=True) == 2
+    assert r.zrange("nearby", 0, -1) == ["palermo", "catania"]
+    assert r.georadius("shops", 15, 37, 100, unit="km", store="closest") == 1
+    assert r.zrange("closest", 0, -1) == ["catania"]
+
 def test_blocking_pop_with_a_thread_pushing(kevy_port):
     waiter = redis.Redis(port=kevy_port, decode_responses=True)
     pusher = redis.Redis(port=kevy_port, decode_responses=True)

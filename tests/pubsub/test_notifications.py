@@ -30,6 +30,12 @@ COMMANDS = [
     "XGROUP CREATECONSUMER xs g c1", "XDEL xs 1-1", "XDEL xs 9-9", "XTRIM xs MAXLEN 0", "XSETID xs 5-5",
     "XGROUP SETID xs g $", "XGROUP DELCONSUMER xs g c1", "XGROUP DESTROY xs g", "XGROUP DESTROY xs g",
     "XADD nostream NOMKSTREAM * f v",
+    # Geo: GEOADD signals as ZADD; the STORE forms name their own events.
+    "GEOADD geo 1 1 a 2 2 b", "GEOADD geo 1 1 a", "GEOADD geo CH 1.5 1 a", "GEOADD geo XX 5 5 zz",
+    "GEOSEARCHSTORE gd geo FROMLONLAT 1 1 BYRADIUS 500 km", "GEOSEARCHSTORE gd geo FROMLONLAT 50 50 BYRADIUS 1 km",
+    "GEOSEARCHSTORE gd geo FROMLONLAT 50 50 BYRADIUS 1 km", "GEORADIUS geo 1 1 500 km STORE gd2",
+    "GEORADIUS geo 50 50 1 km STORE gd2", "GEORADIUS geo 1 1 500 km", "GEORADIUSBYMEMBER geo a 500 km STOREDIST gd3",
+    "GEORADIUS nogeo 1 1 1 km STORE gd3", "GEOSEARCHSTORE gd4 nogeo FROMMEMBER a BYRADIUS 1 km",
     # Events only the handler can name: expiry options, sides, the key a pop took from.
     "SET g 1", "GETEX g EX 100", "GETEX g PERSIST", "GETEX nog EX 5", "COPY g g2", "RENAMENX g g2", "RENAMENX g g3",
     "PEXPIRE g3 100000", "EXPIREAT g3 1", "RPUSH q a b c", "LMOVE q q2 RIGHT LEFT", "LMPOP 2 noq q RIGHT COUNT 5",

@@ -425,6 +425,35 @@ pub fn pubsub_needs_connection(name: &str) -> String {
     format!("ERR {name} needs a client connection (subscriptions are per connection)")
 }
 
+// Geo.
+pub const GEO_UNIT: &str = "ERR unsupported unit provided. please use M, KM, FT, MI";
+pub const GEO_MEMBER_UNDECODABLE: &str = "ERR could not decode requested zset member";
+pub const GEO_NEED_RADIUS: &str = "ERR need numeric radius";
+pub const GEO_RADIUS_NEGATIVE: &str = "ERR radius cannot be negative";
+pub const GEO_NEED_WIDTH: &str = "ERR need numeric width";
+pub const GEO_NEED_HEIGHT: &str = "ERR need numeric height";
+pub const GEO_BOX_NEGATIVE: &str = "ERR height or width cannot be negative";
+pub const GEO_COUNT_NOT_POSITIVE: &str = "ERR COUNT must be > 0";
+pub const GEO_ANY_NEEDS_COUNT: &str = "ERR the ANY argument requires COUNT argument";
+pub const GEORADIUS_STORE_WITH: &str = "ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options";
+pub const GEOSEARCHSTORE_WITH: &str = "ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options";
+
+/// A coordinate pair outside the storable limits, printed with C's `%f`.
+pub fn geo_invalid_point(long: f64, lat: f64) -> String {
+    let c = |d: f64| if d.is_infinite() { if d > 0.0 { "inf".to_string() } else { "-inf".to_string() } } else { format!("{d:.6}") };
+    format!("ERR invalid longitude,latitude pair {},{}", c(long), c(lat))
+}
+
+/// GEOSEARCH(STORE) without FROMMEMBER or FROMLONLAT (`name` as the client spelled it).
+pub fn geo_one_of_from(name: &str) -> String {
+    format!("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {name}")
+}
+
+/// GEOSEARCH(STORE) without BYRADIUS or BYBOX.
+pub fn geo_one_of_by(name: &str) -> String {
+    format!("ERR exactly one of BYRADIUS and BYBOX can be specified for {name}")
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};

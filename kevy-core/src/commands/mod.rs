@@ -9,6 +9,7 @@ pub mod connection;
 pub mod custom;
 pub mod effects;
 pub mod errors;
+pub mod geo;
 pub mod hash;
 pub mod hll;
 pub mod keys;
@@ -391,6 +392,7 @@ impl Default for CommandTable {
             zset::range::COMMANDS,
             zset::ops::COMMANDS,
             zset::blocking::COMMANDS,
+            geo::COMMANDS,
             stream::COMMANDS,
             stream::group::COMMANDS,
             stream::info::COMMANDS,

@@ -92,6 +92,7 @@ fn categories(c: &Command) -> Vec<String> {
             "hash" => "@hash",
             "set" => "@set",
             "sorted-set" => "@sortedset",
+            "geo" => "@geo",
             "stream" => "@stream",
             "bitmap" => "@bitmap",
             "hyperloglog" => "@hyperloglog",
