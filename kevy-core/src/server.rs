@@ -86,7 +86,7 @@ impl Server {
         shared.persist.last_ok.store(true, Ordering::Release);
         let mut server = Server { shared: Arc::clone(&shared), threads: Vec::new(), aof_thread };
         for (id, ls) in listeners.into_iter().enumerate() {
-            let front = ShardLoop::front(id, &shared, ls)?;
+            let front = ShardLoop::front(id, &shared, ls, crate::reactor::Backend::Epoll)?;
             let shared = Arc::clone(&shared);
             let thread = std::thread::Builder::new()
                 .name(format!("kevy-shard-{id}"))

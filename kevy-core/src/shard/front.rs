@@ -14,7 +14,7 @@ use super::client::Client;
 use super::conn::Conn;
 use super::routing::ShardId;
 use super::Shared;
-use crate::reactor::{Epoll, READABLE, WRITABLE};
+use crate::reactor::{Backend, Reactor, READABLE, WRITABLE};
 
 pub const LISTENER_TOKEN: u64 = 1 << 63;
 pub const WAKER_TOKEN: u64 = 1 << 62;
@@ -25,7 +25,7 @@ pub fn conn_token(slot: u32, generation: u32) -> u64 {
 
 /// The reactor and the connections of one shard.
 pub struct Front {
-    pub epoll: Epoll,
+    pub reactor: Reactor,
     pub listeners: Vec<TcpListener>,
     /// Connections by slot; a slot is `None` when free, or while its pipeline runs.
     pub conns: Vec<Option<Conn>>,
@@ -46,13 +46,13 @@ pub enum Written {
 }
 
 impl Front {
-    pub fn new(shared: &Shared, id: ShardId, listeners: Vec<TcpListener>) -> std::io::Result<Self> {
-        let epoll = Epoll::new(256)?;
+    pub fn new(shared: &Shared, id: ShardId, listeners: Vec<TcpListener>, backend: Backend) -> std::io::Result<Self> {
+        let mut reactor = Reactor::new(backend, 256)?;
         for (i, l) in listeners.iter().enumerate() {
-            epoll.add(l.as_raw_fd(), READABLE, LISTENER_TOKEN | i as u64)?;
+            reactor.add(l.as_raw_fd(), READABLE, LISTENER_TOKEN | i as u64)?;
         }
-        epoll.add(shared.shards[id].waker.fd(), READABLE, WAKER_TOKEN)?;
-        Ok(Front { epoll, listeners, conns: Vec::new(), free_slots: Vec::new(), generations: Vec::new(), unflushed: Vec::new() })
+        reactor.add(shared.shards[id].waker.fd(), READABLE, WAKER_TOKEN)?;
+        Ok(Front { reactor, listeners, conns: Vec::new(), free_slots: Vec::new(), generations: Vec::new(), unflushed: Vec::new() })
     }
 
     /// The connection in `slot` if it is the one `generation` names.
@@ -105,7 +105,7 @@ impl Front {
             let generation = self.generations[slot as usize].wrapping_add(1);
             self.generations[slot as usize] = generation;
             let client = Client { slot, generation, ..client };
-            if self.epoll.add(stream.as_raw_fd(), READABLE, conn_token(slot, generation)).is_err() {
+            if self.reactor.add(stream.as_raw_fd(), READABLE, conn_token(slot, generation)).is_err() {
                 self.free_slots.push(slot);
                 shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
                 continue;
@@ -133,10 +133,10 @@ impl Front {
         let token = conn_token(slot, conn.generation);
         if !done && !conn.watching_writable {
             conn.watching_writable = true;
-            let _ = self.epoll.modify(conn.stream.as_raw_fd(), READABLE | WRITABLE, token);
+            let _ = self.reactor.modify(conn.stream.as_raw_fd(), READABLE | WRITABLE, token);
         } else if done && conn.watching_writable {
             conn.watching_writable = false;
-            let _ = self.epoll.modify(conn.stream.as_raw_fd(), READABLE, token);
+            let _ = self.reactor.modify(conn.stream.as_raw_fd(), READABLE, token);
         }
         if conn.closing && conn.idle_output() {
             return Written::Close;
@@ -151,7 +151,7 @@ impl Front {
             let cref = crate::shard::mailbox::ConnRef { slot, generation: conn.generation };
             crate::shard::pubsub::forget(shared, id, &conn.client.subs, cref);
         }
-        let _ = self.epoll.delete(conn.stream.as_raw_fd());
+        let _ = self.reactor.delete(conn.stream.as_raw_fd());
         super::txn::on_close(shared, &conn);
         if let Some(b) = conn.blocked {
             // Its registrations are skipped from now on, wherever they are.
