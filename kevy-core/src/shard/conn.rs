@@ -2,7 +2,7 @@
 //! keeps replies in request order when some of them are computed on other shards.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::TcpStream;
 
 use std::sync::Arc;
@@ -131,15 +131,22 @@ impl Conn {
         if want == 0 {
             return Ok(ReadOutcome::Data);
         }
-        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 2 {
-            // Doubling what arrived (or one chunk): capacity stays within about twice
-            // the bytes received, and untouched capacity costs no memory.
-            self.rbuf.reserve_exact(self.rbuf.len().max(READ_CHUNK));
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&self.stream);
+        let (before, mut res) = (self.rbuf.len(), Ok(0));
+        // Reads until the budget is taken or a read comes back short (the socket is
+        // drained: asking again would only find EAGAIN, a wasted system call).
+        while self.rbuf.len() - before < want {
+            if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 2 {
+                // Doubling what arrived (or one chunk): capacity stays within about
+                // twice the bytes received, and untouched capacity costs no memory.
+                self.rbuf.reserve_exact(self.rbuf.len().max(READ_CHUNK));
+            }
+            let asked = (self.rbuf.capacity() - self.rbuf.len()).min(want - (self.rbuf.len() - before));
+            res = crate::reactor::sys::read_spare(fd, &mut self.rbuf, asked);
+            if !matches!(res, Ok(n) if n == asked) {
+                break;
+            }
         }
-        let before = self.rbuf.len();
-        // read_to_end reads into the spare capacity without zero-filling it first and
-        // keeps what it read when the socket runs dry (WouldBlock).
-        let res = (&self.stream).take(want as u64).read_to_end(&mut self.rbuf);
         let got = self.rbuf.len() - before;
         self.rlen = self.rbuf.len();
         match res {
