@@ -53,7 +53,9 @@ if [ -n "$other" ]; then
   export KEVY_IO_URING=$other
   # The integration tests (the lib's own tests do not go through a reactor).
   KEVY_FUZZ_SECONDS=5 cargo test -p kevy-core --test '*' || status=1
-  python3 -m pytest -q tests/clients tests/hostile tests/pubsub || status=1
+  for suite in clients hostile pubsub; do
+    python3 -m pytest -q "tests/$suite" || status=1
+  done
   python3 tests/compat/run.py --kevy target/debug/kevy-server --shards 3 || status=1
   unset KEVY_IO_URING
 fi

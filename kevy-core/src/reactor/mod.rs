@@ -99,6 +99,12 @@ impl Reactor {
         }
     }
 
+    /// Does this reactor send a turn's replies in one batch ([`Uring::send_batch`])
+    /// rather than a write per connection?
+    pub fn batches_sends(&self) -> bool {
+        matches!(self, Reactor::Uring(_))
+    }
+
     /// Waits up to `timeout_ms` (-1: forever, 0: not at all) and puts what is ready in `out`.
     pub fn wait(&mut self, timeout_ms: i32, out: &mut Vec<Event>) -> io::Result<()> {
         match self {

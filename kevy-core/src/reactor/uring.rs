@@ -22,6 +22,9 @@ use super::Event;
 
 /// The `user_data` of poll removals, whose completions mean nothing to us.
 const REMOVAL: u64 = u64::MAX;
+/// Set in the `user_data` of sends (with the send's index in its batch); polls
+/// never have it (fds are below 2^31).
+const SEND: u64 = 1 << 63;
 /// Submission queue entries; the completion queue gets twice as many, and a kernel
 /// with `IORING_FEAT_NODROP` (required by the probe) keeps overflow instead of dropping it.
 const ENTRIES: u32 = 256;
@@ -45,6 +48,14 @@ pub struct Uring {
     seqs: Vec<u32>,
     /// Fds whose poll fired: armed again at the next wait.
     fired: Vec<RawFd>,
+    /// Readiness reaped while a send batch completed: reported by the next wait, and
+    /// their fds armed again only at the wait after (armed before the owner reads,
+    /// a poll would fire again at once for the same bytes).
+    ready: Vec<Event>,
+    fired_later: Vec<RawFd>,
+    /// Results of the send batch in flight, by index; and how many came back.
+    sent: Vec<i32>,
+    sends_done: usize,
 }
 
 fn user_data(fd: RawFd, seq: u32) -> u64 {
@@ -62,7 +73,7 @@ impl Uring {
     /// thread calling `Server::start` would see as a stray EINTR in its own calls.
     pub fn new() -> io::Result<Self> {
         let ring = on_own_thread(|| IoUring::new(ENTRIES))?;
-        Ok(Uring { ring, regs: Vec::new(), seqs: Vec::new(), fired: Vec::new() })
+        Ok(Uring { ring, regs: Vec::new(), seqs: Vec::new(), fired: Vec::new(), ready: Vec::new(), fired_later: Vec::new(), sent: Vec::new(), sends_done: 0 })
     }
 
     /// Does this kernel (and its seccomp policy) give us a ring that does what this
@@ -109,13 +120,18 @@ impl Uring {
     /// Puts `entry` in the submission queue, submitting what is queued if it is full.
     fn push(&mut self, entry: &squeue::Entry) -> io::Result<()> {
         loop {
-            // SAFETY: our entries are polls and poll removals: they point at no user
-            // memory, and the fds they name are only closed after `delete`, which
-            // removes the poll first.
+            // SAFETY: polls and poll removals point at no user memory, and the fds they
+            // name are only closed after `delete`, which removes the poll first; sends
+            // point at buffers `send_batch` keeps borrowed until their completions.
             if unsafe { self.ring.submission().push(entry) }.is_ok() {
                 return Ok(());
             }
             self.submit()?;
+            if self.ring.submission().is_full() {
+                // The kernel took nothing: completions are backed up. Reaped now (their
+                // events kept for the next wait), so it can go on.
+                self.reap_for_later();
+            }
         }
     }
 
@@ -198,6 +214,8 @@ impl Uring {
     /// for a completion, and reports the ready fds in `out`.
     pub fn wait(&mut self, timeout_ms: i32, out: &mut Vec<Event>) -> io::Result<()> {
         out.clear();
+        out.append(&mut self.ready);
+        let timeout_ms = if out.is_empty() { timeout_ms } else { 0 };
         let mut fired = std::mem::take(&mut self.fired);
         for fd in fired.drain(..) {
             let still_watched = self.regs.get(fd as usize).is_some_and(|r| r.as_ref().is_some_and(|r| !r.armed));
@@ -205,6 +223,7 @@ impl Uring {
                 self.arm(fd)?;
             }
         }
+        fired.append(&mut self.fired_later);
         self.fired = fired;
         let res = if timeout_ms < 0 {
             self.ring.submit_and_wait(1)
@@ -227,12 +246,29 @@ impl Uring {
         Ok(())
     }
 
-    /// Turns the completions of current polls into events; drops the rest.
+    /// Reaps outside a wait: the events are reported by the next wait.
+    fn reap_for_later(&mut self) {
+        let (mut ready, fired_before) = (std::mem::take(&mut self.ready), self.fired.len());
+        self.reap(&mut ready);
+        self.ready = ready;
+        let (fired, later) = (&mut self.fired, &mut self.fired_later);
+        later.extend(fired.drain(fired_before..));
+    }
+
+    /// Turns the completions of current polls into events and records those of
+    /// sends; drops the rest.
     fn reap(&mut self, out: &mut Vec<Event>) {
         let (regs, fired) = (&mut self.regs, &mut self.fired);
         for cqe in self.ring.completion() {
             let data = cqe.user_data();
             if data == REMOVAL {
+                continue;
+            }
+            if data & SEND != 0 {
+                if let Some(slot) = self.sent.get_mut((data & !SEND) as usize) {
+                    *slot = cqe.result();
+                    self.sends_done += 1;
+                }
                 continue;
             }
             let (fd, seq) = ((data >> 32) as RawFd, data as u32);
@@ -255,6 +291,47 @@ impl Uring {
                 hangup: bits & (libc::POLLHUP | libc::POLLERR) as u32 != 0,
             });
         }
+    }
+}
+
+impl Uring {
+    /// Sends each buffer on its fd in one `io_uring_enter` (however many there are):
+    /// the replies of a whole turn leave with one system call. `MSG_DONTWAIT` makes a
+    /// full socket answer -EAGAIN at once instead of the kernel waiting for room, so
+    /// every send completes within this call and the buffers are free again when it
+    /// returns. `results[i]` is buffer i's byte count or -errno.
+    pub fn send_batch<'a>(&mut self, bufs: impl Iterator<Item = (RawFd, &'a [u8])>, results: &mut Vec<i32>) {
+        self.sent.clear();
+        self.sends_done = 0;
+        for (fd, buf) in bufs {
+            let len = buf.len().min(u32::MAX as usize) as u32;
+            let send = opcode::Send::new(types::Fd(fd), buf.as_ptr(), len)
+                .flags(libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
+                .build()
+                .user_data(SEND | self.sent.len() as u64);
+            self.sent.push(0);
+            // A full queue is submitted on the spot; its sends are awaited below.
+            if self.push(&send).is_err() {
+                Self::abandon("could not queue a send");
+            }
+        }
+        while self.sends_done < self.sent.len() {
+            if let Err(e) = self.ring.submit_and_wait(1) {
+                if !matches!(e.raw_os_error(), Some(libc::EINTR | libc::EBUSY | libc::EAGAIN)) {
+                    Self::abandon("io_uring_enter failed with sends in flight");
+                }
+            }
+            self.reap_for_later();
+        }
+        results.clear();
+        results.append(&mut self.sent);
+    }
+
+    /// The kernel may still read buffers we can no longer vouch for: the process
+    /// must not go on. (Not seen in practice: enter fails so only for a broken ring.)
+    fn abandon(why: &str) -> ! {
+        crate::log_warning!("io_uring reactor: {why}; aborting");
+        std::process::abort()
     }
 }
 
@@ -331,6 +408,38 @@ mod tests {
         c.write_all(b"y").unwrap();
         assert_eq!(tokens(&mut u, 1000), vec![(2, true, false)], "fd number reused: {reused}");
         assert!(u.delete(d.as_raw_fd()).is_ok() && u.delete(d.as_raw_fd()).is_err());
+    }
+
+    #[test]
+    fn a_send_batch_never_waits_for_a_full_socket() {
+        let Some(mut u) = ring() else { return };
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let (_c, d) = UnixStream::pair().unwrap();
+        d.set_nonblocking(true).unwrap();
+        while (&d).write(&[0u8; 65536]).is_ok() {} // d's peer never reads: d is full
+        let mut results = Vec::new();
+        let bufs = [(b.as_raw_fd(), &b"hi"[..]), (d.as_raw_fd(), &b"stuck"[..])];
+        u.send_batch(bufs.into_iter(), &mut results);
+        assert_eq!(results, vec![2, -libc::EAGAIN]);
+        let mut buf = [0u8; 2];
+        a.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"hi");
+    }
+
+    #[test]
+    fn readiness_seen_during_a_send_batch_is_reported_once() {
+        let Some(mut u) = ring() else { return };
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let (_c, d) = UnixStream::pair().unwrap();
+        u.add(b.as_raw_fd(), READABLE, 3).unwrap();
+        assert!(tokens(&mut u, 0).is_empty());
+        a.write_all(b"ping").unwrap();
+        let mut results = Vec::new();
+        u.send_batch([(d.as_raw_fd(), &b"x"[..])].into_iter(), &mut results);
+        assert_eq!(tokens(&mut u, 0), vec![(3, true, false)]);
+        let mut buf = [0u8; 4];
+        (&b).read_exact(&mut buf).unwrap();
+        assert!(tokens(&mut u, 20).is_empty(), "read already: no second report");
     }
 
     #[test]

@@ -79,6 +79,7 @@ impl Servicer for ShardServicer {
             for ev in events.drain(..) {
                 self.on_event(&mut front, ev, now_ms, run.busy_text());
             }
+            front.send_queued(&self.shared, self.id, now_ms);
         }
         self.events = events;
     }

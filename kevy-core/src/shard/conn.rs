@@ -259,12 +259,26 @@ impl Conn {
                 Err(e) => return Err(e),
             }
         }
+        self.all_sent();
+        Ok(true)
+    }
+
+    /// Records that `n` more queued bytes left (a batched send); true when all did.
+    pub fn sent(&mut self, n: usize) -> bool {
+        self.wpos = (self.wpos + n).min(self.wbuf.len());
+        if self.wpos < self.wbuf.len() {
+            return false;
+        }
+        self.all_sent();
+        true
+    }
+
+    fn all_sent(&mut self) {
         self.wbuf.clear();
         self.wpos = 0;
         if self.wbuf.capacity() > 1 << 20 {
             self.wbuf.shrink_to(READ_CHUNK);
         }
-        Ok(true)
     }
 
     /// Nothing left to send or await.
@@ -276,6 +290,16 @@ impl Conn {
     /// already complete, never inside one.
     pub fn push_out(&mut self, frame: &[u8]) {
         self.wbuf.extend_from_slice(frame);
+    }
+
+    /// Bytes in the output buffer, ready to send now.
+    pub fn unsent_now(&self) -> usize {
+        self.wbuf.len() - self.wpos
+    }
+
+    /// Those bytes.
+    pub fn queued_bytes(&self) -> &[u8] {
+        &self.wbuf[self.wpos..]
     }
 
     /// Bytes queued for this client and not yet sent.

@@ -93,6 +93,8 @@ impl ShardLoop {
                 self.serve_deferred();
             }
             self.flush_outbox();
+            // The turn's replies, in one system call where the reactor batches them.
+            self.front.borrow_mut().send_queued(&self.shared, self.id, self.now_ms);
             // Published before parking: the reaper's wake-up reads `expires`, and the
             // inbox just drained may have added the first key with a deadline.
             self.publish_stats(std::mem::take(&mut commands));

@@ -34,6 +34,10 @@ pub struct Front {
     /// Connections whose replies wait for this turn's AOF fsync (`appendfsync always`):
     /// the busy servicer must not send them early.
     pub unflushed: Vec<u32>,
+    /// Connections with output for this turn's batched send (io_uring), and the
+    /// results of the last batch (kept to reuse their allocations).
+    to_send: Vec<u32>,
+    send_results: Vec<i32>,
 }
 
 /// What writing a connection's output found.
@@ -52,7 +56,16 @@ impl Front {
             reactor.add(l.as_raw_fd(), READABLE, LISTENER_TOKEN | i as u64)?;
         }
         reactor.add(shared.shards[id].waker.fd(), READABLE, WAKER_TOKEN)?;
-        Ok(Front { reactor, listeners, conns: Vec::new(), free_slots: Vec::new(), generations: Vec::new(), unflushed: Vec::new() })
+        Ok(Front {
+            reactor,
+            listeners,
+            conns: Vec::new(),
+            free_slots: Vec::new(),
+            generations: Vec::new(),
+            unflushed: Vec::new(),
+            to_send: Vec::new(),
+            send_results: Vec::new(),
+        })
     }
 
     /// The connection in `slot` if it is the one `generation` names.
@@ -118,9 +131,15 @@ impl Front {
 
     /// Writes what the connection has queued; watches writability while the socket is
     /// full. (The AOF flush that must come first is the caller's.) Bytes that leave
-    /// count as activity for `timeout`.
+    /// count as activity for `timeout`. With io_uring the bytes join the turn's batch
+    /// instead, sent by [`send_queued`](Self::send_queued) before the shard waits.
     pub fn write(&mut self, slot: u32, now_ms: u64) -> Written {
+        let batched = self.reactor.batches_sends();
         let Some(conn) = self.conns[slot as usize].as_mut() else { return Written::Ok };
+        if batched && conn.unsent_now() > 0 {
+            self.to_send.push(slot);
+            return Written::Ok;
+        }
         let unsent = conn.unsent();
         let written = conn.write_out();
         if conn.unsent() < unsent {
@@ -130,6 +149,13 @@ impl Front {
             Ok(done) => done,
             Err(_) => return Written::Close,
         };
+        self.after_write(slot, done)
+    }
+
+    /// Watches writability while output is stuck; Close once a closing connection's
+    /// output is all out.
+    fn after_write(&mut self, slot: u32, done: bool) -> Written {
+        let Some(conn) = self.conns[slot as usize].as_mut() else { return Written::Ok };
         let token = conn_token(slot, conn.generation);
         if !done && !conn.watching_writable {
             conn.watching_writable = true;
@@ -142,6 +168,46 @@ impl Front {
             return Written::Close;
         }
         Written::Ok
+    }
+
+    /// Sends the output [`write`](Self::write) batched this turn, in one system call
+    /// (io_uring), and closes the connections that failed or finished closing.
+    pub fn send_queued(&mut self, shared: &Shared, id: ShardId, now_ms: u64) {
+        if self.to_send.is_empty() {
+            return;
+        }
+        let mut slots = std::mem::take(&mut self.to_send);
+        slots.sort_unstable();
+        slots.dedup();
+        let conns = &self.conns;
+        // Closed since, or already sent in full.
+        slots.retain(|&s| conns[s as usize].as_ref().is_some_and(|c| c.unsent_now() > 0));
+        let mut results = std::mem::take(&mut self.send_results);
+        if let Reactor::Uring(ring) = &mut self.reactor {
+            let bufs = slots.iter().filter_map(|&s| conns[s as usize].as_ref()).map(|c| (c.stream.as_raw_fd(), c.queued_bytes()));
+            ring.send_batch(bufs, &mut results);
+        }
+        for (&slot, &res) in slots.iter().zip(&results) {
+            let Some(conn) = self.conns[slot as usize].as_mut() else { continue };
+            let done = match res {
+                n if n > 0 => {
+                    conn.last_io_ms = now_ms;
+                    conn.sent(n as usize)
+                }
+                n if n < 0 && std::io::Error::from_raw_os_error(-n).kind() == std::io::ErrorKind::WouldBlock => false,
+                _ => {
+                    // The socket failed (or took nothing): as a failed write, closed.
+                    self.close(shared, id, slot);
+                    continue;
+                }
+            };
+            if let Written::Close = self.after_write(slot, done) {
+                self.close(shared, id, slot);
+            }
+        }
+        slots.clear();
+        self.to_send = slots;
+        self.send_results = results;
     }
 
     /// Forgets the connection in `slot`: its subscriptions, watches, blocked command.
