@@ -72,7 +72,11 @@ impl Uring {
     /// goes it interrupts each one still alive (task work with TWA_SIGNAL), which a host
     /// thread calling `Server::start` would see as a stray EINTR in its own calls.
     pub fn new() -> io::Result<Self> {
-        let ring = on_own_thread(|| IoUring::new(ENTRIES))?;
+        let ring = on_own_thread(|| {
+            // Completions run at our next system call instead of interrupting the
+            // shard thread each (5.19+); older kernels take the plain ring.
+            IoUring::builder().setup_coop_taskrun().setup_taskrun_flag().build(ENTRIES).or_else(|_| IoUring::new(ENTRIES))
+        })?;
         Ok(Uring { ring, regs: Vec::new(), seqs: Vec::new(), fired: Vec::new(), ready: Vec::new(), fired_later: Vec::new(), sent: Vec::new(), sends_done: 0 })
     }
 
@@ -228,8 +232,9 @@ impl Uring {
         let res = if timeout_ms < 0 {
             self.ring.submit_and_wait(1)
         } else if timeout_ms == 0 {
-            if self.ring.submission().is_empty() {
-                Ok(0) // nothing to hand over: completions are read from memory
+            let idle = { let sq = self.ring.submission(); sq.is_empty() && !sq.taskrun() };
+            if idle {
+                Ok(0) // nothing to hand over or to run: completions are read from memory
             } else {
                 self.ring.submit()
             }
