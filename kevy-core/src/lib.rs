@@ -16,7 +16,7 @@
 //! - [`store`]: a shard's keyspace, the values it holds, the routing hash, the WATCH
 //!   registry.
 //! - [`types`]: the data structures behind lists, hashes, sets, sorted sets.
-//! - [`reactor`]: epoll and the raw syscalls (the only `unsafe` of the runtime).
+//! - [`reactor`]: epoll or io_uring, and the raw syscalls (the only `unsafe` of the runtime).
 //! - [`glob`]: Redis glob patterns.
 //! - [`num`]: numbers as Redis reads them (`string2ll`).
 //! - [`random`]: the generator and distinct picks of the random commands.

@@ -39,6 +39,7 @@ impl Server {
             .map(|a| a.parse().map_err(|_| std::io::Error::other(format!("bad bind address {a}"))))
             .collect::<Result<_, _>>()?;
         let (port, listeners) = bind_all(&addrs, config.port(), shards, config.tcp_backlog())?;
+        let reactor = crate::reactor::choose(config.get("io-uring").unwrap_or("auto")).map_err(std::io::Error::other)?;
         let dir = std::path::PathBuf::from(config.get("dir").unwrap_or("."));
         // With the AOF on and its files present, they are the whole story: snapshots
         // are not loaded under them (as Redis prefers the AOF).
@@ -67,6 +68,7 @@ impl Server {
             rings: Rings::new(shards),
             stop: AtomicBool::new(false),
             port,
+            reactor,
             started_ms: unix_ms(),
             next_client_id: AtomicU64::new(1),
             connected_clients: AtomicU64::new(0),
@@ -89,7 +91,7 @@ impl Server {
         shared.persist.last_ok.store(true, Ordering::Release);
         let mut server = Server { shared: Arc::clone(&shared), threads: Vec::new(), aof_thread };
         for (id, ls) in listeners.into_iter().enumerate() {
-            let front = ShardLoop::front(id, &shared, ls)?;
+            let front = ShardLoop::front(id, &shared, ls, reactor)?;
             let shared = Arc::clone(&shared);
             let thread = std::thread::Builder::new()
                 .name(format!("kevy-shard-{id}"))

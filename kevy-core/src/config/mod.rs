@@ -98,6 +98,10 @@ const PARAMS: &[Param] = &[
     Param { name: "hll-sparse-max-bytes", default: "3000", kind: Kind::Memory { min: 0 }, mutable: true },
     // kevy's own: `manual` freezes the server's clock until the host advances it
     // (Server::advance), so TTLs and blocking timeouts are tested without sleeping.
+    // kevy's own: the shard reactor. `auto` uses io_uring where the kernel allows it
+    // and falls back to epoll with a log line; `on` refuses to start without it. The
+    // KEVY_IO_URING environment variable overrides it.
+    Param { name: "io-uring", default: "auto", kind: Kind::Choice(&["auto", "on", "off"]), mutable: false },
     Param { name: "clock", default: "system", kind: Kind::Choice(&["system", "manual"]), mutable: false },
     // How full a list node grows: -1..-5 a size of 4..64 KB, positive a count of
     // elements (within 8 KB). Read when a node is written, so a change governs the

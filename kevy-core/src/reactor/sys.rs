@@ -100,3 +100,27 @@ impl EventFd {
         let _ = unsafe { libc::read(self.raw(), (&mut v as *mut u64).cast(), 8) };
     }
 }
+
+/// One `read(2)` of `fd` into the spare capacity of `buf`, at most `max` bytes,
+/// without zero-filling it first; what arrived is appended (the length grows by the
+/// count returned). One call, so a short read costs no second call that finds
+/// nothing: level-triggered readiness reports what arrives later.
+pub fn read_spare(fd: libc::c_int, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+    let spare = buf.spare_capacity_mut();
+    let len = spare.len().min(max);
+    loop {
+        // SAFETY: the pointer and `len` describe spare capacity of `buf`, which is
+        // allocated and not otherwise borrowed; the kernel writes at most `len` bytes.
+        let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), len) };
+        if n >= 0 {
+            let n = n as usize;
+            // SAFETY: the kernel initialized the first `n` (<= len) spare bytes.
+            unsafe { buf.set_len(buf.len() + n) };
+            return Ok(n);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}

@@ -74,11 +74,12 @@ impl Servicer for ShardServicer {
         let front = Rc::clone(&self.front);
         let Ok(mut front) = front.try_borrow_mut() else { return };
         let mut events = std::mem::take(&mut self.events);
-        if front.epoll.wait(0, &mut events).is_ok() {
+        if front.reactor.wait(0, &mut events).is_ok() {
             let now_ms = self.shared.clock.now_ms();
             for ev in events.drain(..) {
                 self.on_event(&mut front, ev, now_ms, run.busy_text());
             }
+            front.send_queued(&self.shared, self.id, now_ms);
         }
         self.events = events;
     }

@@ -2,7 +2,7 @@
 //! keeps replies in request order when some of them are computed on other shards.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::TcpStream;
 
 use std::sync::Arc;
@@ -131,15 +131,22 @@ impl Conn {
         if want == 0 {
             return Ok(ReadOutcome::Data);
         }
-        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 2 {
-            // Doubling what arrived (or one chunk): capacity stays within about twice
-            // the bytes received, and untouched capacity costs no memory.
-            self.rbuf.reserve_exact(self.rbuf.len().max(READ_CHUNK));
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&self.stream);
+        let (before, mut res) = (self.rbuf.len(), Ok(0));
+        // Reads until the budget is taken or a read comes back short (the socket is
+        // drained: asking again would only find EAGAIN, a wasted system call).
+        while self.rbuf.len() - before < want {
+            if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 2 {
+                // Doubling what arrived (or one chunk): capacity stays within about
+                // twice the bytes received, and untouched capacity costs no memory.
+                self.rbuf.reserve_exact(self.rbuf.len().max(READ_CHUNK));
+            }
+            let asked = (self.rbuf.capacity() - self.rbuf.len()).min(want - (self.rbuf.len() - before));
+            res = crate::reactor::sys::read_spare(fd, &mut self.rbuf, asked);
+            if !matches!(res, Ok(n) if n == asked) {
+                break;
+            }
         }
-        let before = self.rbuf.len();
-        // read_to_end reads into the spare capacity without zero-filling it first and
-        // keeps what it read when the socket runs dry (WouldBlock).
-        let res = (&self.stream).take(want as u64).read_to_end(&mut self.rbuf);
         let got = self.rbuf.len() - before;
         self.rlen = self.rbuf.len();
         match res {
@@ -252,12 +259,26 @@ impl Conn {
                 Err(e) => return Err(e),
             }
         }
+        self.all_sent();
+        Ok(true)
+    }
+
+    /// Records that `n` more queued bytes left (a batched send); true when all did.
+    pub fn sent(&mut self, n: usize) -> bool {
+        self.wpos = (self.wpos + n).min(self.wbuf.len());
+        if self.wpos < self.wbuf.len() {
+            return false;
+        }
+        self.all_sent();
+        true
+    }
+
+    fn all_sent(&mut self) {
         self.wbuf.clear();
         self.wpos = 0;
         if self.wbuf.capacity() > 1 << 20 {
             self.wbuf.shrink_to(READ_CHUNK);
         }
-        Ok(true)
     }
 
     /// Nothing left to send or await.
@@ -269,6 +290,16 @@ impl Conn {
     /// already complete, never inside one.
     pub fn push_out(&mut self, frame: &[u8]) {
         self.wbuf.extend_from_slice(frame);
+    }
+
+    /// Bytes in the output buffer, ready to send now.
+    pub fn unsent_now(&self) -> usize {
+        self.wbuf.len() - self.wpos
+    }
+
+    /// Those bytes.
+    pub fn queued_bytes(&self) -> &[u8] {
+        &self.wbuf[self.wpos..]
     }
 
     /// Bytes queued for this client and not yet sent.

@@ -13,7 +13,7 @@ use super::front::{Front, Written, LISTENER_TOKEN, WAKER_TOKEN};
 use super::mailbox::{Msg, Outbox};
 use super::routing::ShardId;
 use super::Shared;
-use crate::reactor::Event;
+use crate::reactor::{Backend, Event};
 /// Keys checked per active-expiry round, and the most rounds per tick.
 const REAP_BATCH: usize = 20;
 const REAP_ROUNDS: usize = 16;
@@ -50,8 +50,8 @@ pub struct ShardLoop {
 impl ShardLoop {
     /// The reactor and listeners of shard `id`, made before its thread starts (so
     /// errors reach `Server::start`), then moved to the thread for [`new`](Self::new).
-    pub fn front(id: ShardId, shared: &Shared, listeners: Vec<TcpListener>) -> std::io::Result<Front> {
-        Front::new(shared, id, listeners)
+    pub fn front(id: ShardId, shared: &Shared, listeners: Vec<TcpListener>, backend: Backend) -> std::io::Result<Front> {
+        Front::new(shared, id, listeners, backend)
     }
 
     /// The loop of shard `id`, built on its own thread (the front end is shared with
@@ -93,6 +93,8 @@ impl ShardLoop {
                 self.serve_deferred();
             }
             self.flush_outbox();
+            // The turn's replies, in one system call where the reactor batches them.
+            self.front.borrow_mut().send_queued(&self.shared, self.id, self.now_ms);
             // Published before parking: the reaper's wake-up reads `expires`, and the
             // inbox just drained may have added the first key with a deadline.
             self.publish_stats(std::mem::take(&mut commands));
@@ -100,7 +102,7 @@ impl ShardLoop {
             let waker = &self.shared.shards[self.id].waker;
             waker.park();
             let timeout = if self.shared.rings.has_inbound(self.id) { 0 } else { timeout };
-            let polled = self.front.borrow_mut().epoll.wait(timeout, &mut events);
+            let polled = self.front.borrow_mut().reactor.wait(timeout, &mut events);
             waker.unpark();
             if let Err(e) = polled {
                 crate::log_warning!("shard {} reactor failed: {e}", self.id);

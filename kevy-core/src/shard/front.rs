@@ -14,7 +14,7 @@ use super::client::Client;
 use super::conn::Conn;
 use super::routing::ShardId;
 use super::Shared;
-use crate::reactor::{Epoll, READABLE, WRITABLE};
+use crate::reactor::{Backend, Reactor, READABLE, WRITABLE};
 
 pub const LISTENER_TOKEN: u64 = 1 << 63;
 pub const WAKER_TOKEN: u64 = 1 << 62;
@@ -25,7 +25,7 @@ pub fn conn_token(slot: u32, generation: u32) -> u64 {
 
 /// The reactor and the connections of one shard.
 pub struct Front {
-    pub epoll: Epoll,
+    pub reactor: Reactor,
     pub listeners: Vec<TcpListener>,
     /// Connections by slot; a slot is `None` when free, or while its pipeline runs.
     pub conns: Vec<Option<Conn>>,
@@ -34,6 +34,10 @@ pub struct Front {
     /// Connections whose replies wait for this turn's AOF fsync (`appendfsync always`):
     /// the busy servicer must not send them early.
     pub unflushed: Vec<u32>,
+    /// Connections with output for this turn's batched send (io_uring), and the
+    /// results of the last batch (kept to reuse their allocations).
+    to_send: Vec<u32>,
+    send_results: Vec<i32>,
 }
 
 /// What writing a connection's output found.
@@ -46,13 +50,22 @@ pub enum Written {
 }
 
 impl Front {
-    pub fn new(shared: &Shared, id: ShardId, listeners: Vec<TcpListener>) -> std::io::Result<Self> {
-        let epoll = Epoll::new(256)?;
+    pub fn new(shared: &Shared, id: ShardId, listeners: Vec<TcpListener>, backend: Backend) -> std::io::Result<Self> {
+        let mut reactor = Reactor::new(backend, 256)?;
         for (i, l) in listeners.iter().enumerate() {
-            epoll.add(l.as_raw_fd(), READABLE, LISTENER_TOKEN | i as u64)?;
+            reactor.add(l.as_raw_fd(), READABLE, LISTENER_TOKEN | i as u64)?;
         }
-        epoll.add(shared.shards[id].waker.fd(), READABLE, WAKER_TOKEN)?;
-        Ok(Front { epoll, listeners, conns: Vec::new(), free_slots: Vec::new(), generations: Vec::new(), unflushed: Vec::new() })
+        reactor.add(shared.shards[id].waker.fd(), READABLE, WAKER_TOKEN)?;
+        Ok(Front {
+            reactor,
+            listeners,
+            conns: Vec::new(),
+            free_slots: Vec::new(),
+            generations: Vec::new(),
+            unflushed: Vec::new(),
+            to_send: Vec::new(),
+            send_results: Vec::new(),
+        })
     }
 
     /// The connection in `slot` if it is the one `generation` names.
@@ -105,7 +118,7 @@ impl Front {
             let generation = self.generations[slot as usize].wrapping_add(1);
             self.generations[slot as usize] = generation;
             let client = Client { slot, generation, ..client };
-            if self.epoll.add(stream.as_raw_fd(), READABLE, conn_token(slot, generation)).is_err() {
+            if self.reactor.add(stream.as_raw_fd(), READABLE, conn_token(slot, generation)).is_err() {
                 self.free_slots.push(slot);
                 shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
                 continue;
@@ -118,9 +131,15 @@ impl Front {
 
     /// Writes what the connection has queued; watches writability while the socket is
     /// full. (The AOF flush that must come first is the caller's.) Bytes that leave
-    /// count as activity for `timeout`.
+    /// count as activity for `timeout`. With io_uring the bytes join the turn's batch
+    /// instead, sent by [`send_queued`](Self::send_queued) before the shard waits.
     pub fn write(&mut self, slot: u32, now_ms: u64) -> Written {
+        let batched = self.reactor.batches_sends();
         let Some(conn) = self.conns[slot as usize].as_mut() else { return Written::Ok };
+        if batched && conn.unsent_now() > 0 {
+            self.to_send.push(slot);
+            return Written::Ok;
+        }
         let unsent = conn.unsent();
         let written = conn.write_out();
         if conn.unsent() < unsent {
@@ -130,18 +149,65 @@ impl Front {
             Ok(done) => done,
             Err(_) => return Written::Close,
         };
+        self.after_write(slot, done)
+    }
+
+    /// Watches writability while output is stuck; Close once a closing connection's
+    /// output is all out.
+    fn after_write(&mut self, slot: u32, done: bool) -> Written {
+        let Some(conn) = self.conns[slot as usize].as_mut() else { return Written::Ok };
         let token = conn_token(slot, conn.generation);
         if !done && !conn.watching_writable {
             conn.watching_writable = true;
-            let _ = self.epoll.modify(conn.stream.as_raw_fd(), READABLE | WRITABLE, token);
+            let _ = self.reactor.modify(conn.stream.as_raw_fd(), READABLE | WRITABLE, token);
         } else if done && conn.watching_writable {
             conn.watching_writable = false;
-            let _ = self.epoll.modify(conn.stream.as_raw_fd(), READABLE, token);
+            let _ = self.reactor.modify(conn.stream.as_raw_fd(), READABLE, token);
         }
         if conn.closing && conn.idle_output() {
             return Written::Close;
         }
         Written::Ok
+    }
+
+    /// Sends the output [`write`](Self::write) batched this turn, in one system call
+    /// (io_uring), and closes the connections that failed or finished closing.
+    pub fn send_queued(&mut self, shared: &Shared, id: ShardId, now_ms: u64) {
+        if self.to_send.is_empty() {
+            return;
+        }
+        let mut slots = std::mem::take(&mut self.to_send);
+        slots.sort_unstable();
+        slots.dedup();
+        let conns = &self.conns;
+        // Closed since, or already sent in full.
+        slots.retain(|&s| conns[s as usize].as_ref().is_some_and(|c| c.unsent_now() > 0));
+        let mut results = std::mem::take(&mut self.send_results);
+        if let Reactor::Uring(ring) = &mut self.reactor {
+            let bufs = slots.iter().filter_map(|&s| conns[s as usize].as_ref()).map(|c| (c.stream.as_raw_fd(), c.queued_bytes()));
+            ring.send_batch(bufs, &mut results);
+        }
+        for (&slot, &res) in slots.iter().zip(&results) {
+            let Some(conn) = self.conns[slot as usize].as_mut() else { continue };
+            let done = match res {
+                n if n > 0 => {
+                    conn.last_io_ms = now_ms;
+                    conn.sent(n as usize)
+                }
+                n if n < 0 && std::io::Error::from_raw_os_error(-n).kind() == std::io::ErrorKind::WouldBlock => false,
+                _ => {
+                    // The socket failed (or took nothing): as a failed write, closed.
+                    self.close(shared, id, slot);
+                    continue;
+                }
+            };
+            if let Written::Close = self.after_write(slot, done) {
+                self.close(shared, id, slot);
+            }
+        }
+        slots.clear();
+        self.to_send = slots;
+        self.send_results = results;
     }
 
     /// Forgets the connection in `slot`: its subscriptions, watches, blocked command.
@@ -151,7 +217,7 @@ impl Front {
             let cref = crate::shard::mailbox::ConnRef { slot, generation: conn.generation };
             crate::shard::pubsub::forget(shared, id, &conn.client.subs, cref);
         }
-        let _ = self.epoll.delete(conn.stream.as_raw_fd());
+        let _ = self.reactor.delete(conn.stream.as_raw_fd());
         super::txn::on_close(shared, &conn);
         if let Some(b) = conn.blocked {
             // Its registrations are skipped from now on, wherever they are.

@@ -74,6 +74,8 @@ pub struct Shared {
     pub rings: Rings,
     pub stop: AtomicBool,
     pub port: u16,
+    /// The shards' reactor backend (INFO's multiplexing_api).
+    pub reactor: crate::reactor::Backend,
     pub started_ms: u64,
     pub next_client_id: AtomicU64,
     pub connected_clients: AtomicU64,

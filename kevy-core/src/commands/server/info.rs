@@ -39,12 +39,13 @@ fn server(ctx: &Ctx<'_>, t: &mut String) {
     let _ = write!(
         t,
         "# Server\r\nredis_version:{}\r\nkevy_version:{}\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\n\
-         multiplexing_api:epoll\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\n\
+         multiplexing_api:{}\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\n\
          hz:{}\r\nshards:{}\r\nexecutable:{}\r\n",
         crate::REDIS_VERSION,
         crate::VERSION,
         std::env::consts::OS,
         std::env::consts::ARCH,
+        ctx.shared.reactor.name(),
         std::process::id(),
         ctx.shared.port,
         uptime,
