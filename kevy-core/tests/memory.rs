@@ -87,11 +87,18 @@ fn usage_grows_with_size_for_every_type() {
 fn stats_and_info_memory_fields() {
     let s = start(3);
     s.call(&["SET", "k", "v"]);
-    let Reply::Array(flat) = s.call(&["MEMORY", "STATS"]) else { panic!("MEMORY STATS is a map (an array under RESP2)") };
-    let names: Vec<String> = flat.iter().step_by(2).map(|r| match r {
-        Reply::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
-        other => panic!("{other:?}"),
-    }).collect();
+    let keys: Vec<Reply> = match s.call(&["MEMORY", "STATS"]) {
+        Reply::Map(pairs) => pairs.into_iter().map(|(k, _)| k).collect(),
+        Reply::Array(flat) => flat.into_iter().step_by(2).collect(),
+        other => panic!("MEMORY STATS is a map: {other:?}"),
+    };
+    let names: Vec<String> = keys
+        .iter()
+        .map(|r| match r {
+            Reply::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
     assert_eq!(names.len(), 28, "{names:?}");
     for name in ["peak.allocated", "total.allocated", "startup.allocated", "db.0", "overhead.total", "keys.count", "dataset.bytes", "fragmentation"] {
         assert!(names.iter().any(|n| n == name), "{name} in {names:?}");

@@ -138,8 +138,9 @@ mod tests {
         ks.set_string(b"big", &[b'x'; 1000], NO_EXPIRE);
         let small = ks.memory_usage(b"small", 0, 5).unwrap();
         let big = ks.memory_usage(b"big", 0, 5).unwrap();
-        assert!(small >= 32 && small < 100, "{small}");
-        assert!(big > 1000 && big < 1200, "{big}");
+        assert!((32..100).contains(&small), "{small}");
+        // The value, its record, and a young object table shared by one object.
+        assert!(big > 1000 && big < 2000, "{big}");
         let list: crate::types::list::List = (0..100).map(|i| format!("element-{i}").into_bytes()).collect();
         ks.insert(b"list", Value::List(list), NO_EXPIRE);
         let l = ks.memory_usage(b"list", 0, 0).unwrap();

@@ -155,7 +155,7 @@ fn stats(ctx: &mut Ctx<'_>, _: Args<'_>) {
     let fields: [(&str, Stat); 17] = [
         ("overhead.total", Stat::Int(f.overhead() as i64)),
         ("keys.count", Stat::Int(f.keys as i64)),
-        ("keys.bytes-per-key", Stat::Int(if f.keys == 0 { 0 } else { (net / f.keys) as i64 })),
+        ("keys.bytes-per-key", Stat::Int(net.checked_div(f.keys).unwrap_or(0) as i64)),
         ("dataset.bytes", Stat::Int(f.dataset() as i64)),
         ("dataset.percentage", Stat::Float(percent(f.dataset(), net))),
         ("peak.percentage", Stat::Float(percent(f.used, f.peak))),
