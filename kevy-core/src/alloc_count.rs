@@ -2,7 +2,7 @@
 //! global allocator that calls [`allocated`]/[`freed`] (kevy-server's does; see
 //! `bin/kevy-server.rs`). In a host process (libkevy.so, the Python module) the host
 //! owns the global allocator, nothing feeds these counters, and [`is_counting`] says so:
-//! INFO then falls back to the resident set size.
+//! INFO then reports an estimate of what the keys cost.
 //!
 //! The count costs a few instructions per allocation and no shared cache line: each
 //! thread adds to its own padded slot with a plain load and store (only it writes
@@ -86,6 +86,12 @@ pub fn note_peak() -> (usize, usize) {
     let used = used_bytes();
     let peak = PEAK.fetch_max(used, Relaxed).max(used);
     (used, peak)
+}
+
+/// [`note_peak`] for a figure that does not come from the counters (the estimate
+/// INFO uses in a host process): returns (used, peak).
+pub fn note_peak_of(used: usize) -> (usize, usize) {
+    (used, PEAK.fetch_max(used, Relaxed).max(used))
 }
 
 /// Records the memory a started, empty server uses (Redis's `used_memory_startup`).

@@ -110,3 +110,27 @@ fn stats_and_info_memory_fields() {
         assert!(line.is_some(), "{field} in {info}");
     }
 }
+
+fn info_field(s: &kevy_core::Server, field: &str) -> usize {
+    let Reply::Bulk(info) = s.call(&["INFO", "memory"]) else { panic!("INFO is text") };
+    let info = String::from_utf8_lossy(&info).into_owned();
+    let line = info.lines().find(|l| l.starts_with(&format!("{field}:"))).unwrap_or_else(|| panic!("{field} in {info}"));
+    line[field.len() + 1..].parse().unwrap_or_else(|_| panic!("{line}"))
+}
+
+/// Here kevy runs inside a test process that owns the allocator: INFO's used_memory is
+/// the keys' estimated cost, and follows the data both ways.
+#[test]
+fn used_memory_inside_a_host_follows_the_keys() {
+    let s = start(3);
+    let empty = info_field(&s, "used_memory");
+    let value = "x".repeat(1000);
+    for i in 0..2000 {
+        s.call(&["SET", &format!("key:{i}"), &value]);
+    }
+    let full = info_field(&s, "used_memory");
+    assert!(full >= empty + 2000 * 1000 && full < empty + 2000 * 1400, "{empty} -> {full}");
+    assert!(info_field(&s, "used_memory_peak") >= full);
+    s.call(&["FLUSHALL"]);
+    assert!(info_field(&s, "used_memory") < full / 10);
+}

@@ -440,7 +440,7 @@ impl ShardLoop {
         if self.id == 0 && self.shared.config.saving.load(Ordering::Relaxed) {
             crate::persist::saver::check_rules(&self.shared, self.now_ms);
         }
-        if self.id == 0 {
+        if self.id == 0 && crate::alloc_count::is_counting() {
             // INFO's used_memory_peak, sampled each tick as Redis's cron samples it.
             crate::alloc_count::note_peak();
         }

@@ -80,6 +80,11 @@ impl Keyspace {
         if !self.contains(key, now_ms) {
             return None;
         }
+        self.usage_of(key, samples)
+    }
+
+    /// What `key` costs, expired or not (None: no such record).
+    fn usage_of(&self, key: &[u8], samples: usize) -> Option<usize> {
         let (record, entry) = self.record_of(key)?;
         let (value, has_deadline) = (entry.value, entry.expire_at() != super::NO_EXPIRE);
         let inline = matches!(record.payload(), super::record::Payload::Str(_));
@@ -94,6 +99,15 @@ impl Keyspace {
             total += alloc_cost(key.len()) + share(self.volatile_capacity() * 16, self.volatile_len());
         }
         Some(total)
+    }
+
+    /// The bytes this keyspace's keys cost, estimated from `keys` of them in table
+    /// order (hash order: an unbiased sample) times the key count. INFO memory uses
+    /// it where no counting allocator runs (kevy inside a host process): bounded work
+    /// whatever the keyspace's size.
+    pub fn estimated_bytes(&self, keys: usize) -> usize {
+        let costs = self.table.iter().filter_map(|r| self.usage_of(r.key(), DEFAULT_SAMPLES));
+        sampled(self.len(), keys, costs)
     }
 
     /// The bytes of the keyspace's own tables (the hash table of records, the object
@@ -148,5 +162,7 @@ mod tests {
         ks.set_string(b"ttl", b"v", 10_000);
         assert!(ks.memory_usage(b"ttl", 0, 5).unwrap() > small);
         assert_eq!(ks.memory_usage(b"ttl", 20_000, 5), None, "expired");
+        let all = ks.estimated_bytes(0);
+        assert_eq!(all, ["small", "big", "list"].iter().map(|k| ks.memory_usage(k.as_bytes(), 0, 5).unwrap()).sum::<usize>());
     }
 }

@@ -2,7 +2,8 @@
 //! INFO memory shares with MEMORY STATS.
 //!
 //! Allocated bytes come from the counting allocator when the program installed one
-//! (kevy-server); in a host process they fall back to the resident set size.
+//! (kevy-server); in a host process, whose allocator kevy does not own, used_memory
+//! is the keys' estimated cost (MEMORY USAGE over a bounded sample of keys per shard).
 
 use crate::alloc_count;
 use crate::commands::{errors, flags::*, Command, Ctx, KeySpec, Route};
@@ -80,18 +81,25 @@ pub fn rss_bytes() -> usize {
     pages * 4096
 }
 
+/// Keys per shard sized for INFO's estimate inside a host process.
+const ESTIMATE_KEYS: usize = 1000;
+
 /// The figures now, over the keyspaces this command holds (all shards for INFO and
 /// MEMORY STATS, which run on every shard).
 pub fn figures(ctx: &mut Ctx<'_>) -> Figures {
-    let rss = rss_bytes();
-    let (used, peak) = if alloc_count::is_counting() { alloc_count::note_peak() } else { (rss, rss) };
-    let mut f = Figures { used, peak, startup: alloc_count::startup_bytes(), rss, tables_main: 0, tables_expires: 0, keys: 0 };
+    let counting = alloc_count::is_counting();
+    let mut f = Figures { used: 0, peak: 0, startup: alloc_count::startup_bytes(), rss: rss_bytes(), tables_main: 0, tables_expires: 0, keys: 0 };
+    let mut estimate = 0;
     for (_, ks) in ctx.db.all() {
         let (main, expires) = ks.table_overhead();
         f.tables_main += main;
         f.tables_expires += expires;
         f.keys += ks.len();
+        if !counting {
+            estimate += ks.estimated_bytes(ESTIMATE_KEYS);
+        }
     }
+    (f.used, f.peak) = if counting { alloc_count::note_peak() } else { alloc_count::note_peak_of(estimate) };
     f
 }
 
