@@ -38,6 +38,7 @@
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod alloc_count;
 pub mod clock;
 pub mod commands;
 pub mod config;

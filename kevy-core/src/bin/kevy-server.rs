@@ -1,7 +1,51 @@
 //! `kevy-server`: runs a kevy server in the foreground, configured like redis-server
 //! (`kevy-server [redis.conf] [--name value ...]`).
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The system allocator, counting the bytes it hands out (INFO memory's used_memory,
+/// known without a syscall). Only this binary installs it: libkevy.so and the Python
+/// module run inside a host that owns the global allocator.
+struct Counting;
+
+// SAFETY: every call goes to `System` unchanged; the counting beside it allocates
+// nothing and touches only atomics and a const-initialised thread-local.
+unsafe impl GlobalAlloc for Counting {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() {
+            kevy_core::alloc_count::allocated(layout.size());
+        }
+        p
+    }
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() {
+            kevy_core::alloc_count::allocated(layout.size());
+        }
+        p
+    }
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+        kevy_core::alloc_count::freed(layout.size());
+    }
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = System.realloc(ptr, layout, new_size);
+        if !p.is_null() {
+            kevy_core::alloc_count::freed(layout.size());
+            kevy_core::alloc_count::allocated(new_size);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -38,6 +82,7 @@ fn main() {
             std::process::exit(1);
         }
     };
+    kevy_core::alloc_count::start_counting();
     let server = match kevy_core::Server::start(config) {
         Ok(s) => s,
         Err(e) => {
@@ -45,6 +90,7 @@ fn main() {
             std::process::exit(1);
         }
     };
+    kevy_core::alloc_count::mark_startup();
     // SAFETY: installs an async-signal-safe handler that only stores to an atomic.
     unsafe {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);

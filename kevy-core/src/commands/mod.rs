@@ -373,6 +373,7 @@ impl Default for CommandTable {
             server::persistence::COMMANDS,
             pubsub::COMMANDS,
             server::introspect::COMMANDS,
+            server::memory::COMMANDS,
             string::COMMANDS,
             string::range::COMMANDS,
             string::float::COMMANDS,

@@ -442,6 +442,10 @@ impl ShardLoop {
         if self.id == 0 && self.shared.config.saving.load(Ordering::Relaxed) {
             crate::persist::saver::check_rules(&self.shared, self.now_ms);
         }
+        if self.id == 0 && crate::alloc_count::is_counting() {
+            // INFO's used_memory_peak, sampled each tick as Redis's cron samples it.
+            crate::alloc_count::note_peak();
+        }
         let mut ks = self.shared.lock(self.id);
         if ks.blocked.keys() > 0 {
             ks.blocked.sweep();

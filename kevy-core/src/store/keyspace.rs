@@ -92,6 +92,21 @@ impl Keyspace {
         self.hasher.hash_one(key)
     }
 
+    /// The record of `key` and its entry, live or not (MEMORY USAGE sizes them).
+    pub(super) fn record_of(&self, key: &[u8]) -> Option<(&Record, Entry<'_>)> {
+        self.find(key).map(|r| (r, Self::view(&self.objects, r)))
+    }
+
+    /// The object table's slots and how many hold a value (MEMORY USAGE shares it).
+    pub(super) fn object_slots(&self) -> (usize, usize) {
+        (self.objects.capacity(), self.objects.len() - self.free.len())
+    }
+
+    /// Slots of the volatile list (MEMORY USAGE shares it among keys with a TTL).
+    pub(super) fn volatile_capacity(&self) -> usize {
+        self.volatile.capacity()
+    }
+
     fn find(&self, key: &[u8]) -> Option<&Record> {
         self.table.find(self.hash(key), |r| r.key() == key)
     }

@@ -3,6 +3,7 @@
 pub mod keyspace;
 pub mod record;
 pub mod routing;
+pub mod usage;
 pub mod value;
 pub mod walk;
 pub mod watched;

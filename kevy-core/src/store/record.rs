@@ -77,6 +77,12 @@ impl Record {
         Record(v.into_boxed_slice())
     }
 
+    /// Bytes of the record's allocation.
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     fn flags(&self) -> u8 {
         self.0[0]
     }

@@ -483,6 +483,15 @@ pub fn positions(list: &List, item: &[u8], rank: i64, count: usize, maxlen: usiz
     found
 }
 
+/// The heap a list holds (MEMORY USAGE): its deque's array, exactly, and each
+/// element's allocation, sampled over `samples` elements (0: all). The list type
+/// answers this so that its layout can change without touching MEMORY USAGE.
+pub fn heap_bytes(list: &List, samples: usize) -> usize {
+    use crate::store::usage::{alloc_cost, sampled};
+    let array = alloc_cost(list.capacity() * std::mem::size_of::<Vec<u8>>());
+    array + sampled(list.len(), samples, list.iter().map(|e| alloc_cost(e.capacity())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

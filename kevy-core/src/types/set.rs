@@ -283,6 +283,18 @@ impl<'a> Iterator for Iter<'a> {
 
 impl ExactSizeIterator for Iter<'_> {}
 
+impl Set {
+    /// The heap this set holds (MEMORY USAGE): the intset's array, or the table and
+    /// each member's allocation (sampled).
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        use crate::store::usage::alloc_cost;
+        match &self.repr {
+            Repr::Ints(v) => alloc_cost(v.capacity() * 8),
+            Repr::Table(t) => t.heap_bytes(samples, |m| alloc_cost(m.len())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -440,6 +440,32 @@ fn rax_nodes(keys: &[[u8; 16]], depth: usize) -> usize {
     }
 }
 
+impl Stream {
+    /// The heap this stream holds (MEMORY USAGE), nodes sampled: a node's B-tree
+    /// slot (about a third more than its key and value, for the tree's fill), its
+    /// entry array and each entry's fields; consumer groups with their pending entries.
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        use crate::store::usage::{alloc_cost, sampled};
+        let strings = |v: &Vec<Vec<u8>>| alloc_cost(v.capacity() * 24) + v.iter().map(|f| alloc_cost(f.capacity())).sum::<usize>();
+        let node_slot = std::mem::size_of::<(StreamId, Node)>() * 4 / 3;
+        let node = |n: &Node| {
+            let slots = alloc_cost(n.slots.capacity() * std::mem::size_of::<Slot>());
+            node_slot + strings(&n.master_fields) + slots + n.slots.iter().map(|s| strings(&s.fields)).sum::<usize>()
+        };
+        let pending_slot = std::mem::size_of::<(StreamId, group::Pending)>() * 4 / 3;
+        let groups: usize = self
+            .groups
+            .iter()
+            .map(|(name, g)| {
+                let pel: usize = g.pel.values().map(|p| pending_slot + alloc_cost(p.consumer.capacity()) + 24).sum();
+                let consumers: usize = g.consumers.keys().map(|c| alloc_cost(c.capacity()) + 96).sum();
+                alloc_cost(name.capacity()) + std::mem::size_of::<Group>() + pel + consumers
+            })
+            .sum();
+        sampled(self.nodes.len(), samples, self.nodes.values().map(node)) + groups
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

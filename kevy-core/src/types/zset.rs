@@ -545,6 +545,22 @@ impl<'a> Iterator for Iter<'a> {
 
 impl ExactSizeIterator for Iter<'_> {}
 
+impl ZSet {
+    /// The heap this sorted set holds (MEMORY USAGE): the node array, free list,
+    /// member index and SCAN order exactly, each node's member and links sampled.
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        use crate::store::usage::{alloc_cost, hashbrown_bytes, sampled};
+        let arrays = alloc_cost(self.nodes.capacity() * std::mem::size_of::<Node>())
+            + alloc_cost(self.free.capacity() * 4)
+            + hashbrown_bytes(self.index.capacity(), 4)
+            + self.scan_order.as_ref().map_or(0, |o| alloc_cost(o.len() * 16));
+        let head = alloc_cost(self.nodes.first().map_or(0, |h| h.links.len() * std::mem::size_of::<Link>()));
+        let live = self.nodes.iter().skip(1).filter(|n| !n.links.is_empty());
+        let per_node = live.map(|n| alloc_cost(n.member.len()) + alloc_cost(n.links.len() * std::mem::size_of::<Link>()));
+        arrays + head + sampled(self.len, samples, per_node)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

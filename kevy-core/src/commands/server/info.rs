@@ -25,7 +25,7 @@ fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
         match *section {
             "server" => server(ctx, &mut text),
             "clients" => clients(ctx, &mut text),
-            "memory" => memory(&mut text),
+            "memory" => memory(ctx, &mut text),
             "persistence" => persistence(ctx, &mut text),
             "stats" => stats(ctx, &mut text),
             _ => keyspace(ctx, &mut text),
@@ -66,20 +66,42 @@ fn clients(ctx: &Ctx<'_>, t: &mut String) {
     );
 }
 
-/// Resident memory of the process, from /proc (the allocator belongs to the host).
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
-    pages * 4096
+/// Bytes as Redis's `bytesToHuman` writes them (B, K, M, G, T with two decimals).
+fn human(bytes: usize) -> String {
+    let b = bytes as f64;
+    const K: f64 = 1024.0;
+    if b < K {
+        format!("{bytes}B")
+    } else if b < K * K {
+        format!("{:.2}K", b / K)
+    } else if b < K * K * K {
+        format!("{:.2}M", b / (K * K))
+    } else if b < K * K * K * K {
+        format!("{:.2}G", b / (K * K * K))
+    } else {
+        format!("{:.2}T", b / (K * K * K * K))
+    }
 }
 
-fn memory(t: &mut String) {
-    let rss = rss_bytes();
+fn memory(ctx: &mut Ctx<'_>, t: &mut String) {
+    let f = super::memory::figures(ctx);
+    let percent = |part: usize, whole: usize| if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 };
+    let (used, peak, rss, overhead, dataset) = (f.used, f.peak, f.rss, f.overhead(), f.dataset());
     let _ = write!(
         t,
-        "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{:.2}M\r\nused_memory_rss:{rss}\r\nmaxmemory:0\r\n\
-         maxmemory_policy:noeviction\r\n",
-        rss as f64 / (1024.0 * 1024.0),
+        "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\n\
+         used_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\n\
+         used_memory_overhead:{overhead}\r\nused_memory_startup:{}\r\nused_memory_dataset:{dataset}\r\n\
+         used_memory_dataset_perc:{:.2}%\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n\
+         mem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_allocator:libc\r\n",
+        human(used),
+        human(rss),
+        human(peak),
+        percent(used, peak),
+        f.startup,
+        percent(dataset, used.saturating_sub(f.startup)),
+        f.fragmentation(),
+        rss as i64 - used as i64,
     );
 }
 

@@ -2,6 +2,7 @@
 
 pub mod info;
 pub mod introspect;
+pub mod memory;
 pub mod persistence;
 
 use crate::commands::{container, errors, flags::*, is, Command, Ctx, KeySpec, Route};
