@@ -483,13 +483,13 @@ pub fn positions(list: &List, item: &[u8], rank: i64, count: usize, maxlen: usiz
     found
 }
 
-/// The heap a list holds (MEMORY USAGE): its deque's array, exactly, and each
-/// element's allocation, sampled over `samples` elements (0: all). The list type
-/// answers this so that its layout can change without touching MEMORY USAGE.
-pub fn heap_bytes(list: &List, samples: usize) -> usize {
-    use crate::store::usage::{alloc_cost, sampled};
-    let array = alloc_cost(list.capacity() * std::mem::size_of::<Vec<u8>>());
-    array + sampled(list.len(), samples, list.iter().map(|e| alloc_cost(e.capacity())))
+/// The heap a list holds (MEMORY USAGE): the node deque's array and every node's
+/// buffer, exactly. Nodes hold hundreds of elements each, so walking them all costs
+/// little and `samples` is not needed; it stays in the signature MEMORY USAGE calls.
+pub fn heap_bytes(list: &List, _samples: usize) -> usize {
+    use crate::store::usage::alloc_cost;
+    let array = alloc_cost(list.nodes.capacity() * std::mem::size_of::<Node>());
+    array + list.nodes.iter().map(|n| alloc_cost(n.buffer_bytes())).sum::<usize>()
 }
 
 #[cfg(test)]

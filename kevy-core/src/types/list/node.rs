@@ -28,6 +28,11 @@ impl Clone for Node {
 }
 
 impl Node {
+    /// Bytes of the node's one allocation (MEMORY USAGE).
+    pub fn buffer_bytes(&self) -> usize {
+        self.buf.len()
+    }
+
     /// An empty node (no allocation until the first push).
     pub fn new() -> Node {
         Node { buf: Box::default(), head: 0, tail: 0, count: 0 }
