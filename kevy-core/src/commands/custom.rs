@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use super::{errors, flags, Command, Ctx, KeySpec, Route};
 use crate::resp::{Args, OwnedArgs, Reply, ReplyWriter};
 use crate::shard::client::Client;
-use crate::shard::routing::shard_of;
+use crate::store::routing::shard_of;
 
 /// The host's code for one custom command.
 pub type CustomHandler = dyn Fn(&mut CommandCtx<'_, '_>) + Send + Sync;

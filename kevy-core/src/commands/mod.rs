@@ -24,7 +24,7 @@ use crate::resp::{Args, ReplyWriter};
 use crate::shard::client::Client;
 use crate::shard::db::Db;
 use crate::shard::Shared;
-use crate::shard::routing::ShardId;
+use crate::store::routing::ShardId;
 
 /// Runs one command: reads `args`, works on `ctx.db`, writes exactly one reply.
 pub type Handler = fn(&mut Ctx<'_>, Args<'_>);

@@ -30,7 +30,7 @@ use crate::commands::effects::Propagate;
 use crate::commands::{flags, Ctx};
 use crate::resp::Args;
 use crate::shard::dispatch::Call;
-use crate::shard::routing::{shard_of, ShardId};
+use crate::store::routing::{shard_of, ShardId};
 use crate::store::{Keyspace, ValueRef};
 
 pub use crate::config::fsync::Fsync;

@@ -18,7 +18,7 @@ use crate::resp::{ArgSpans, Args, ReplyWriter};
 use crate::shard::client::Client;
 use crate::shard::db::Db;
 use crate::shard::dispatch::{resolve, run, Call, Wake};
-use crate::shard::routing::{shard_of, ShardId};
+use crate::store::routing::{shard_of, ShardId};
 use crate::shard::Shared;
 
 /// What replaying one file did.

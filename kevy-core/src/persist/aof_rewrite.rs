@@ -15,7 +15,7 @@ use std::path::Path;
 use super::aof::{shard_file, AofLog};
 use super::dump::{commit, copy_shard, tmp_path, write_rdb_tmp, KeyRecord};
 use crate::store::ValueRef;
-use crate::shard::routing::ShardId;
+use crate::store::routing::ShardId;
 use crate::shard::Shared;
 
 /// Writes a preamble-only AOF at `path` from `records` (the snapshot writer's

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use super::dump;
-use crate::shard::routing::ShardId;
+use crate::store::routing::ShardId;
 use crate::shard::Shared;
 
 /// Snapshot bookkeeping shared by the shards.

@@ -28,7 +28,7 @@ use super::sandbox::Plain;
 use super::{convert, Running, Scripts};
 use crate::commands::{flags, Ctx, Route};
 use crate::resp::{OwnedArgs, Reply};
-use crate::shard::routing::shard_of;
+use crate::store::routing::shard_of;
 
 /// Lua instructions between two checks for SCRIPT KILL (Redis checks as often).
 const HOOK_EVERY: u32 = 100_000;

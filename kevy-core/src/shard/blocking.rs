@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use super::db::Db;
 use super::mailbox::{ConnRef, Msg, Outbox, ReplyBatch};
-use super::routing::{shard_of, ShardId};
+use crate::store::routing::{shard_of, ShardId};
 use super::Shared;
 use crate::commands::{Command, Ctx};
 use crate::resp::{Args, OwnedArgs, ReplyWriter};

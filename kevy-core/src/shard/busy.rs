@@ -23,7 +23,7 @@ use super::db::Db;
 use super::dispatch::{after_command, run, run_pipeline, Call, Step, Turn, Wake};
 use super::front::{Front, Written, LISTENER_TOKEN, WAKER_TOKEN};
 use super::mailbox::Outbox;
-use super::routing::ShardId;
+use crate::store::routing::ShardId;
 use super::txn::{self, SessionCtx};
 use super::Shared;
 use crate::commands::{flags, Command, Ctx};

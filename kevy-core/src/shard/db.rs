@@ -2,7 +2,7 @@
 //! locked together for a command whose keys spread over shards. Handlers are written
 //! once against [`Db`] and work either way.
 
-use super::routing::{shard_of, ShardId};
+use crate::store::routing::{shard_of, ShardId};
 use crate::store::Keyspace;
 
 enum Parts<'a> {

@@ -10,7 +10,7 @@ use super::db::Db;
 use super::blocking::{self, Home, Ticket};
 use super::conn::BlockedOn;
 use super::mailbox::{ConnRef, Outbox, ReplyBatch, Request, RequestBatch};
-use super::routing::{shard_of, ShardId};
+use crate::store::routing::{shard_of, ShardId};
 use super::txn::SessionCtx;
 use super::Shared;
 use crate::commands::effects::{consumers, consumers_on, traits, Propagate};

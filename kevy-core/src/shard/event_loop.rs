@@ -11,7 +11,7 @@ use super::conn::ReadOutcome;
 use super::dispatch::{run_pipeline, run_requests, Turn};
 use super::front::{Front, Written, LISTENER_TOKEN, WAKER_TOKEN};
 use super::mailbox::{Msg, Outbox};
-use super::routing::ShardId;
+use crate::store::routing::ShardId;
 use super::Shared;
 use crate::reactor::Event;
 /// Keys checked per active-expiry round, and the most rounds per tick.

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 
 use super::client::Client;
 use super::conn::Conn;
-use super::routing::ShardId;
+use crate::store::routing::ShardId;
 use super::Shared;
 use crate::reactor::{Epoll, READABLE, WRITABLE};
 

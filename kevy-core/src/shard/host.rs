@@ -12,7 +12,7 @@ use super::client::Client;
 use super::db::Db;
 use super::dispatch::{resolve, route, run, Call, Target, Wake};
 use super::mailbox::Outbox;
-use super::routing::{shard_of, ShardId};
+use crate::store::routing::{shard_of, ShardId};
 use super::Shared;
 use crate::commands::{custom, Ctx};
 use crate::resp::{OwnedArgs, Reply, ReplyWriter};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crossbeam_queue::{ArrayQueue, SegQueue};
 
 use super::blocking::Ticket;
-use super::routing::ShardId;
+use crate::store::routing::ShardId;
 use crate::commands::Command;
 use crate::reactor::sys::EventFd;
 use crate::resp::{ArgSpans, Args};

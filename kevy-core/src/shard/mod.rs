@@ -6,7 +6,6 @@
 //! - `conn`: one connection's buffers and its in-order reply queue.
 //! - `dispatch`: command lookup, routing by key, local / remote / multi-shard execution.
 //! - `mailbox`: SPSC rings between shards, backlog, waker.
-//! - `routing`: `shard_of(key)`.
 //! - `db`: the keyspace view a handler works on.
 //! - `pubsub`: subscriptions and message fan-out across shards.
 //! - `notify`: keyspace notifications (`notify-keyspace-events`).
@@ -25,7 +24,6 @@ pub mod host;
 pub mod mailbox;
 pub mod notify;
 pub mod pubsub;
-pub use crate::store::routing;
 pub mod txn;
 pub mod watch;
 
@@ -38,7 +36,7 @@ use crate::config::LiveConfig;
 use crate::store::Keyspace;
 use client::Client;
 use mailbox::{Rings, Waker};
-use routing::ShardId;
+use crate::store::routing::ShardId;
 
 /// Counters a shard publishes for INFO (updated once per event-loop turn).
 #[derive(Default)]

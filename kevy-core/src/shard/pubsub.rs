@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use super::mailbox::{ConnRef, Msg};
-use super::routing::ShardId;
+use crate::store::routing::ShardId;
 use super::Shared;
 use crate::glob;
 

@@ -15,7 +15,7 @@
 use super::conn::Conn;
 use super::db::Db;
 use super::dispatch::{run, wake, Call, Step, Turn, Wake};
-use super::routing::{shard_of, ShardId};
+use crate::store::routing::{shard_of, ShardId};
 use super::watch::Watching;
 use super::Shared;
 use crate::commands::{flags, rules, Command, Ctx, Route, Session};

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::db::Db;
-use super::routing::ShardId;
+use crate::store::routing::ShardId;
 use super::Shared;
 use crate::store::Keyspace;
 

@@ -366,7 +366,7 @@ mod tests {
     }
 
     fn two_keys_on_different_shards() -> (Vec<u8>, Vec<u8>) {
-        use crate::shard::routing::shard_of;
+        use crate::store::routing::shard_of;
         let keys: Vec<Vec<u8>> = (0..100).map(|i| format!("k{i}").into_bytes()).collect();
         let first = keys.iter().find(|k| shard_of(k, 2) == 0).unwrap().clone();
         let second = keys.iter().find(|k| shard_of(k, 2) == 1).unwrap().clone();

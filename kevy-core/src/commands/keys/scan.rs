@@ -6,7 +6,7 @@
 use crate::commands::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
-use crate::shard::routing::ShardId;
+use crate::store::routing::ShardId;
 use crate::store::Keyspace;
 
 pub const COMMANDS: &[Command] = &[Command::new("scan", -2, READONLY, KeySpec::NONE, scan).route(Route::Pick(scan_shard)).group("generic").summary("Incrementally iterate the keys space")];
@@ -249,7 +249,7 @@ mod tests {
         let mut spaces: Vec<Keyspace> = (0..3).map(|_| Keyspace::new()).collect();
         for i in 0..300 {
             let key = format!("key:{i}");
-            let shard = crate::shard::routing::shard_of(key.as_bytes(), 3);
+            let shard = crate::store::routing::shard_of(key.as_bytes(), 3);
             spaces[shard].insert(key.as_bytes(), Value::Str(b"v".to_vec()), NO_EXPIRE);
         }
         let o = ScanOptions { pattern: Some(b"key:1*"), count: 7, type_name: Some(b"STRING") };
