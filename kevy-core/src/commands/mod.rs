@@ -22,7 +22,7 @@ pub mod zset;
 
 use crate::resp::{Args, ReplyWriter};
 use crate::shard::client::Client;
-use crate::shard::db::Db;
+use crate::store::db::Db;
 use crate::shard::Shared;
 use crate::store::routing::ShardId;
 

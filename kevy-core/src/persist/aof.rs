@@ -185,7 +185,7 @@ impl Logs {
 }
 
 /// Flushes the logs of the shards `db` holds other than `me` (per the fsync policy).
-pub fn flush_others(db: &mut crate::shard::db::Db<'_>, shared: &crate::shard::Shared, me: ShardId) {
+pub fn flush_others(db: &mut crate::store::db::Db<'_>, shared: &crate::shard::Shared, me: ShardId) {
     let policy = Fsync::current(&shared.config);
     for (id, _) in db.all() {
         if id != me {

@@ -20,7 +20,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
-use super::db::Db;
+use crate::store::db::Db;
 use super::mailbox::{ConnRef, Msg, Outbox, ReplyBatch};
 use crate::store::routing::{shard_of, ShardId};
 use super::Shared;

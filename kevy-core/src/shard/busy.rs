@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 
 use super::conn::Conn;
-use super::db::Db;
+use crate::store::db::Db;
 use super::dispatch::{after_command, run, run_pipeline, Call, Step, Turn, Wake};
 use super::front::{Front, Written, LISTENER_TOKEN, WAKER_TOKEN};
 use super::mailbox::Outbox;

@@ -6,7 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, MutexGuard};
 
 use super::conn::Conn;
-use super::db::Db;
+use crate::store::db::Db;
 use super::blocking::{self, Home, Ticket};
 use super::conn::BlockedOn;
 use super::mailbox::{ConnRef, Outbox, ReplyBatch, Request, RequestBatch};

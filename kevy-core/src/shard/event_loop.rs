@@ -518,7 +518,7 @@ impl ShardLoop {
             ids.sort_unstable();
             ids.dedup();
             let mut locks = shared.lock_shards(&ids);
-            let mut db = super::db::Db::locked(&mut locks, &ids, n);
+            let mut db = crate::store::db::Db::locked(&mut locks, &ids, n);
             super::blocking::serve_ready(&mut db, vec![key], &shared, self.id, self.now_ms, &mut self.outbox);
         }
         // Serving can defer the next waiter of a key (it may need other shards).

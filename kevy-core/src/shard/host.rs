@@ -9,7 +9,7 @@
 //! shards' host inboxes.
 
 use super::client::Client;
-use super::db::Db;
+use crate::store::db::Db;
 use super::dispatch::{resolve, route, run, Call, Target, Wake};
 use super::mailbox::Outbox;
 use crate::store::routing::{shard_of, ShardId};

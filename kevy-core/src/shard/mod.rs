@@ -6,7 +6,6 @@
 //! - `conn`: one connection's buffers and its in-order reply queue.
 //! - `dispatch`: command lookup, routing by key, local / remote / multi-shard execution.
 //! - `mailbox`: SPSC rings between shards, backlog, waker.
-//! - `db`: the keyspace view a handler works on.
 //! - `pubsub`: subscriptions and message fan-out across shards.
 //! - `notify`: keyspace notifications (`notify-keyspace-events`).
 //! - `host`: in-process calls, snapshots and restores from host threads.
@@ -16,7 +15,6 @@ pub mod blocking;
 pub mod busy;
 pub mod client;
 pub mod conn;
-pub mod db;
 pub mod dispatch;
 pub mod event_loop;
 pub mod front;

@@ -44,7 +44,7 @@ pub fn flags(shared: &Shared) -> u32 {
 }
 
 /// The keyspace that owns `key`, when the command holds it.
-fn ks_of<'a>(db: &'a mut crate::shard::db::Db<'_>, key: &[u8]) -> Option<&'a mut crate::store::Keyspace> {
+fn ks_of<'a>(db: &'a mut crate::store::db::Db<'_>, key: &[u8]) -> Option<&'a mut crate::store::Keyspace> {
     let n = db.shards();
     db.shard(crate::store::routing::shard_of(key, n))
 }

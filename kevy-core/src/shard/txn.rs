@@ -13,7 +13,7 @@
 //! nobody observes the transaction half done, on any shard.
 
 use super::conn::Conn;
-use super::db::Db;
+use crate::store::db::Db;
 use super::dispatch::{run, wake, Call, Step, Turn, Wake};
 use crate::store::routing::{shard_of, ShardId};
 use super::watch::Watching;

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::db::Db;
+use crate::store::db::Db;
 use crate::store::routing::ShardId;
 use super::Shared;
 use crate::store::Keyspace;

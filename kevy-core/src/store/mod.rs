@@ -1,5 +1,6 @@
 //! Storage: a shard's keyspace and the values it holds.
 
+pub mod db;
 pub mod keyspace;
 pub mod record;
 pub mod routing;

@@ -2,8 +2,8 @@
 //! locked together for a command whose keys spread over shards. Handlers are written
 //! once against [`Db`] and work either way.
 
-use crate::store::routing::{shard_of, ShardId};
-use crate::store::Keyspace;
+use super::routing::{shard_of, ShardId};
+use super::Keyspace;
 
 enum Parts<'a> {
     /// The command's keys all live on this shard.
