@@ -4,6 +4,7 @@
 //! table is their union. One dispatcher (in `shard::dispatch`) rejects unknown commands
 //! and wrong arity and routes by the key spec, so handlers never re-check either.
 
+pub mod blocking;
 pub mod connection;
 pub mod custom;
 pub mod effects;
@@ -488,7 +489,7 @@ pub struct Ctx<'a> {
     pub serving: Option<&'a [u8]>,
     /// Set by a blocking command's handler that found nothing: block instead of
     /// replying (see `shard::blocking`).
-    pub block: Option<crate::shard::blocking::BlockRequest>,
+    pub block: Option<crate::commands::blocking::BlockRequest>,
     /// What this run did beyond its reply, as the handler reported it.
     pub effects: effects::Effects,
 }
@@ -523,7 +524,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Asks to block: the handler found nothing to serve and writes no reply.
-    pub fn block_on(&mut self, req: crate::shard::blocking::BlockRequest) {
+    pub fn block_on(&mut self, req: crate::commands::blocking::BlockRequest) {
         self.block = Some(req);
     }
 

@@ -3,7 +3,7 @@
 
 use super::{container, errors, flags::*, rules, Command, Ctx, KeySpec};
 use crate::resp::Args;
-use crate::shard::mailbox::ConnRef;
+use crate::store::blocked::ConnRef;
 use crate::shard::pubsub::{self, Kind};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {

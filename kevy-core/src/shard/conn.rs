@@ -7,7 +7,7 @@ use std::net::TcpStream;
 
 use std::sync::Arc;
 
-use super::blocking::Ticket;
+use crate::store::blocked::Ticket;
 use super::client::Client;
 use crate::commands::Command;
 use crate::config::{LiveConfig, OutputClass, OutputLimit};

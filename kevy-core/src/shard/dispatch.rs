@@ -7,9 +7,10 @@ use std::sync::{Arc, MutexGuard};
 
 use super::conn::Conn;
 use crate::store::db::Db;
-use super::blocking::{self, Home, Ticket};
+use super::blocking::{self, Home};
+use crate::store::blocked::{ConnRef, Ticket};
 use super::conn::BlockedOn;
-use super::mailbox::{ConnRef, Outbox, ReplyBatch, Request, RequestBatch};
+use super::mailbox::{Outbox, ReplyBatch, Request, RequestBatch};
 use crate::store::routing::{shard_of, ShardId};
 use super::txn::SessionCtx;
 use super::Shared;

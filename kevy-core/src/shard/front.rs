@@ -148,7 +148,7 @@ impl Front {
     pub fn close(&mut self, shared: &Shared, id: ShardId, slot: u32) {
         let Some(conn) = self.conns[slot as usize].take() else { return };
         if conn.client.subs.any() {
-            let cref = crate::shard::mailbox::ConnRef { slot, generation: conn.generation };
+            let cref = crate::store::blocked::ConnRef { slot, generation: conn.generation };
             crate::shard::pubsub::forget(shared, id, &conn.client.subs, cref);
         }
         let _ = self.epoll.delete(conn.stream.as_raw_fd());

@@ -14,7 +14,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
-use super::mailbox::{ConnRef, Msg};
+use super::mailbox::Msg;
+use crate::store::blocked::ConnRef;
 use crate::store::routing::ShardId;
 use super::Shared;
 use crate::glob;

@@ -1,6 +1,7 @@
 //! Storage: a shard's keyspace and the values it holds.
 
 pub mod db;
+pub mod blocked;
 pub mod keyspace;
 pub mod record;
 pub mod routing;
