@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use super::{errors, flags, Command, Ctx, KeySpec, Route};
 use crate::resp::{Args, OwnedArgs, Reply, ReplyWriter};
-use crate::shard::client::Client;
+use crate::commands::client::Client;
 use crate::store::routing::shard_of;
 
 /// The host's code for one custom command.

@@ -5,6 +5,7 @@
 //! and wrong arity and routes by the key spec, so handlers never re-check either.
 
 pub mod blocking;
+pub mod client;
 pub mod connection;
 pub mod custom;
 pub mod effects;
@@ -22,7 +23,7 @@ pub mod txn;
 pub mod zset;
 
 use crate::resp::{Args, ReplyWriter};
-use crate::shard::client::Client;
+use crate::commands::client::Client;
 use crate::store::db::Db;
 use crate::shard::Shared;
 use crate::store::routing::ShardId;

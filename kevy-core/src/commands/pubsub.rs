@@ -4,7 +4,8 @@
 use super::{container, errors, flags::*, rules, Command, Ctx, KeySpec};
 use crate::resp::Args;
 use crate::store::blocked::ConnRef;
-use crate::shard::pubsub::{self, Kind};
+use crate::commands::client::Kind;
+use crate::shard::pubsub;
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
     Command::new(name, arity, flags, KeySpec::NONE, handler).group("pubsub").summary(summary)

@@ -15,7 +15,7 @@ use super::rdb;
 use super::aof_record::{frame, is_framing, record_inside, Frame};
 use crate::commands::{flags, Command, Ctx};
 use crate::resp::{ArgSpans, Args, ReplyWriter};
-use crate::shard::client::Client;
+use crate::commands::client::Client;
 use crate::store::db::Db;
 use crate::shard::dispatch::{resolve, run, Call, Wake};
 use crate::store::routing::{shard_of, ShardId};

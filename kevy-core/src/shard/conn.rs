@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 
 use crate::store::blocked::Ticket;
-use super::client::Client;
+use crate::commands::client::Client;
 use crate::commands::Command;
 use crate::config::{LiveConfig, OutputClass, OutputLimit};
 use crate::resp::ArgSpans;

@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 
-use super::client::Client;
+use crate::commands::client::Client;
 use super::conn::Conn;
 use crate::store::routing::ShardId;
 use super::Shared;

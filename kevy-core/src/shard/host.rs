@@ -8,7 +8,7 @@
 //! keys it writes are served right away; their replies reach their shards through the
 //! shards' host inboxes.
 
-use super::client::Client;
+use crate::commands::client::Client;
 use crate::store::db::Db;
 use super::dispatch::{resolve, route, run, Call, Target, Wake};
 use super::mailbox::Outbox;

@@ -13,7 +13,6 @@
 
 pub mod blocking;
 pub mod busy;
-pub mod client;
 pub mod conn;
 pub mod dispatch;
 pub mod event_loop;
@@ -32,7 +31,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::commands::CommandTable;
 use crate::config::LiveConfig;
 use crate::store::Keyspace;
-use client::Client;
+use crate::commands::client::Client;
 use mailbox::{Rings, Waker};
 use crate::store::routing::ShardId;
 

@@ -13,7 +13,8 @@
 use std::sync::atomic::Ordering;
 
 use super::dispatch::Call;
-use super::pubsub::{self, Kind};
+use super::pubsub;
+use crate::commands::client::Kind;
 use super::Shared;
 use crate::commands::effects::{traits, On, When};
 use crate::commands::Ctx;
