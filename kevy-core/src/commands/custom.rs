@@ -308,12 +308,12 @@ pub(crate) fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>, resp3: bool) -> Reply {
     if args.is_empty() {
         return Reply::Error(errors::EMPTY_COMMAND.as_bytes().to_vec());
     }
-    let cmd = match crate::shard::dispatch::resolve(&ctx.shared.table, args) {
+    let cmd = match crate::commands::call::resolve(&ctx.shared.table, args) {
         Ok(c) => c,
         Err(msg) => return Reply::Error(msg.into_bytes()),
     };
     let shards = ctx.db.shards();
-    let call = crate::shard::dispatch::Call::new(cmd, args);
+    let call = crate::commands::call::Call::new(cmd, args);
     let needed: Vec<usize> = match cmd.route {
         Route::AllShards => (0..shards).collect(),
         Route::Pick(pick) => vec![pick(args, shards)],

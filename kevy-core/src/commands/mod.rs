@@ -5,6 +5,7 @@
 //! and wrong arity and routes by the key spec, so handlers never re-check either.
 
 pub mod blocking;
+pub mod call;
 pub mod client;
 pub mod connection;
 pub mod custom;

@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use crate::commands::effects::Propagate;
 use crate::commands::{flags, Ctx};
 use crate::resp::Args;
-use crate::shard::dispatch::Call;
+use crate::commands::call::Call;
 use crate::store::routing::{shard_of, ShardId};
 use crate::store::{Keyspace, ValueRef};
 

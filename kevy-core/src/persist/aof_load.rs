@@ -17,7 +17,8 @@ use crate::commands::{flags, Command, Ctx};
 use crate::resp::{ArgSpans, Args, ReplyWriter};
 use crate::commands::client::Client;
 use crate::store::db::Db;
-use crate::shard::dispatch::{resolve, run, Call, Wake};
+use crate::commands::call::{resolve, Call};
+use crate::shard::dispatch::{run, Wake};
 use crate::store::routing::{shard_of, ShardId};
 use crate::shard::Shared;
 

@@ -699,7 +699,7 @@ fn command_call(
     if table.lookup(cargs.get(0)).is_none() {
         return Err(errors::CALL_UNKNOWN_COMMAND.into());
     }
-    let cmd = crate::shard::dispatch::resolve(table, cargs).map_err(|msg| {
+    let cmd = crate::commands::call::resolve(table, cargs).map_err(|msg| {
         if errors::is_wrong_arity(&msg) {
             errors::CALL_WRONG_ARITY.to_string()
         } else {

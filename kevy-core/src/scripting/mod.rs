@@ -35,7 +35,7 @@ use std::time::Instant;
 
 pub use sha1::sha1_hex;
 
-use crate::shard::dispatch::Target;
+use crate::commands::call::Target;
 
 // SCRIPT KILL's replies and the -BUSY texts (EVAL, FCALL): commands/errors.rs.
 use crate::commands::errors::{BUSY, BUSY_FUNCTION, NOTBUSY, UNKILLABLE};

@@ -109,7 +109,7 @@ pub fn serve_ready(db: &mut Db<'_>, keys: Vec<Vec<u8>>, shared: &Shared, me: Sha
                 block: None,
                 effects: crate::commands::effects::Effects::new(crate::commands::effects::consumers_on(shared)),
             };
-            let call = crate::shard::dispatch::Call::new(cmd, w.args.args());
+            let call = crate::commands::call::Call::new(cmd, w.args.args());
             crate::shard::dispatch::run(&call, &mut ctx, crate::shard::dispatch::Wake::Never);
             if ctx.block.is_some() {
                 w.ticket.release(); // nothing to pop after all: keep waiting

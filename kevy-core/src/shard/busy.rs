@@ -20,7 +20,8 @@ use std::sync::{Arc, MutexGuard};
 
 use super::conn::Conn;
 use crate::store::db::Db;
-use super::dispatch::{after_command, run, run_pipeline, Call, Step, Turn, Wake};
+use super::dispatch::{after_command, run, run_pipeline, Step, Turn, Wake};
+use crate::commands::call::Call;
 use super::front::{Front, Written, LISTENER_TOKEN, WAKER_TOKEN};
 use super::mailbox::Outbox;
 use crate::store::routing::ShardId;

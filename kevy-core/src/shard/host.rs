@@ -10,7 +10,8 @@
 
 use crate::commands::client::Client;
 use crate::store::db::Db;
-use super::dispatch::{resolve, route, run, Call, Target, Wake};
+use super::dispatch::{run, Wake};
+use crate::commands::call::{resolve, route, Call, Target};
 use super::mailbox::Outbox;
 use crate::store::routing::{shard_of, ShardId};
 use super::Shared;

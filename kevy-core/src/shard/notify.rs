@@ -12,7 +12,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::dispatch::Call;
+use crate::commands::call::Call;
 use super::pubsub;
 use crate::commands::client::Kind;
 use super::Shared;

@@ -14,7 +14,8 @@
 
 use super::conn::Conn;
 use crate::store::db::Db;
-use super::dispatch::{run, wake, Call, Step, Turn, Wake};
+use super::dispatch::{run, wake, Step, Turn, Wake};
+use crate::commands::call::Call;
 use crate::store::routing::{shard_of, ShardId};
 use super::watch::Watching;
 use super::Shared;

@@ -205,7 +205,7 @@ fn write_docs(out: &mut ReplyWriter<'_>, c: &Command) {
 fn command_getkeys(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let owned = crate::resp::OwnedArgs::from_slices(args.from(2));
     let inner = owned.args();
-    let c = match crate::shard::dispatch::resolve(&ctx.shared.table, inner) {
+    let c = match crate::commands::call::resolve(&ctx.shared.table, inner) {
         Ok(c) => c,
         Err(e) if errors::is_wrong_arity(&e) => {
             return ctx.out.error(errors::GETKEYS_BAD_ARITY)
