@@ -9,12 +9,17 @@
 //!   parameter's values, notify-keyspace-events letters and appendfsync included).
 //! - [`resp`]: request parser (multibulk + inline) and RESP2/RESP3 reply writer.
 //! - [`shard`]: the thread per shard: event loop, front end (reactor, connections), the
-//!   dispatch pipeline, mailbox rings between shards, the busy-script servicer.
-//! - [`commands`]: the command table (each row declares its effects) and one folder per
+//!   dispatch pipeline, mailbox rings between shards, the busy-script servicer, the AOF
+//!   replay; `Shared`, the server-wide state, implementing the traits below it.
+//! - [`persist`]: RDB files, the append-only file, snapshots and save rules (driven
+//!   through `persist::Host`).
+//! - [`scripting`]: Lua scripts (EVAL, SCRIPT, FUNCTION): the engine, conversions, the
+//!   cache, and the rows it adds to the command table.
+//! - [`commands`]: the command table (each row declares its effects), the call record,
+//!   the `Runtime` trait handlers see the server through, session state, one folder per
 //!   command family.
-//! - [`scripting`]: Lua scripts (EVAL, SCRIPT): the engine, conversions, the cache.
-//! - [`store`]: a shard's keyspace, the values it holds, the routing hash, the WATCH
-//!   registry.
+//! - [`store`]: a shard's keyspace, the `Db` view a command holds, the values, the
+//!   routing hash, the WATCH and blocked-client registries.
 //! - [`types`]: the data structures behind lists, hashes, sets, sorted sets.
 //! - [`reactor`]: epoll and the raw syscalls (the only `unsafe` of the runtime).
 //! - [`glob`]: Redis glob patterns.
@@ -23,7 +28,7 @@
 //!
 //! # The life of a command
 //! A shard thread's reactor reports a readable socket; the connection reads into its
-//! buffer; `resp::parse` yields argument spans without copying; `shard::dispatch` looks
+//! buffer; `resp::parse` yields argument spans without copying; `commands::call` looks
 //! the command up in the table, checks arity and computes the owning shard of each key.
 //! All keys here: the handler runs now on this shard's keyspace and writes its reply
 //! into the output buffer. All keys on one other shard: the arguments travel over the
@@ -34,7 +39,9 @@
 //! Wherever it runs, a command goes through `shard::dispatch::run`: the handler, then
 //! the effect stage (WATCH, keyspace events, AOF, wake-ups of blocked clients), read
 //! from what its table row declares and what the handler reported. Imports point down
-//! the layers of docs/ARCHITECTURE.md (`tests/layers.rs` checks them).
+//! the layers of docs/ARCHITECTURE.md, with no exception (`tests/layers.rs` checks
+//! them): commands see the running server through `commands::runtime::Runtime`, the
+//! persistence drivers through `persist::Host`, both implemented by `shard::Shared`.
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 

@@ -42,7 +42,7 @@ impl Server {
         let dir = std::path::PathBuf::from(config.get("dir").unwrap_or("."));
         // With the AOF on and its files present, they are the whole story: snapshots
         // are not loaded under them (as Redis prefers the AOF).
-        let from_aof = config.appendonly() && crate::persist::aof_load::existing_files(&dir).map_err(Error::Persist)? > 0;
+        let from_aof = config.appendonly() && crate::shard::aof_load::existing_files(&dir).map_err(Error::Persist)? > 0;
         let (appendonly, truncated_ok) = (config.appendonly(), config.get("aof-load-truncated") != Some("no"));
         let keyspaces = if from_aof { (0..shards).map(|_| Keyspace::new()).collect() } else { load_data(&config, shards)? };
         let handles = keyspaces
@@ -60,7 +60,8 @@ impl Server {
         let shared = Arc::new(Shared {
             clock: if config.manual_clock() { Clock::manual() } else { Clock::system() },
             config: LiveConfig::new(config),
-            table: CommandTable::default(),
+            table: CommandTable::with_rows(crate::scripting::ROWS),
+            scripts: Default::default(),
             shards: handles,
             rings: Rings::new(shards),
             stop: AtomicBool::new(false),
@@ -78,7 +79,7 @@ impl Server {
             aof_worker: Default::default(),
         });
         if appendonly {
-            crate::persist::aof_load::setup(&shared, &dir, truncated_ok).map_err(Error::Persist)?;
+            crate::shard::aof_load::setup(&shared, &dir, truncated_ok).map_err(Error::Persist)?;
         }
         // Always there (CONFIG SET appendonly may switch the AOF on); asleep while off.
         let aof_thread = Some(crate::persist::aof_worker::spawn(Arc::clone(&shared))?);
@@ -166,14 +167,14 @@ impl Server {
             let _ = t.join();
         }
         if joined {
-            saver::final_save(&self.shared);
+            saver::final_save(&*self.shared);
         }
         self.shared.aof_worker.stop();
         if let Some(t) = self.aof_thread.take() {
             let _ = t.join();
         }
         if self.shared.aof.on.load(Ordering::Acquire) {
-            crate::persist::aof::flush_all(&self.shared, true);
+            crate::persist::aof::flush_all(&self.shared.aof, &self.shared.config, self.shared.shard_count(), true);
         }
         // Host closures (and the host data they own) go now, not when the last Arc does.
         self.shared.table.custom.clear();

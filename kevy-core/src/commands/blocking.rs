@@ -3,6 +3,8 @@
 
 pub use crate::store::blocked::FOREVER;
 
+use super::errors;
+
 /// What a handler asks for when it has to block.
 #[derive(Debug, Default)]
 pub struct BlockRequest {
@@ -27,10 +29,10 @@ pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<u64, &'static str> {
         .filter(|s| !s.is_empty() && !s.ends_with(char::is_whitespace))
         .and_then(|s| s.parse().ok())
         .filter(|v: &f64| !v.is_nan())
-        .ok_or("ERR timeout is not a float or out of range")?;
+        .ok_or(errors::TIMEOUT_NOT_FLOAT)?;
     let ms = (secs * 1000.0).ceil();
     if !(0.0..=i64::MAX as f64).contains(&ms) {
-        return Err("ERR timeout is negative");
+        return Err(errors::TIMEOUT_NEGATIVE);
     }
     Ok(if ms == 0.0 { FOREVER } else { now_ms.saturating_add(ms as u64) })
 }

@@ -53,7 +53,7 @@ fn reset(ctx: &mut Ctx<'_>, _: Args<'_>) {
     let client = ctx.client();
     let conn = crate::store::blocked::ConnRef { slot: client.slot, generation: client.generation };
     let subs = std::mem::take(&mut client.subs);
-    crate::shard::pubsub::forget(shared, shard, &subs, conn);
+    shared.forget_subscriptions(shard, &subs, conn);
     client.resp3 = false;
     client.name.clear();
     client.changed = true;

@@ -168,7 +168,7 @@ pub fn in_callback() -> bool {
 
 /// The handler of every custom command's table entry.
 fn run(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(handler) = ctx.shared.table.custom.handler(args.get(0)) else {
+    let Some(handler) = ctx.shared.table().custom.handler(args.get(0)) else {
         ctx.out.error(&errors::unknown_command(args.get(0), &mut args.from(1)));
         return;
     };
@@ -308,7 +308,7 @@ pub(crate) fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>, resp3: bool) -> Reply {
     if args.is_empty() {
         return Reply::Error(errors::EMPTY_COMMAND.as_bytes().to_vec());
     }
-    let cmd = match crate::commands::call::resolve(&ctx.shared.table, args) {
+    let cmd = match crate::commands::call::resolve(ctx.shared.table(), args) {
         Ok(c) => c,
         Err(msg) => return Reply::Error(msg.into_bytes()),
     };
@@ -333,7 +333,7 @@ pub(crate) fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>, resp3: bool) -> Reply {
         ctx.shard,
     );
     // The command around this one serves blocked clients after it, as after any write.
-    crate::shard::dispatch::run(&call, &mut nested, crate::shard::dispatch::Wake::Never);
+    ctx.shared.run_nested(&call, &mut nested);
     if nested.block.is_some() {
         return Reply::Nil;
     }

@@ -392,6 +392,8 @@ pub const REGISTER_FLAGS_NOT_TABLE: &str =
     "ERR flags argument to redis.register_function must be a table representing function flags";
 pub const REGISTER_UNKNOWN_ARG: &str = "ERR unknown argument given to redis.register_function";
 pub const REGISTER_NO_CALLBACK: &str = "ERR redis.register_function must get a callback argument";
+/// A blocking command's timeout (BLPOP, BZPOPMIN...) that is not a number.
+pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
 
 #[cfg(test)]
 mod tests {

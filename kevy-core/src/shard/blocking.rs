@@ -107,10 +107,10 @@ pub fn serve_ready(db: &mut Db<'_>, keys: Vec<Vec<u8>>, shared: &Shared, me: Sha
                 shard: me,
                 serving: Some(&key),
                 block: None,
-                effects: crate::commands::effects::Effects::new(crate::commands::effects::consumers_on(shared)),
+                effects: crate::commands::effects::Effects::new(shared.consumers_on()),
             };
             let call = crate::commands::call::Call::new(cmd, w.args.args());
-            crate::shard::dispatch::run(&call, &mut ctx, crate::shard::dispatch::Wake::Never);
+            crate::shard::dispatch::run(shared, &call, &mut ctx, crate::shard::dispatch::Wake::Never);
             if ctx.block.is_some() {
                 w.ticket.release(); // nothing to pop after all: keep waiting
                 break;

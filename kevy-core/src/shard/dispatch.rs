@@ -14,7 +14,8 @@ use super::mailbox::{Outbox, ReplyBatch, Request, RequestBatch};
 use crate::store::routing::ShardId;
 use super::txn::SessionCtx;
 use super::Shared;
-use crate::commands::effects::{consumers, consumers_on, traits, Propagate};
+use crate::commands::runtime::Runtime;
+use crate::commands::effects::{consumers, traits, Propagate};
 use crate::commands::call::{resolve, route, Call, Target};
 use crate::commands::{flags, rules, Command, Ctx};
 use crate::resp::{parse, Args, Limits, Parsed, ReplyWriter};
@@ -88,7 +89,7 @@ pub enum Wake<'o> {
 /// changes (kept unless it failed); with a consumer on, notifications and the AOF read
 /// the row's declaration and the handler's [`Effects`](crate::commands::effects::Effects);
 /// then, per `wake`, blocked clients on its keys are served.
-pub fn run(call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
+pub fn run(shared: &Shared, call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
     let cmd = call.cmd;
     let mark = ctx.out.mark();
     let on = ctx.effects.on;
@@ -108,11 +109,11 @@ pub fn run(call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
         super::watch::settle(&mut ctx.db, !ctx.effects.failed);
     }
     if on != 0 {
-        consume(call, ctx, mark);
+        consume(shared, call, ctx, mark);
     }
     if let Wake::Now(outbox) = wakes {
         if (cmd.has(flags::WRITE) || cmd.is(traits::MAY_WRITE)) && ctx.block.is_none() {
-            let (shared, me, now_ms) = (ctx.shared, ctx.shard, ctx.now_ms);
+            let (me, now_ms) = (ctx.shard, ctx.now_ms);
             wake(&mut ctx.db, call, shared, me, now_ms, outbox);
         }
     }
@@ -123,7 +124,7 @@ pub fn run(call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
 /// The notification and AOF consumers of a call's effects.
 #[cold]
 #[inline(never)]
-fn consume(call: &Call<'_>, ctx: &mut Ctx<'_>, mark: usize) {
+fn consume(shared: &Shared, call: &Call<'_>, ctx: &mut Ctx<'_>, mark: usize) {
     if ctx.effects.on & consumers::NOTIFY != 0 {
         super::notify::after(call, ctx);
     }
@@ -133,7 +134,7 @@ fn consume(call: &Call<'_>, ctx: &mut Ctx<'_>, mark: usize) {
             Propagate::Custom(_) => ctx.out.written_since(mark).to_vec(),
             _ => Vec::new(),
         };
-        if catch_unwind(AssertUnwindSafe(|| crate::persist::aof::record(call, ctx, &reply))).is_err() {
+        if catch_unwind(AssertUnwindSafe(|| crate::persist::aof::record(&shared.aof, call, ctx, &reply))).is_err() {
             crate::log_warning!("could not log '{}' to the append only file", call.cmd.name);
         }
     }
@@ -152,21 +153,23 @@ pub fn run_requests(
 ) -> ReplyBatch {
     let mut replies = ReplyBatch::with_capacity(batch.requests.len());
     let mut budget = ReplyBudget::default();
+    let on = shared.consumers_on();
     for r in &batch.requests {
         if !budget.allows(r, &mut replies) {
             continue;
         }
         let args = batch.args(r);
-        let mut ctx = Ctx::new(
+        let mut ctx = Ctx::with_consumers(
             Db::one(me, ks, shared.shard_count()),
             ReplyWriter::new(&mut replies.bytes, r.resp3),
             now_ms,
             None,
             shared,
             me,
+            on,
         );
         let call = Call::new(r.cmd, args);
-        run(&call, &mut ctx, Wake::Now(outbox));
+        run(shared, &call, &mut ctx, Wake::Now(outbox));
         match (ctx.block.take(), &r.ticket) {
             (Some(req), Some(ticket)) => {
                 let home = Home { shard: batch.from, conn: r.conn, seq: r.seq, resp3: r.resp3 };
@@ -224,7 +227,7 @@ fn wake_slow(db: &mut Db<'_>, call: &Call<'_>, shared: &Shared, me: ShardId, now
         if shared.aof.on.load(std::sync::atomic::Ordering::Relaxed) {
             // Other shards' logs this command wrote to: durable before the locks go
             // (our own shard's log is flushed by our loop before the turn's replies).
-            crate::persist::aof::flush_others(db, shared, me);
+            crate::persist::aof::flush_others(&shared.aof, &shared.config, db, me);
         }
     }
     if blocking::any_waiters(db) {
@@ -294,7 +297,7 @@ fn run_for_conn(turn: &mut Turn<'_>, conn: &mut Conn, db: Db<'_>, call: &Call<'_
     let (buf, client) = conn.reply_parts();
     let out = ReplyWriter::new(buf, resp3);
     let mut ctx = Ctx::with_consumers(db, out, turn.now_ms, Some(client), turn.shared, turn.me, turn.effects_on);
-    run(call, &mut ctx, Wake::Now(turn.outbox));
+    run(turn.shared, call, &mut ctx, Wake::Now(turn.outbox));
     refresh_consumers(turn, call.cmd);
 }
 
@@ -303,7 +306,7 @@ fn run_for_conn(turn: &mut Turn<'_>, conn: &mut Conn, db: Db<'_>, call: &Call<'_
 #[inline(always)]
 fn refresh_consumers(turn: &mut Turn<'_>, cmd: &Command) {
     if cmd.flags & (flags::WRITE | flags::READONLY) == 0 {
-        turn.effects_on = consumers_on(turn.shared);
+        turn.effects_on = turn.shared.consumers_on();
     }
 }
 
@@ -315,7 +318,7 @@ fn run_blocking_here(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32, mut db: Db
     let mut bytes = Vec::new();
     let out = ReplyWriter::new(&mut bytes, resp3);
     let mut ctx = Ctx::with_consumers(db.reborrow(), out, turn.now_ms, None, turn.shared, turn.me, turn.effects_on);
-    run(call, &mut ctx, Wake::Now(turn.outbox));
+    run(turn.shared, call, &mut ctx, Wake::Now(turn.outbox));
     let block = ctx.block.take();
     drop(ctx);
     let Some(req) = block else {
@@ -366,7 +369,7 @@ fn run_one<'g>(
     if special && conn.multi.is_some() && !cmd.has(flags::ALLOW_BUSY) {
         // As Redis: a busy server refuses what a transaction would queue (dooming it)
         // and EXEC, whatever their keys, so no transaction runs half refused.
-        if let Some(busy) = crate::scripting::busy_anywhere(shared) {
+        if let Some(busy) = shared.busy_script() {
             super::txn::refused(shared, conn, guard, Some(cmd), busy);
             return Step::Done;
         }
@@ -420,7 +423,7 @@ fn run_routed<'g>(
     let (shards, me) = (shared.shard_count(), turn.me);
     let call = Call::new(cmd, args);
     let routed = route(&call, shards, me);
-    if let Some(busy) = crate::scripting::busy_for_command(shared, cmd, args, &routed, me) {
+    if let Some(busy) = crate::scripting::busy_for_command(&shared.scripts, &shared.config, shards, &call, &routed, me) {
         let resp3 = conn.client.resp3;
         ReplyWriter::new(conn.reply_parts().0, resp3).error(busy);
         return Ok(());

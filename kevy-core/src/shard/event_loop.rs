@@ -213,7 +213,7 @@ impl ShardLoop {
             self.front.borrow_mut().conns[slot as usize] = Some(conn);
             return 0;
         }
-        let effects_on = crate::commands::effects::consumers_on(&self.shared);
+        let effects_on = self.shared.consumers_on();
         let mut turn =
             Turn { shared: &self.shared, me: self.id, now_ms: self.now_ms, outbox: &mut self.outbox, commands: 0, busy: None, effects_on };
         run_pipeline(&mut turn, &mut conn, slot);
@@ -438,20 +438,20 @@ impl ShardLoop {
         let hz = self.shared.config.hz.load(Ordering::Relaxed).clamp(1, 500);
         self.next_reap_ms = self.now_ms + 1000 / hz;
         if self.id == 0 && self.shared.config.saving.load(Ordering::Relaxed) {
-            crate::persist::saver::check_rules(&self.shared, self.now_ms);
+            crate::persist::saver::check_rules(&*self.shared, self.now_ms);
         }
         let mut ks = self.shared.lock(self.id);
         if ks.blocked.keys() > 0 {
             ks.blocked.sweep();
         }
-        crate::shard::notify::arm(&self.shared, &mut ks);
+        crate::shard::notify::arm(&*self.shared, &mut ks);
         for _ in 0..REAP_ROUNDS {
             // Keep going while more than a quarter of the sample had expired.
             if ks.reap(self.now_ms, REAP_BATCH) <= REAP_BATCH / 4 {
                 break;
             }
         }
-        crate::shard::notify::reaped(&self.shared, &mut ks);
+        crate::shard::notify::reaped(&*self.shared, &mut ks);
     }
 
     fn publish_stats(&self, commands: u64) {

@@ -13,9 +13,8 @@
 use std::sync::atomic::Ordering;
 
 use crate::commands::call::Call;
-use super::pubsub;
 use crate::commands::client::Kind;
-use super::Shared;
+use crate::commands::runtime::Runtime;
 use crate::commands::effects::{traits, On, When};
 use crate::commands::Ctx;
 
@@ -23,25 +22,25 @@ use crate::commands::Ctx;
 pub use crate::config::notify::{class, format_flags, parse_flags};
 
 /// Publishes one event for `key`, if its class is enabled.
-pub fn signal(shared: &Shared, flags: u32, cls: u32, event: &str, key: &[u8]) {
+pub fn signal<R: Runtime + ?Sized>(shared: &R, flags: u32, cls: u32, event: &str, key: &[u8]) {
     if flags & cls == 0 {
         return;
     }
     if flags & class::KEYSPACE != 0 {
         let mut ch = b"__keyspace@0__:".to_vec();
         ch.extend_from_slice(key);
-        pubsub::publish(shared, Kind::Channel, &ch, event.as_bytes());
+        shared.publish(Kind::Channel, &ch, event.as_bytes());
     }
     if flags & class::KEYEVENT != 0 {
         let ch = format!("__keyevent@0__:{event}");
-        pubsub::publish(shared, Kind::Channel, ch.as_bytes(), key);
+        shared.publish(Kind::Channel, ch.as_bytes(), key);
     }
 }
 
 /// The enabled classes (0: notifications off).
 #[inline]
-pub fn flags(shared: &Shared) -> u32 {
-    shared.config.notify_flags.load(Ordering::Relaxed)
+pub fn flags<R: Runtime + ?Sized>(shared: &R) -> u32 {
+    shared.config().notify_flags.load(Ordering::Relaxed)
 }
 
 /// The keyspace that owns `key`, when the command holds it.
@@ -149,7 +148,7 @@ fn deletions(call: &Call<'_>, ctx: &mut Ctx<'_>, existed: &[bool], flags: u32, a
 }
 
 /// Around the reaper: `arm` before it runs, `reaped` after, to signal what it expired.
-pub fn arm(shared: &Shared, ks: &mut crate::store::Keyspace) {
+pub fn arm<R: Runtime + ?Sized>(shared: &R, ks: &mut crate::store::Keyspace) {
     if flags(shared) & class::EXPIRED != 0 {
         ks.expired_log.get_or_insert_with(Vec::new);
     } else {
@@ -157,7 +156,7 @@ pub fn arm(shared: &Shared, ks: &mut crate::store::Keyspace) {
     }
 }
 
-pub fn reaped(shared: &Shared, ks: &mut crate::store::Keyspace) {
+pub fn reaped<R: Runtime + ?Sized>(shared: &R, ks: &mut crate::store::Keyspace) {
     let flags = flags(shared);
     for key in ks.expired_log.as_mut().map(std::mem::take).unwrap_or_default() {
         signal(shared, flags, class::EXPIRED, "expired", &key);

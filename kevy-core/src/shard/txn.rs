@@ -265,7 +265,7 @@ fn run_queue(turn: &mut Turn<'_>, conn: &mut Conn, db: &mut Db<'_>, queue: &[Cal
     for call in queue {
         let resp3 = client.resp3; // HELLO inside the transaction switches the rest
         let mut ctx = Ctx::new(db.reborrow(), ReplyWriter::new(&mut *buf, resp3), now_ms, Some(&mut *client), shared, me);
-        run(call, &mut ctx, Wake::Later);
+        run(shared, call, &mut ctx, Wake::Later);
         if ctx.block.take().is_some() {
             // Blocking commands do not block inside a transaction: they time out at once.
             if call.cmd.follows(rules::NULL_WHEN_EMPTY) {

@@ -149,9 +149,9 @@ fn walk(ctx: &mut Ctx<'_>, cursor: u64, opts: &ScanOptions<'_>) -> (Vec<Vec<u8>>
         let budget = opts.count.saturating_sub(examined).max(1);
         let step = match ctx.db.shard(shard) {
             Some(ks) => op_scan(ks, from, budget, opts, now),
-            None => match ctx.shared.shards[shard].keyspace.try_lock() {
-                Ok(mut ks) => op_scan(&mut ks, from, budget, opts, now),
-                Err(_) => return (keys, next_cursor(shard, shards, Some(from))),
+            None => match ctx.shared.try_lock(shard) {
+                Some(mut ks) => op_scan(&mut ks, from, budget, opts, now),
+                None => return (keys, next_cursor(shard, shards, Some(from))),
             },
         };
         keys.extend(step.keys);

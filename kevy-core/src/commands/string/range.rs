@@ -164,7 +164,7 @@ pub fn lcs_of(a: &[u8], b: &[u8]) -> (Vec<u8>, Vec<LcsMatch>) {
 // Handlers
 
 fn max_bulk_len(ctx: &Ctx<'_>) -> u64 {
-    ctx.shared.config.proto_max_bulk_len.load(Ordering::Relaxed)
+    ctx.shared.config().proto_max_bulk_len.load(Ordering::Relaxed)
 }
 
 /// APPEND key value
