@@ -43,10 +43,7 @@ fn refused_when_subscribed(conn: &mut Conn, cmd: &'static Command) -> bool {
     if !conn.client.subs.any() || conn.client.resp3 || cmd.follows(rules::WHEN_SUBSCRIBED) {
         return false;
     }
-    let msg = format!(
-        "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-        cmd.name
-    );
+    let msg = crate::commands::errors::only_subscribe_commands(cmd.name);
     ReplyWriter::new(conn.reply_parts().0, false).error(&msg);
     true
 }
@@ -102,7 +99,7 @@ pub fn run(shared: &Shared, call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>)
     }
     if catch_unwind(AssertUnwindSafe(|| (cmd.handler)(ctx, call.args))).is_err() {
         ctx.out.truncate(mark);
-        ctx.out.error("ERR internal error while running the command");
+        ctx.out.error(crate::commands::errors::INTERNAL_ERROR);
     }
     if write {
         ctx.effects.failed = ctx.out.written_since(mark).first() == Some(&b'-');

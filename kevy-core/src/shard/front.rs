@@ -79,7 +79,7 @@ impl Front {
             if shared.connected_clients.fetch_add(1, Ordering::Relaxed) >= max {
                 shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
                 use std::io::Write;
-                let _ = (&stream).write_all(b"-ERR max number of clients reached\r\n");
+                let _ = (&stream).write_all(format!("-{}\r\n", crate::commands::errors::MAX_CLIENTS).as_bytes());
                 shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
                 continue;
             }

@@ -24,12 +24,10 @@ use crate::store::Value;
 pub fn call(shared: &Shared, argv: &OwnedArgs) -> Reply {
     let args = argv.args();
     if args.is_empty() {
-        return Reply::Error(b"ERR empty command".to_vec());
+        return Reply::Error(crate::commands::errors::EMPTY_COMMAND.as_bytes().to_vec());
     }
     if custom::in_callback() {
-        return Reply::Error(
-            b"ERR in-process call from inside a custom command's callback: use the callback context's call".to_vec(),
-        );
+        return Reply::Error(crate::commands::errors::HOST_CALL_IN_CALLBACK.as_bytes().to_vec());
     }
     let cmd = match resolve(&shared.table, args) {
         Ok(c) => c,

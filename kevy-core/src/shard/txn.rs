@@ -24,12 +24,9 @@ use crate::resp::{Args, OwnedArgs, ReplyWriter};
 use crate::store::Keyspace;
 use std::sync::MutexGuard;
 
-pub const NESTED: &str = "ERR MULTI calls can not be nested";
-pub const EXEC_WITHOUT_MULTI: &str = "ERR EXEC without MULTI";
-pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
-pub const WATCH_IN_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
-pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
-pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+use crate::commands::errors::{
+    execabort_because, DISCARD_WITHOUT_MULTI, EXECABORT, EXEC_WITHOUT_MULTI, NESTED_MULTI, NOT_IN_MULTI, WATCH_IN_MULTI,
+};
 
 /// A connection's open transaction.
 #[derive(Default)]
@@ -84,8 +81,7 @@ pub(crate) fn refused<'g>(shared: &'g Shared, conn: &mut Conn, guard: &mut Guard
     if cmd.is_some_and(|c| c.session == Some(Session::Exec)) {
         end_multi(conn);
         unwatch(shared, conn, guard);
-        let why = msg.strip_prefix("ERR ").unwrap_or(msg);
-        return reply_error(conn, &format!("EXECABORT Transaction discarded because of: {why}"));
+        return reply_error(conn, &execabort_because(msg));
     }
     if let Some(m) = conn.multi.as_mut() {
         m.aborted = true;
@@ -138,7 +134,7 @@ fn queue(conn: &mut Conn, cmd: &'static Command, args: Args<'_>) {
 /// MULTI: opens a transaction.
 fn multi(conn: &mut Conn) {
     if conn.multi.is_some() {
-        return reply_error(conn, NESTED);
+        return reply_error(conn, NESTED_MULTI);
     }
     conn.multi = Some(Box::default());
     conn.client.multi = Some(0);
