@@ -161,6 +161,7 @@ pub struct Scripts {
 
 impl Scripts {
     /// Caches `body`; returns its SHA-1 (lower-case hex).
+    #[cfg(test)]
     pub fn insert(&self, body: &[u8]) -> String {
         let sha = sha1_hex(body);
         self.insert_named(&sha, body);
@@ -191,10 +192,12 @@ impl Scripts {
     }
 
     /// Number of cached scripts (INFO's `number_of_cached_scripts`).
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.bodies.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

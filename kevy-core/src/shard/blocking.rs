@@ -123,11 +123,6 @@ pub fn serve_ready(db: &mut Db<'_>, keys: Vec<Vec<u8>>, shared: &Shared, me: Sha
     }
 }
 
-/// Keys that a write command may have given data to: all its keys.
-pub fn touched_keys(cmd: &Command, args: Args<'_>) -> Vec<Vec<u8>> {
-    cmd.key_positions(args).into_iter().map(|p| args.get(p).to_vec()).collect()
-}
-
 /// Does any keyspace of `db` have waiters on one of `cmd`'s keys?
 pub fn any_waiters(db: &Db<'_>) -> bool {
     db.any(|ks| !ks.blocked.is_empty())

@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use crate::store::blocked::Ticket;
 use crate::commands::client::Client;
-use crate::commands::Command;
 use crate::config::{LiveConfig, OutputClass, OutputLimit};
 use crate::resp::ArgSpans;
 
@@ -24,7 +23,6 @@ pub struct BlockedOn {
     pub ticket: Arc<Ticket>,
     /// Its reply slot.
     pub seq: u64,
-    pub cmd: &'static Command,
 }
 
 /// A reply position in the pipeline, while an earlier reply is still awaited.

@@ -326,12 +326,12 @@ fn run_blocking_here(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32, mut db: Db
     let ticket = Arc::new(Ticket::default());
     let home = Home { shard: turn.me, conn: ConnRef { slot, generation: conn.generation }, seq, resp3 };
     blocking::register(&mut db, &req, &ticket, home, cmd, args);
-    block_conn(turn.shared, conn, ticket, seq, cmd);
+    block_conn(turn.shared, conn, ticket, seq);
 }
 
 /// Marks the connection blocked: its pipeline waits for the awaited reply.
-fn block_conn(shared: &Shared, conn: &mut Conn, ticket: Arc<Ticket>, seq: u64, cmd: &'static Command) {
-    conn.blocked = Some(BlockedOn { ticket, seq, cmd });
+fn block_conn(shared: &Shared, conn: &mut Conn, ticket: Arc<Ticket>, seq: u64) {
+    conn.blocked = Some(BlockedOn { ticket, seq });
     conn.barrier = true;
     shared.blocked_clients.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
@@ -443,7 +443,7 @@ fn run_routed<'g>(
             turn.outbox.request(to, cref, seq, conn.client.resp3, cmd, args, ticket.clone(), budget);
             if let Some(ticket) = ticket {
                 // It may block over there: hold the pipeline until its reply is back.
-                block_conn(shared, conn, ticket, seq, cmd);
+                block_conn(shared, conn, ticket, seq);
             }
         }
         Target::Multi(ids) => {

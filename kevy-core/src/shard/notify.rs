@@ -19,7 +19,7 @@ use crate::commands::effects::{traits, On, When};
 use crate::commands::Ctx;
 
 /// Event classes, as the letters of `notify-keyspace-events` (config owns their parsing).
-pub use crate::config::notify::{class, format_flags, parse_flags};
+pub use crate::config::notify::class;
 
 /// Publishes one event for `key`, if its class is enabled.
 pub fn signal<R: Runtime + ?Sized>(shared: &R, flags: u32, cls: u32, event: &str, key: &[u8]) {
@@ -166,6 +166,7 @@ pub fn reaped<R: Runtime + ?Sized>(shared: &R, ks: &mut crate::store::Keyspace) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::notify::{format_flags, parse_flags};
 
     #[test]
     fn flags_parse_and_print_like_redis() {

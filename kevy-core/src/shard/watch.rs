@@ -19,7 +19,7 @@ use crate::store::routing::ShardId;
 use super::Shared;
 use crate::store::Keyspace;
 
-pub use crate::store::watched::{WatchFlag, WatchedKeys};
+pub use crate::store::watched::WatchFlag;
 
 /// What one connection watches.
 #[derive(Default)]

@@ -9,5 +9,5 @@ pub mod value;
 pub mod walk;
 pub mod watched;
 
-pub use keyspace::{Entry, Keyspace, NO_EXPIRE};
+pub use keyspace::{Keyspace, NO_EXPIRE};
 pub use value::{Value, ValueRef};
