@@ -49,6 +49,11 @@ fn fill(s: &Server) {
     s.call(&["SET", "tmp", "1"]);
     s.call(&["EXPIRE", "tmp", "500"]);
     s.call(&["LPUSH", "str", "wrongtype"]); // an error: not logged
+    // Bitmaps: writes into a string that grow it; BITOP's keys may sit on both shards.
+    s.call(&["SETBIT", "bm1", "9", "1"]);
+    s.call(&["BITFIELD", "bm2", "SET", "u8", "#1", "255", "INCRBY", "u4", "0", "3"]);
+    s.call(&["BITOP", "OR", "bmor", "bm1", "bm2"]);
+    s.call(&["BITOP", "AND", "bmgone", "nobits"]); // an empty result: nothing stored
     std::thread::sleep(Duration::from_millis(5)); // "gone" expires
 }
 
@@ -63,6 +68,10 @@ fn check(s: &Server) {
     assert_eq!(s.call(&["ZSCORE", "z", "a"]), Reply::Double(1.75));
     assert_eq!(s.call(&["ZSCORE", "z", "b"]), Reply::Double(f64::NEG_INFINITY));
     assert!(matches!(s.call(&["TTL", "tmp"]), Reply::Int(t) if t > 490 && t <= 500));
+    assert_eq!(s.call(&["GET", "bm1"]), Reply::Bulk(vec![0x00, 0x40]));
+    assert_eq!(s.call(&["GET", "bm2"]), Reply::Bulk(vec![0x30, 0xff]));
+    assert_eq!(s.call(&["GET", "bmor"]), Reply::Bulk(vec![0x30, 0xff]));
+    assert_eq!(s.call(&["EXISTS", "bmgone"]), Reply::Int(0));
 }
 
 #[test]

@@ -34,13 +34,16 @@ fn fill(s: &Server) {
     s.call(&["SADD", "ints", "1", "2", "3"]);
     s.call(&["SADD", "strs", "x", "y"]);
     s.call(&["ZADD", "z", "1.5", "a", "-inf", "b", "3", "c"]);
+    // A bitmap is a string grown with zero bytes.
+    s.call(&["SETBIT", "bitmap", "1000", "1"]);
+    s.call(&["BITFIELD", "bitmap", "SET", "i16", "#2", "-300"]);
     for i in 0..500 {
         s.call(&["SET", &format!("k{i}"), &i.to_string()]);
     }
 }
 
 fn check(s: &Server) {
-    assert_eq!(s.call(&["DBSIZE"]), Reply::Int(508));
+    assert_eq!(s.call(&["DBSIZE"]), Reply::Int(509));
     assert_eq!(s.call(&["GET", "str"]), bulk("hello"));
     assert_eq!(s.call(&["STRLEN", "big"]), Reply::Int(5000));
     assert!(matches!(s.call(&["TTL", "ttl"]), Reply::Int(t) if t > 990 && t <= 1000));
@@ -53,6 +56,11 @@ fn check(s: &Server) {
     for i in (0..500).step_by(37) {
         assert_eq!(s.call(&["GET", &format!("k{i}")]), bulk(&i.to_string()));
     }
+    assert_eq!(s.call(&["STRLEN", "bitmap"]), Reply::Int(126));
+    assert_eq!(s.call(&["GETBIT", "bitmap", "1000"]), Reply::Int(1));
+    assert_eq!(s.call(&["BITCOUNT", "bitmap"]), Reply::Int(12));
+    let field = s.call(&["BITFIELD_RO", "bitmap", "GET", "i16", "#2"]);
+    assert_eq!(field, Reply::Array(vec![Reply::Int(-300)]));
 }
 
 #[test]

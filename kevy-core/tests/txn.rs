@@ -285,3 +285,32 @@ fn client_list_shows_transactions_and_broken_watches() {
     assert_eq!(a.cmd("EXEC"), NIL_ARRAY);
     assert!(a.cmd("CLIENT INFO").contains(" flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 "));
 }
+
+#[test]
+fn a_setbit_or_bitfield_that_changes_nothing_leaves_the_watch_and_dirty_alone() {
+    let server = start(2);
+    let (mut a, mut b) = (Client::connect(server.port()), Client::connect(server.port()));
+    assert_eq!(a.cmd("SETBIT bits 3 1"), ":0\r\n");
+    assert_eq!(a.cmd("BITFIELD bits SET u8 #1 7"), "*1\r\n:0\r\n");
+    let dirty = |c: &mut Client| {
+        let info = c.cmd("INFO persistence");
+        let line = info.lines().find(|l| l.starts_with("rdb_changes_since_last_save:")).unwrap().to_string();
+        line.split(':').nth(1).unwrap().parse::<u64>().unwrap()
+    };
+    let before = dirty(&mut a);
+    assert_eq!(a.cmd("WATCH bits"), "+OK\r\n");
+    // The same bits again: no change, as in Redis 7.0.
+    assert_eq!(b.cmd("SETBIT bits 3 1"), ":1\r\n");
+    assert_eq!(b.cmd("BITFIELD bits SET u8 #1 7 GET u8 0"), "*2\r\n:7\r\n:16\r\n");
+    assert_eq!(dirty(&mut a), before);
+    assert_eq!(a.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(a.cmd("GETBIT bits 3"), "+QUEUED\r\n");
+    assert_eq!(a.cmd("EXEC"), "*1\r\n:1\r\n");
+    // A real change breaks the watch and counts.
+    assert_eq!(a.cmd("WATCH bits"), "+OK\r\n");
+    assert_eq!(b.cmd("BITFIELD bits INCRBY u8 #1 1"), "*1\r\n:8\r\n");
+    assert_eq!(dirty(&mut a), before + 1);
+    assert_eq!(a.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(a.cmd("GETBIT bits 3"), "+QUEUED\r\n");
+    assert_eq!(a.cmd("EXEC"), NIL_ARRAY);
+}

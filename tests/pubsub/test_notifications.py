@@ -37,6 +37,10 @@ COMMANDS = [
     "ZADD zz 1 a 2 b 3 c", "ZMPOP 1 zz MIN", "BZPOPMAX zz 1", "BZMPOP 1 1 zz MAX COUNT 3", "ZADD zz NX INCR 1 a",
     "SADD sm a", "SMOVE sm sm a", "SPOP sm 0", "SET ex1 v EX 100 GET", "SET ex2 v KEEPTTL",
     "SET gone v PX 30",
+    # Bits: SETBIT and BITFIELD signal only a change; BITOP `set`s or deletes its destination.
+    "SETBIT bm 3 1", "SETBIT bm 3 1", "SETBIT bm 3 0", "SETBIT bm 100 0", "BITFIELD bf SET u8 0 0",
+    "BITFIELD bf SET u8 0 0", "BITFIELD bf INCRBY u8 0 1", "BITFIELD bf GET u8 0", "BITFIELD bfn OVERFLOW FAIL INCRBY u2 0 9",
+    "BITFIELD_RO bf GET u8 0", "BITOP OR bo bm bf", "BITOP AND bo nobm", "BITOP AND bo nobm", "BITOP NOT bo2 bm",
 ]
 
 

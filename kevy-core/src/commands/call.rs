@@ -67,7 +67,7 @@ impl<'a> Call<'a> {
     #[inline]
     pub fn new(cmd: &'static Command, args: Args<'a>) -> Self {
         let listed = match cmd.route {
-            Route::KeyPositions(list) => list(args).map(Vec::into_boxed_slice),
+            Route::KeyPositions(list) | Route::KeysOrAll(list, _) => list(args).map(Vec::into_boxed_slice),
             _ => None,
         };
         Call { cmd, args, listed }
@@ -77,8 +77,8 @@ impl<'a> Call<'a> {
     #[inline]
     pub fn key_positions(&self) -> KeyPositions<'_> {
         match (&self.cmd.route, &self.listed) {
-            (Route::KeyPositions(_), Some(list)) => KeyPositions::Listed(list.iter()),
-            (Route::KeyPositions(_), None) => KeyPositions::Listed([].iter()),
+            (Route::KeyPositions(_) | Route::KeysOrAll(..), Some(list)) => KeyPositions::Listed(list.iter()),
+            (Route::KeyPositions(_) | Route::KeysOrAll(..), None) => KeyPositions::Listed([].iter()),
             _ => KeyPositions::Spec(self.cmd.keys.positions(self.args.len())),
         }
     }
@@ -120,8 +120,9 @@ pub fn route(call: &Call<'_>, shards: usize, me: ShardId) -> Target {
     let one = |s: ShardId| if s == me { Target::Local } else { Target::Remote(s) };
     match call.cmd.route {
         Route::AllShards => Target::Multi((0..shards).collect()),
+        Route::KeysOrAll(_, spans) if spans(call.args) => Target::Multi((0..shards).collect()),
         Route::Pick(pick) => one(pick(call.args, shards)),
-        Route::KeyPositions(_) if call.listed.is_none() => Target::Local,
+        Route::KeyPositions(_) | Route::KeysOrAll(..) if call.listed.is_none() => Target::Local,
         _ => by_keys(call.key_positions(), call.args, shards, me),
     }
 }

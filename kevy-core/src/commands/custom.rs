@@ -315,7 +315,7 @@ pub(crate) fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>, resp3: bool) -> Reply {
     let shards = ctx.db.shards();
     let call = crate::commands::call::Call::new(cmd, args);
     let needed: Vec<usize> = match cmd.route {
-        Route::AllShards => (0..shards).collect(),
+        _ if cmd.spans_all(args) => (0..shards).collect(),
         Route::Pick(pick) => vec![pick(args, shards)],
         _ => call.keys().map(|key| shard_of(key, shards)).collect(),
     };

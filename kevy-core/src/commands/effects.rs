@@ -19,6 +19,9 @@ pub enum On {
     Arg(u8),
     /// Every key of the command.
     AllKeys,
+    /// The last of the command's keys (SORT's STORE destination, listed after the key
+    /// it sorts).
+    LastKey,
 }
 
 /// When a declared event is signalled (a failed command signals nothing).
@@ -80,6 +83,10 @@ pub mod traits {
     /// Runs other commands that may write (scripts): clients blocked on its keys are
     /// served after it, as after any write.
     pub const MAY_WRITE: u32 = 1 << 3;
+    /// A success that reported no change (`Ctx::changed`) wrote nothing: WATCH keeps its
+    /// keys and the write is not counted dirty (SETBIT, BITFIELD that set a bit to what
+    /// it was, as Redis 7.0).
+    pub const NOOP_UNLESS_CHANGED: u32 = 1 << 4;
 }
 
 /// Which effect consumers are on, read once per command: the common path tests this
@@ -219,6 +226,8 @@ mod tests {
         assert_eq!(names(row("smove")), [("srem", On::Arg(1), When::Changed)]);
         assert_eq!(names(row("rename")), [("rename_from", On::Arg(1), When::Always), ("rename_to", On::Arg(2), When::Always)]);
         assert_eq!(names(row("xgroup|create")), [("xgroup-create", On::Arg(2), When::Always)]);
+        assert_eq!(names(row("sort")), [("sortstore", On::LastKey, When::Changed)]);
+        assert!(matches!(row("sort").propagate, Propagate::Reported) && row("sort_ro").events.is_empty());
     }
 
     /// The consumers of effects, the dispatcher and the session stage read declarations:

@@ -392,6 +392,32 @@ pub const REGISTER_FLAGS_NOT_TABLE: &str =
     "ERR flags argument to redis.register_function must be a table representing function flags";
 pub const REGISTER_UNKNOWN_ARG: &str = "ERR unknown argument given to redis.register_function";
 pub const REGISTER_NO_CALLBACK: &str = "ERR redis.register_function must get a callback argument";
+/// SORT: a numeric weight (the element, or what BY names) is not a number.
+pub const SORT_NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
+
+// Bit commands: SETBIT GETBIT BITCOUNT BITPOS BITOP BITFIELD.
+pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
+pub const BIT_VALUE: &str = "ERR bit is not an integer or out of range";
+pub const BITPOS_BIT: &str = "ERR The bit argument must be 1 or 0.";
+pub const BITOP_NOT_ONE_KEY: &str = "ERR BITOP NOT must be called with a single source key.";
+pub const BITFIELD_TYPE: &str = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+pub const BITFIELD_OVERFLOW: &str = "ERR Invalid OVERFLOW type specified";
+pub const BITFIELD_RO_GET_ONLY: &str = "ERR BITFIELD_RO only supports the GET subcommand";
+pub const HLL_WRONGTYPE: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
+pub const HLL_CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
+pub const PFDEBUG_NO_KEY: &str = "ERR The specified key does not exist";
+pub const PFDEBUG_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";
+
+/// `ERR Unknown PFDEBUG subcommand '<sub>'` (the name up to a NUL, as Redis prints it).
+pub fn unknown_pfdebug_subcommand(sub: &[u8]) -> String {
+    format!("ERR Unknown PFDEBUG subcommand '{}'", lossy(c_string(sub)))
+}
+
+/// `TESTFAILED ...`: what PFSELFTEST found wrong.
+pub fn pfselftest_failed(what: &str) -> String {
+    format!("TESTFAILED {what}")
+}
+
 /// A blocking command's timeout (BLPOP, BZPOPMIN...) that is not a number.
 pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
 

@@ -4,6 +4,7 @@
 //! table is their union. One dispatcher (in `shard::dispatch`) rejects unknown commands
 //! and wrong arity and routes by the key spec, so handlers never re-check either.
 
+pub mod bits;
 pub mod blocking;
 pub mod call;
 pub mod client;
@@ -12,12 +13,14 @@ pub mod custom;
 pub mod effects;
 pub mod errors;
 pub mod hash;
+pub mod hll;
 pub mod keys;
 pub mod list;
 pub mod pubsub;
 pub mod runtime;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod stream;
 pub mod txn;
@@ -63,7 +66,7 @@ pub mod flags {
         (STALE, "stale"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
+        // MAY_REPLICATE is hidden from COMMAND INFO, as in Redis 7.0.
         (SKIP_SLOWLOG, "skip_slowlog"),
         (ALLOW_BUSY, "allow_busy"),
         (NO_MULTI, "no_multi"),
@@ -153,6 +156,10 @@ pub enum Route {
     /// arguments; the command then runs locally and its handler reports the error.
     /// `keys` still holds what COMMAND INFO shows for first/last/step.
     KeyPositions(fn(Args<'_>) -> Option<Vec<usize>>),
+    /// Keys listed as for `KeyPositions`, but on every shard at once, all locked, when
+    /// the second function says the arguments reach keys no position names (SORT's BY
+    /// and GET patterns name keys from the data).
+    KeysOrAll(fn(Args<'_>) -> Option<Vec<usize>>, fn(Args<'_>) -> bool),
 }
 
 /// Positions of keys given as `numkeys key [key ...]` with the count at `at`.
@@ -275,9 +282,22 @@ impl Command {
     /// Positions of this command's keys in `args` (empty for malformed `numkeys`).
     pub fn key_positions(&self, args: Args<'_>) -> Vec<usize> {
         match self.route {
-            Route::KeyPositions(list) => list(args).unwrap_or_default(),
+            Route::KeyPositions(list) | Route::KeysOrAll(list, _) => list(args).unwrap_or_default(),
             _ => self.keys.positions(args.len()).collect(),
         }
+    }
+    /// Does this call need every shard (`Route::AllShards`, or a `Route::KeysOrAll`
+    /// whose arguments reach keys beyond its positions)?
+    pub fn spans_all(&self, args: Args<'_>) -> bool {
+        match self.route {
+            Route::AllShards => true,
+            Route::KeysOrAll(_, spans) => spans(args),
+            _ => false,
+        }
+    }
+    /// Are its key positions computed from the arguments (COMMAND INFO's movablekeys)?
+    pub fn movable_keys(&self) -> bool {
+        matches!(self.route, Route::KeyPositions(_) | Route::KeysOrAll(..))
     }
     /// The name after the `|` of a subcommand.
     pub fn short_name(&self) -> &'static str {
@@ -365,6 +385,7 @@ impl CommandTable {
             string::COMMANDS,
             string::range::COMMANDS,
             string::float::COMMANDS,
+            bits::COMMANDS,
             keys::COMMANDS,
             keys::expire::COMMANDS,
             keys::scan::COMMANDS,
@@ -373,6 +394,7 @@ impl CommandTable {
             list::blocking::COMMANDS,
             hash::COMMANDS,
             hash::scan::COMMANDS,
+            hll::COMMANDS,
             set::COMMANDS,
             set::ops::COMMANDS,
             zset::COMMANDS,
@@ -384,6 +406,7 @@ impl CommandTable {
             stream::info::COMMANDS,
             stream::read::COMMANDS,
             txn::COMMANDS,
+            sort::COMMANDS,
         ];
         let all: Vec<&'static Command> = families.iter().chain(extra).flat_map(|f| f.iter()).collect();
         let size = (all.len() * 4).next_power_of_two();

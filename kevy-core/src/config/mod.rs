@@ -93,6 +93,9 @@ const PARAMS: &[Param] = &[
     Param { name: "aof-load-missing", default: "no", kind: Kind::Choice(&["yes", "no"]), mutable: true },
     Param { name: "auto-aof-rewrite-percentage", default: "100", kind: Kind::Int { min: 0, max: i32::MAX as i64 }, mutable: true },
     Param { name: "auto-aof-rewrite-min-size", default: "67108864", kind: Kind::Memory { min: 0 }, mutable: true },
+    // The longest a sparse HyperLogLog grows (header included) before PFADD/PFMERGE
+    // turn it dense.
+    Param { name: "hll-sparse-max-bytes", default: "3000", kind: Kind::Memory { min: 0 }, mutable: true },
     // kevy's own: `manual` freezes the server's clock until the host advances it
     // (Server::advance), so TTLs and blocking timeouts are tested without sleeping.
     Param { name: "clock", default: "system", kind: Kind::Choice(&["system", "manual"]), mutable: false },
@@ -400,6 +403,8 @@ pub struct LiveConfig {
     pub appendfsync: std::sync::atomic::AtomicU8,
     /// `notify-keyspace-events` as `shard::notify::class` bits.
     pub notify_flags: std::sync::atomic::AtomicU32,
+    /// `hll-sparse-max-bytes`.
+    pub hll_sparse_max_bytes: AtomicU64,
     /// `client-output-buffer-limit` per `OutputClass`: hard, soft, soft seconds.
     output_limits: [[AtomicU64; 3]; 3],
 }
@@ -412,6 +417,7 @@ impl LiveConfig {
             maxclients: AtomicU64::new(0),
             hz: AtomicU64::new(0),
             timeout: AtomicU64::new(0),
+            hll_sparse_max_bytes: AtomicU64::new(0),
             saving: Default::default(),
             appendfsync: Default::default(),
             output_limits: Default::default(),
@@ -430,6 +436,7 @@ impl LiveConfig {
         self.maxclients.store(num("maxclients"), Ordering::Relaxed);
         self.hz.store(num("hz"), Ordering::Relaxed);
         self.timeout.store(num("timeout"), Ordering::Relaxed);
+        self.hll_sparse_max_bytes.store(num("hll-sparse-max-bytes"), Ordering::Relaxed);
         self.saving.store(!t.get("save").unwrap_or("").is_empty(), Ordering::Relaxed);
         let notify = notify::parse_flags(t.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.notify_flags.store(notify, Ordering::Relaxed);

@@ -709,6 +709,10 @@ fn command_call(
     if cmd.has(flags::NOSCRIPT) {
         return Err(errors::CALL_NOSCRIPT.into());
     }
+    // Redis counts a command that may replicate (PUBLISH, PFCOUNT) as a write here.
+    if read_only && cmd.has(flags::MAY_REPLICATE) {
+        return Err(errors::CALL_WRITE_IN_RO.into());
+    }
     if cmd.has(flags::WRITE) {
         if read_only {
             return Err(errors::CALL_WRITE_IN_RO.into());
@@ -717,12 +721,12 @@ fn command_call(
     }
     let shards = ctx.db.shards();
     let needed: Vec<usize> = match cmd.route {
-        Route::AllShards => (0..shards).collect(),
+        _ if cmd.spans_all(cargs) => (0..shards).collect(),
         Route::Pick(pick) => vec![pick(cargs, shards)],
         _ => cmd.key_positions(cargs).into_iter().map(|p| shard_of(cargs.get(p), shards)).collect(),
     };
     if needed.iter().any(|&s| ctx.db.shard(s).is_none()) {
-        return Err(if matches!(cmd.route, Route::AllShards) { errors::SCRIPT_ALL_SHARDS } else { errors::SCRIPT_UNDECLARED_KEY }.into());
+        return Err(if cmd.spans_all(cargs) { errors::SCRIPT_ALL_SHARDS } else { errors::SCRIPT_UNDECLARED_KEY }.into());
     }
     Ok(crate::commands::custom::call_on(ctx, cargs, resp3))
 }

@@ -108,7 +108,7 @@ pub fn busy_for_command(
     }
     let cmd = call.cmd;
     busy_for_target(scripts, config, cmd, target, me).or_else(|| {
-        let keyed_route = matches!(cmd.route, crate::commands::Route::Keys | crate::commands::Route::KeyPositions(_));
+        let keyed_route = matches!(cmd.route, crate::commands::Route::Keys | crate::commands::Route::KeyPositions(_) | crate::commands::Route::KeysOrAll(..));
         let keyless = keyed_route && cmd.key_positions(call.args).is_empty();
         if keyless && !cmd.has(crate::commands::flags::ALLOW_BUSY) {
             busy_anywhere(scripts, config, shard_count)

@@ -101,15 +101,18 @@ pub fn run(shared: &Shared, call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>)
         ctx.out.truncate(mark);
         ctx.out.error(crate::commands::errors::INTERNAL_ERROR);
     }
+    // A write that changed nothing, by its own report: no WATCH touch, not dirty.
+    let mut noop = false;
     if write {
         ctx.effects.failed = ctx.out.written_since(mark).first() == Some(&b'-');
-        super::watch::settle(&mut ctx.db, !ctx.effects.failed);
+        noop = cmd.is(traits::NOOP_UNLESS_CHANGED) && ctx.effects.changes == 0;
+        super::watch::settle(&mut ctx.db, !ctx.effects.failed && !noop);
     }
     if on != 0 {
         consume(shared, call, ctx, mark);
     }
     if let Wake::Now(outbox) = wakes {
-        if (cmd.has(flags::WRITE) || cmd.is(traits::MAY_WRITE)) && ctx.block.is_none() {
+        if (cmd.has(flags::WRITE) || cmd.is(traits::MAY_WRITE)) && ctx.block.is_none() && !noop {
             let (me, now_ms) = (ctx.shard, ctx.now_ms);
             wake(&mut ctx.db, call, shared, me, now_ms, outbox);
         }

@@ -106,6 +106,11 @@ pub fn after(call: &Call<'_>, ctx: &mut Ctx<'_>) {
                     signal(shared, flags, e.class, e.name, key);
                 }
             }
+            On::LastKey => {
+                if let Some(key) = call.keys().last() {
+                    signal(shared, flags, e.class, e.name, key);
+                }
+            }
             On::AllKeys => {
                 for (i, key) in call.keys().enumerate() {
                     // DEL signals only the keys that were there.

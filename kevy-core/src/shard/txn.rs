@@ -194,7 +194,7 @@ fn watch(s: &mut SessionCtx<'_, '_>, args: Args<'_>) -> Step {
 /// The shards a call needs, added to `ids`.
 fn shards_of(call: &Call<'_>, n: usize, ids: &mut Vec<ShardId>) {
     match call.cmd.route {
-        Route::AllShards => ids.extend(0..n),
+        _ if call.cmd.spans_all(call.args) => ids.extend(0..n),
         Route::Pick(pick) => ids.push(pick(call.args, n)),
         _ => ids.extend(call.keys().map(|key| shard_of(key, n))),
     }

@@ -93,6 +93,8 @@ fn categories(c: &Command) -> Vec<String> {
             "set" => "@set",
             "sorted-set" => "@sortedset",
             "stream" => "@stream",
+            "bitmap" => "@bitmap",
+            "hyperloglog" => "@hyperloglog",
             "connection" => "@connection",
             "transactions" => "@transaction",
             _ => "@server",
@@ -112,7 +114,7 @@ fn write_info(out: &mut ReplyWriter<'_>, c: &Command) {
     out.bulk(c.name.as_bytes());
     out.int(c.arity as i64);
     let mut names: Vec<&str> = flags::NAMES.iter().filter(|(bit, _)| c.has(*bit)).map(|(_, n)| *n).collect();
-    if matches!(c.route, crate::commands::Route::KeyPositions(_)) {
+    if c.movable_keys() {
         names.push("movablekeys");
     }
     out.set(names.len());

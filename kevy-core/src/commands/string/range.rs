@@ -69,29 +69,38 @@ fn clamp_range(len: usize, start: i64, end: i64) -> std::ops::Range<usize> {
 /// keeping its deadline. Returns the new length. An empty `value` changes nothing (and
 /// creates no key); a result longer than `max_len` is refused.
 pub fn op_setrange(ks: &mut Keyspace, key: &[u8], offset: u64, value: &[u8], max_len: u64, now_ms: u64) -> Result<usize, &'static str> {
-    let fits = offset + value.len() as u64 <= max_len;
     match ks.get_mut(key, now_ms) {
-        None if value.is_empty() => Ok(0),
-        None if !fits => Err(errors::STRING_TOO_LONG),
-        None => {
-            let mut s = vec![0; offset as usize];
-            s.extend_from_slice(value);
-            let len = s.len();
-            ks.insert(key, Value::Str(s), NO_EXPIRE);
-            Ok(len)
-        }
-        Some(Value::Str(s)) if value.is_empty() => Ok(s.len()),
-        Some(Value::Str(_)) if !fits => Err(errors::STRING_TOO_LONG),
-        Some(Value::Str(s)) => {
-            let (from, to) = (offset as usize, offset as usize + value.len());
-            if s.len() < to {
-                s.resize(to, 0);
-            }
-            s[from..to].copy_from_slice(value);
-            Ok(s.len())
-        }
+        None if value.is_empty() => return Ok(0),
+        Some(Value::Str(s)) if value.is_empty() => return Ok(s.len()),
+        None | Some(Value::Str(_)) => {}
         #[allow(unreachable_patterns)]
-        Some(_) => Err(errors::WRONGTYPE),
+        Some(_) => return Err(errors::WRONGTYPE),
+    }
+    if offset + value.len() as u64 > max_len {
+        return Err(errors::STRING_TOO_LONG);
+    }
+    let (from, to) = (offset as usize, offset as usize + value.len());
+    let (s, _) = op_padded_string(ks, key, to, now_ms)?;
+    s[from..to].copy_from_slice(value);
+    Ok(s.len())
+}
+
+/// The string under `key` for a write into part of it (SETRANGE, SETBIT, BITFIELD):
+/// zero-padded to at least `len` bytes, created when missing, its deadline kept. Also
+/// says whether it grew (a new key grew from nothing). The caller bounds `len`.
+pub fn op_padded_string<'k>(ks: &'k mut Keyspace, key: &[u8], len: usize, now_ms: u64) -> Result<(&'k mut Vec<u8>, bool), &'static str> {
+    if ks.get_mut(key, now_ms).is_none() {
+        ks.insert(key, Value::Str(Vec::new()), NO_EXPIRE);
+    }
+    match ks.get_mut(key, now_ms) {
+        Some(Value::Str(s)) => {
+            let grew = s.len() < len;
+            if s.len() < len {
+                s.resize(len, 0);
+            }
+            Ok((s, grew))
+        }
+        _ => Err(errors::WRONGTYPE),
     }
 }
 
@@ -163,7 +172,8 @@ pub fn lcs_of(a: &[u8], b: &[u8]) -> (Vec<u8>, Vec<LcsMatch>) {
 // ---------------------------------------------------------------------------------
 // Handlers
 
-fn max_bulk_len(ctx: &Ctx<'_>) -> u64 {
+/// The longest string a client may build (`proto-max-bulk-len`).
+pub fn max_bulk_len(ctx: &Ctx<'_>) -> u64 {
     ctx.shared.config().proto_max_bulk_len.load(Ordering::Relaxed)
 }
 
