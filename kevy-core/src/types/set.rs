@@ -37,7 +37,7 @@ pub enum Member<'a> {
 
 impl Member<'_> {
     /// The member's bytes (an integer in decimal).
-    pub fn to_vec(&self) -> Vec<u8> {
+    pub fn to_vec(self) -> Vec<u8> {
         self.with_bytes(|b| b.to_vec())
     }
 
