@@ -2,11 +2,16 @@
 # kevy's test command: build the server, run the Rust tests, then compare
 # kevy-server with redis-server byte for byte (tests/compat) with 1 and with
 # 3 shards, run redis-py/redis-cli against it, the C ABI's tests (tests/c) and the
-# Python package's tests (bindings/python).  Needs cargo, python3 (with pytest,
-# redis-py and maturin), redis-server, valgrind and pkg-config on PATH; .ci/run
-# installs them.
+# Python package's tests (bindings/python).  Needs cargo and python3; what else the
+# tests need (redis-server, valgrind, pkg-config, cmake, pytest, redis-py; maturin
+# goes into the Python tests' virtualenv) is installed first when missing, by
+# .ci/install-deps.sh (apt-get or pip). KEVY_INSTALL=no skips that step.
 set -euo pipefail
 cd "$(dirname "$0")"
+
+if [ "${KEVY_INSTALL:-yes}" != no ]; then
+  .ci/install-deps.sh
+fi
 
 cargo build --bin kevy-server
 # The fuzz run (kevy-core/tests/fuzz_inputs.rs) gets about 3 minutes here; plain
@@ -14,6 +19,8 @@ cargo build --bin kevy-server
 KEVY_FUZZ_SECONDS="${KEVY_FUZZ_SECONDS:-180}" cargo test --workspace
 
 status=0
+# The test command's own setup: what .ci/install-deps.sh would install.
+python3 -m pytest -q tests/setup || status=1
 # redis-py and redis-cli against kevy-server --shards 2.
 python3 -m pytest -q tests/clients || status=1
 # RDB files both ways with a real redis-server, SHUTDOWN SAVE from redis-cli.

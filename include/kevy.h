@@ -447,6 +447,67 @@ kevy_status kevy_server_stop(kevy_server *server);
 void kevy_server_free(kevy_server *server);
 
 /**
+ * The next `times` calls of the command `name` (from clients, `kevy_call`, inside
+ * transactions; negative `times`: every call until `kevy_server_clear_faults`)
+ * reply with the error `error` instead of running. `ERR ` is put in front unless
+ * `error` starts with an upper-case code ("READONLY ..."); line breaks become
+ * spaces. A subcommand's container name ("config") matches its subcommands.
+ *
+ * Errors: KEVY_ERR_NULL, KEVY_ERR_ARG (not UTF-8), KEVY_ERR_STATE (stopped). Any thread.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
+ */
+kevy_status kevy_server_inject_error(const kevy_server *server,
+                                     const char *name,
+                                     const char *error,
+                                     int64_t times);
+
+/**
+ * The next `times` calls of the command `name` (negative: every call until
+ * `kevy_server_clear_faults`) pause `ms` milliseconds on the thread running them
+ * (holding their shard) before they run.
+ *
+ * Errors: KEVY_ERR_NULL, KEVY_ERR_ARG (not UTF-8, or `ms` over an hour),
+ * KEVY_ERR_STATE (stopped). Any thread.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
+ */
+kevy_status kevy_server_delay(const kevy_server *server,
+                              const char *name,
+                              uint64_t ms,
+                              int64_t times);
+
+/**
+ * Removes every fault `kevy_server_inject_error` and `kevy_server_delay` set.
+ *
+ * Errors: KEVY_ERR_NULL, KEVY_ERR_STATE (stopped). Any thread.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
+ */
+kevy_status kevy_server_clear_faults(const kevy_server *server);
+
+/**
+ * Sets a manual clock (config `clock manual`) to `unix_ms`, Unix time in
+ * milliseconds: keys whose deadline it passes expire, blocked clients time out.
+ * Time only moves forward.
+ *
+ * Errors: KEVY_ERR_NULL, KEVY_ERR_ARG (`unix_ms` before the clock's time),
+ * KEVY_ERR_STATE (stopped, or the server runs on the system clock). Any thread.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid as described: a live handle, a
+ * NUL-terminated string, `len` readable bytes, a writable out-parameter.
+ */
+kevy_status kevy_server_set_time(const kevy_server *server,
+                                 uint64_t unix_ms);
+
+/**
  * Runs one command in-process and returns its reply. `argv` holds `argc` arguments,
  * the command name first; `lens[i]` is the length of `argv[i]` (binary-safe), or with
  * `lens` NULL every `argv[i]` is a NUL-terminated string. Arguments are read during

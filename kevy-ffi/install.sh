@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs libkevy like a system library:
-#   PREFIX/lib/libkevy.so, PREFIX/lib/libkevy.a, PREFIX/include/kevy.h,
+#   PREFIX/lib/libkevy.so.VERSION               the shared library, SONAME libkevy.so.MAJOR
+#   PREFIX/lib/libkevy.so.MAJOR -> libkevy.so.VERSION   what programs load at run time
+#   PREFIX/lib/libkevy.so -> libkevy.so.MAJOR   the development link (-lkevy)
+#   PREFIX/lib/libkevy.a, PREFIX/include/kevy.h,
 #   PREFIX/lib/pkgconfig/kevy.pc                (pkg-config --cflags --libs kevy)
 #   PREFIX/lib/cmake/kevy/kevyConfig.cmake      (find_package(kevy) -> kevy::kevy)
 #   PREFIX/lib/cmake/kevy/kevyConfigVersion.cmake
@@ -36,7 +39,13 @@ static_libs="-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc"
 
 install -d "$prefix/lib/pkgconfig" "$prefix/lib/cmake/kevy" "$prefix/include"
 install -m 0644 "$root/include/kevy.h" "$prefix/include/kevy.h"
-install -m 0755 "$target/$profile/libkevy.so" "$prefix/lib/libkevy.so"
+major="${version%%.*}"
+soname="libkevy.so.$major"
+# Replace whatever an older install left (a plain libkevy.so file included).
+rm -f "$prefix/lib/libkevy.so" "$prefix/lib/$soname"
+install -m 0755 "$target/$profile/libkevy.so" "$prefix/lib/libkevy.so.$version"
+ln -s "libkevy.so.$version" "$prefix/lib/$soname"
+ln -s "$soname" "$prefix/lib/libkevy.so"
 install -m 0644 "$target/$profile/libkevy.a" "$prefix/lib/libkevy.a"
 
 cat > "$prefix/lib/pkgconfig/kevy.pc" <<PC
@@ -54,13 +63,14 @@ PC
 
 cat > "$prefix/lib/cmake/kevy/kevyConfig.cmake" <<CMAKE
 # kevy's CMake package: find_package(kevy) defines
-#   kevy::kevy         the shared library (libkevy.so)
+#   kevy::kevy         the shared library (libkevy.so.$version, SONAME $soname)
 #   kevy::kevy_static  the static library (libkevy.a) with its system libraries
 get_filename_component(_kevy_prefix "\${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
 if(NOT TARGET kevy::kevy)
   add_library(kevy::kevy SHARED IMPORTED)
   set_target_properties(kevy::kevy PROPERTIES
-    IMPORTED_LOCATION "\${_kevy_prefix}/lib/libkevy.so"
+    IMPORTED_LOCATION "\${_kevy_prefix}/lib/libkevy.so.$version"
+    IMPORTED_SONAME "$soname"
     INTERFACE_INCLUDE_DIRECTORIES "\${_kevy_prefix}/include")
 endif()
 if(NOT TARGET kevy::kevy_static)

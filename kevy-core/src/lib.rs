@@ -52,6 +52,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod faults;
 pub(crate) mod glob;
 pub mod log;
 pub(crate) mod num;

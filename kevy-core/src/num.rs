@@ -30,3 +30,22 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
         Some(v as i64)
     }
 }
+
+/// The decimal form of `n`, written at the end of `buf` (20 bytes hold any i64).
+pub fn format_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
+}

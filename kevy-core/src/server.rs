@@ -44,6 +44,8 @@ impl Server {
         // are not loaded under them (as Redis prefers the AOF).
         let from_aof = config.appendonly() && crate::shard::aof_load::existing_files(&dir).map_err(Error::Persist)? > 0;
         let (appendonly, truncated_ok) = (config.appendonly(), config.get("aof-load-truncated") != Some("no"));
+        // Process-wide: the last server started (or CONFIG SET) decides for all.
+        crate::types::list::set_max_listpack_size(config.list_max_listpack_size());
         let keyspaces = if from_aof { (0..shards).map(|_| Keyspace::new()).collect() } else { load_data(&config, shards)? };
         let handles = keyspaces
             .into_iter()
@@ -77,6 +79,7 @@ impl Server {
             pubsub: crate::shard::pubsub::Registry::new(shards),
             aof: crate::persist::aof::Logs::new(shards),
             aof_worker: Default::default(),
+            faults: Default::default(),
         });
         if appendonly {
             crate::shard::aof_load::setup(&shared, &dir, truncated_ok).map_err(Error::Persist)?;
@@ -140,6 +143,23 @@ impl Server {
             s.waker.wake();
         }
         true
+    }
+
+    /// The server's clock, in unix milliseconds (the manual clock's time with
+    /// `clock manual`): what TTLs and blocking timeouts are measured against.
+    pub fn now_ms(&self) -> u64 {
+        self.shared.clock.now_ms()
+    }
+
+    /// Test faults: the next `times` calls (every call for None) of the command
+    /// `name` get `fault` (an error reply instead of running, or a pause first).
+    pub fn inject_fault(&self, name: &str, fault: crate::faults::Fault, times: Option<u64>) {
+        self.shared.faults.add(name, fault, times);
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
     }
 
     /// Copies every key (values and deadlines) at one consistent instant.

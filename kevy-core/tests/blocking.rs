@@ -135,3 +135,27 @@ fn queue_with_eight_consumers_loses_and_duplicates_nothing() {
     assert_eq!(all.len(), total, "every job consumed exactly once");
     assert_eq!(all, expected);
 }
+
+#[test]
+fn a_served_move_onto_a_wrong_type_fails_the_waiter_and_moves_nothing() {
+    let server = start(2);
+    let mut w = Client::connect(server.port());
+    let mut p = Client::connect(server.port());
+    assert_eq!(p.cmd("SET target{t} nolist"), "+OK\r\n");
+    send(&mut w, &["BRPOPLPUSH", "blist{t}", "target{t}", "0"]);
+    settle();
+    assert_eq!(p.cmd("RPUSH blist{t} a b c"), ":3\r\n");
+    assert!(w.reply().starts_with("-WRONGTYPE"), "Redis unblocks the waiter with the error");
+    assert_eq!(p.cmd("LRANGE blist{t} 0 -1"), "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n");
+    // A source retyped before the waiter is served leaves it waiting.
+    send(&mut w, &["BLMOVE", "src{t}", "dst{t}", "LEFT", "LEFT", "0"]);
+    settle();
+    p.send_raw(&[Client::encode(&[b"MULTI"]), Client::encode(&[b"RPUSH", b"src{t}", b"x"]), Client::encode(&[b"DEL", b"src{t}"]), Client::encode(&[b"SET", b"src{t}", b"str"]), Client::encode(&[b"EXEC"])].concat());
+    for _ in 0..4 {
+        p.reply();
+    }
+    assert_eq!(p.reply(), "*3\r\n:1\r\n:1\r\n+OK\r\n");
+    assert_eq!(p.cmd("DEL src{t}"), ":1\r\n");
+    assert_eq!(p.cmd("RPUSH src{t} y"), ":1\r\n");
+    assert_eq!(w.reply(), "$1\r\ny\r\n");
+}

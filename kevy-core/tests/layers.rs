@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// Layers, lowest first. A module name is a folder (or file stem) under src/.
 const LAYERS: &[&[&str]] = &[
-    &["glob", "random", "clock", "log", "num"],
+    &["glob", "random", "clock", "log", "num", "faults"],
     &["resp", "types", "config", "reactor"],
     &["error"],
     &["store"],

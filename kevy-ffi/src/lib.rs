@@ -25,6 +25,7 @@
 pub mod status;
 pub mod config;
 pub mod server;
+pub mod faults;
 pub mod call;
 pub mod reply;
 pub mod command;

@@ -8,7 +8,7 @@
 #     commands with redis-cli and redis-py, then stops it with SIGTERM (and once
 #     more with a client's SHUTDOWN),
 #  5. builds an example through CMake's find_package(kevy) when cmake is installed.
-# Needs cargo, cc, c++, make, pkg-config, valgrind, redis-cli, python3 with redis-py.
+# Needs cargo, cc, c++, make, pkg-config, readelf, valgrind, redis-cli, python3 with redis-py.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root="$PWD"
@@ -48,6 +48,27 @@ bin="$root/target/c"
 
 step "pkg-config finds kevy $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --modversion kevy)" \
   env PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --exists --print-errors "kevy = $(sed -n 's/^#define KEVY_VERSION_STRING "\(.*\)"$/\1/p' include/kevy.h)"
+# The installed layout: libkevy.so -> libkevy.so.0 -> libkevy.so.<version>, SONAME
+# libkevy.so.0, and a host built with -lkevy records libkevy.so.0 (not the dev link).
+soname_checks() {
+  local version real
+  version="$(sed -n 's/^#define KEVY_VERSION_STRING "\(.*\)"$/\1/p' include/kevy.h)"
+  real="$(readlink -f "$prefix/lib/libkevy.so")"
+  [ "$real" = "$prefix/lib/libkevy.so.$version" ] || { echo "libkevy.so resolves to $real"; return 1; }
+  [ "$(readlink "$prefix/lib/libkevy.so")" = libkevy.so.0 ] || { echo "libkevy.so is not a link to libkevy.so.0"; return 1; }
+  readelf -d "$real" | grep -q 'SONAME.*\[libkevy\.so\.0\]' || { readelf -d "$real"; return 1; }
+  readelf -d "$bin/examples/hello" | grep -q 'NEEDED.*\[libkevy\.so\.0\]' || { readelf -d "$bin/examples/hello"; return 1; }
+  ! readelf -d "$bin/examples/hello" | grep -q 'NEEDED.*\[libkevy\.so\]'
+  grep -q "libkevy.so.$version" "$prefix/lib/cmake/kevy/kevyConfig.cmake"
+}
+step "libkevy.so.0: SONAME, links, and examples/c/hello needs it by that name" soname_checks
+# Without an installed libkevy, examples/c says in one line what to run.
+no_prefix_message() {
+  local out
+  out="$(make -s -C examples/c KEVY_PREFIX="$work/nothing-here" 2>&1)" && return 1
+  [ "$(printf '%s\n' "$out" | grep -c .)" -eq 1 ] && grep -q "run kevy-ffi/install.sh" <<<"$out"
+}
+step "make -C examples/c with no libkevy installed says to run install.sh" no_prefix_message
 step "C tests under valgrind (tests/c/test_kevy.c)" "${vg[@]}" "$bin/tests/test_kevy"
 step "examples/c/hello under valgrind" "${vg[@]}" "$bin/examples/hello"
 step "examples/c/leaderboard under valgrind" "${vg[@]}" "$bin/examples/leaderboard"

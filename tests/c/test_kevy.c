@@ -3,7 +3,7 @@
  * NULL arguments, configs, 100 start/stop cycles, in-process calls and replies,
  * custom commands (every reply builder, error replies, misuse, user-data
  * destructors), sockets reaching custom commands on shard threads, 8 host threads
- * calling at once, the log handler, the manual clock.
+ * calling at once, the log handler, the manual clock, fault injection.
  *
  * Prints one line per failed check and ends with "N passed, M failed".
  */
@@ -787,6 +787,52 @@ static void test_manual_clock(void) {
     kevy_server_free(server);
 }
 
+/* Fault injection (errors, delays) and the absolute manual clock. */
+static void test_faults_and_set_time(void) {
+    kevy_server *server = start_server("2");
+    EXPECT_TEXT(CALL(server, "SET", "k", "v"), KEVY_REPLY_STATUS, "OK");
+    CHECK_OK(kevy_server_inject_error(server, "get", "boom", 2));
+    EXPECT_TEXT(CALL(server, "GET", "k"), KEVY_REPLY_ERROR, "ERR boom");
+    EXPECT_TEXT(CALL(server, "GET", "k"), KEVY_REPLY_ERROR, "ERR boom");
+    EXPECT_TEXT(CALL(server, "GET", "k"), KEVY_REPLY_BULK, "v");
+    CHECK_OK(kevy_server_inject_error(server, "SET", "READONLY no writes", -1));
+    for (int i = 0; i < 3; i++) EXPECT_TEXT(CALL(server, "SET", "k", "w"), KEVY_REPLY_ERROR, "READONLY no writes");
+    CHECK_OK(kevy_server_clear_faults(server));
+    EXPECT_TEXT(CALL(server, "SET", "k", "w"), KEVY_REPLY_STATUS, "OK");
+    CHECK_OK(kevy_server_delay(server, "ping", 1, 1));
+    EXPECT_TEXT(CALL(server, "PING"), KEVY_REPLY_STATUS, "PONG");
+    CHECK_ST(kevy_server_delay(server, "ping", 3600001, 1), KEVY_ERR_ARG);
+    CHECK_ST(kevy_server_inject_error(server, NULL, "x", 1), KEVY_ERR_NULL);
+    CHECK_ST(kevy_server_set_time(server, 1), KEVY_ERR_ARG);
+    CHECK_ST(kevy_server_set_time(server, (uint64_t)1 << 62), KEVY_ERR_STATE);
+    kevy_server_free(server);
+
+    kevy_config *cfg;
+    CHECK_OK(kevy_config_new(&cfg));
+    const char *text = "port 0\nshards 1\nclock manual\n";
+    CHECK_OK(kevy_config_load_text(cfg, text, strlen(text)));
+    CHECK_OK(kevy_server_start(cfg, &server));
+    kevy_config_free(cfg);
+    EXPECT_TEXT(CALL(server, "SET", "at", "v", "PXAT", "4102444800000"), KEVY_REPLY_STATUS, "OK");
+    CHECK_OK(kevy_server_set_time(server, 4102444799000)); /* 2100-01-01 minus a second */
+    EXPECT_INT(CALL(server, "TTL", "at"), 1);
+    CHECK_OK(kevy_server_set_time(server, 4102444800000));
+    EXPECT_NIL(CALL(server, "GET", "at"));
+    CHECK_ST(kevy_server_set_time(server, 4102444799999), KEVY_ERR_ARG);
+    kevy_server_free(server);
+}
+
+/* kevy_call has no connection: the subscribe family is refused, PUBLISH works. */
+static void test_subscribe_needs_a_connection(void) {
+    kevy_server *server = start_server("2");
+    EXPECT_TEXT(CALL(server, "SUBSCRIBE", "c"), KEVY_REPLY_ERROR,
+                "ERR SUBSCRIBE needs a client connection (subscriptions are per connection)");
+    EXPECT_TEXT(CALL(server, "psubscribe", "c*"), KEVY_REPLY_ERROR,
+                "ERR PSUBSCRIBE needs a client connection (subscriptions are per connection)");
+    EXPECT_INT(CALL(server, "PUBLISH", "c", "m"), 0);
+    kevy_server_free(server);
+}
+
 /* ---- main ---- */
 
 typedef struct {
@@ -806,6 +852,8 @@ int main(void) {
         {"concurrent_calls", test_concurrent_calls},
         {"log_handler", test_log_handler},
         {"manual_clock", test_manual_clock},
+        {"faults_and_set_time", test_faults_and_set_time},
+        {"subscribe_needs_a_connection", test_subscribe_needs_a_connection},
     };
     /* Servers read and write their data files in `dir` ("."): use a scratch one. */
     char scratch[] = "/tmp/kevy-c-tests-XXXXXX";

@@ -10,7 +10,9 @@ use pyo3::prelude::*;
 mod context;
 mod convert;
 mod errors;
+mod scratch;
 mod server;
+mod validate;
 
 #[pymodule]
 fn _kevy(m: &Bound<'_, PyModule>) -> PyResult<()> {

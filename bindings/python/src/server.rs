@@ -10,15 +10,24 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyString, PyTuple};
 
 use crate::context;
+use crate::scratch::ScratchDir;
+use crate::validate;
 use crate::convert::{args_to_argv, reply_to_py};
 use crate::errors;
 
-type Slot = Arc<RwLock<Option<kevy_core::Server>>>;
+type Slot = Arc<RwLock<Option<Running>>>;
+
+/// A started server and, when it was started without `data_dir`, its private data
+/// directory. Fields drop in order: the server stops before its directory goes.
+pub struct Running {
+    server: kevy_core::Server,
+    _scratch: Option<ScratchDir>,
+}
 
 /// Every server this process started, so interpreter exit can stop those still running
 /// before Python tears itself down (a shard thread must not wait for a GIL that will
 /// never come back).
-static LIVE: Mutex<Vec<Weak<RwLock<Option<kevy_core::Server>>>>> = Mutex::new(Vec::new());
+static LIVE: Mutex<Vec<Weak<RwLock<Option<Running>>>>> = Mutex::new(Vec::new());
 
 /// A kevy server running in this process: shard threads, a real TCP port, and
 /// in-process calls that skip the socket.
@@ -26,7 +35,8 @@ static LIVE: Mutex<Vec<Weak<RwLock<Option<kevy_core::Server>>>>> = Mutex::new(Ve
 /// Server(port=0, shards=2, data_dir=None, config=None, clock="system",
 /// bind="127.0.0.1") starts it and returns once it listens. port=0 lets the kernel
 /// pick a free port (read .port); shards=0 means one per core; data_dir sets the
-/// `dir` parameter; config sets any parameter by its Redis name ({"maxclients":
+/// `dir` parameter (without it the server gets an empty private directory, removed
+/// when it stops, and loads nothing); config sets any parameter by its Redis name ({"maxclients":
 /// 100}), applied after the keyword arguments; clock="manual" makes time move only
 /// through advance(). Use it as a context manager, or call stop(); dropping the
 /// last reference stops it too. Raises kevy.ConfigError for a refused parameter,
@@ -40,16 +50,46 @@ pub struct Server {
     manual_clock: bool,
 }
 
-/// A copy of every key of a server (values and TTLs), held in memory.
+/// A copy of every key of a server (values and TTLs), held in memory. to_bytes()
+/// gives it as Redis RDB bytes (what SAVE writes) and Snapshot.from_bytes() reads
+/// them back, from kevy or redis-server; pickle uses the same bytes.
 #[pyclass(module = "kevy", name = "Snapshot", frozen)]
 pub struct Snapshot {
     inner: kevy_core::Snapshot,
+}
+
+/// The keys of an RDB file's bytes, or a ValueError saying where it is unreadable.
+fn snapshot_from_rdb(bytes: &[u8]) -> PyResult<kevy_core::Snapshot> {
+    kevy_core::persist::snapshot_rdb::from_rdb(bytes, kevy_core::clock::wall_ms())
+        .map(kevy_core::Snapshot::from_entries)
+        .map_err(|e| PyValueError::new_err(format!("not a readable RDB file: {e}")))
 }
 
 #[pymethods]
 impl Snapshot {
     fn __len__(&self) -> usize {
         self.inner.len()
+    }
+
+    /// The snapshot as the bytes of a Redis RDB file (version 10, database 0), which
+    /// redis-server and kevy load; keys past their deadline are left out.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let inner = &self.inner;
+        let bytes = py.allow_threads(|| kevy_core::persist::snapshot_rdb::to_rdb(inner.entries(), kevy_core::clock::wall_ms()));
+        PyBytes::new(py, &bytes)
+    }
+
+    /// A snapshot of the keys in an RDB file's bytes (from `to_bytes()`, kevy's SAVE
+    /// or redis-server's dump.rdb). Raises ValueError for bytes that are not one.
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Snapshot> {
+        Ok(Snapshot { inner: py.allow_threads(|| snapshot_from_rdb(data))? })
+    }
+
+    /// Pickles as RDB bytes.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let from_bytes = py.get_type::<Snapshot>().getattr("from_bytes")?;
+        Ok((from_bytes, (self.to_bytes(py),)))
     }
 
     fn __repr__(&self) -> String {
@@ -72,6 +112,14 @@ fn config_text(v: &Bound<'_, PyAny>) -> PyResult<String> {
         return Ok(p.to_string_lossy().into_owned());
     }
     Ok(v.str()?.to_cow()?.to_string())
+}
+
+/// Does the `config` mapping set the `dir` parameter?
+fn config_names_dir(config: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+    match config {
+        Some(c) => c.call_method1("__contains__", ("dir",))?.is_truthy(),
+        None => Ok(false),
+    }
 }
 
 fn set(cfg: &mut Config, name: &str, value: &str) -> PyResult<()> {
@@ -109,7 +157,7 @@ impl Server {
             } else {
                 slot.read().unwrap_or_else(|e| e.into_inner())
             };
-            guard.as_ref().map(f)
+            guard.as_ref().map(|r| f(&r.server))
         })
         .ok_or_else(errors::stopped)
     }
@@ -130,10 +178,9 @@ impl Server {
 /// Stops the server in `slot`, if it runs, with the GIL released.
 fn stop_slot(py: Python<'_>, slot: &Slot) {
     py.allow_threads(|| {
-        let server = slot.write().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(s) = server {
-            s.stop();
-        }
+        // Dropping stops the server (joining its threads), then removes its scratch dir.
+        let running = slot.write().unwrap_or_else(|e| e.into_inner()).take();
+        drop(running);
     });
 }
 
@@ -143,21 +190,25 @@ impl Server {
     /// `data_dir` sets the `dir` parameter; `config` sets any other parameter by its
     /// Redis name, applied after the keyword arguments (so it wins over them).
     #[new]
-    #[pyo3(signature = (port=0, shards=2, data_dir=None, config=None, clock="system", bind="127.0.0.1"))]
+    #[pyo3(signature = (port=validate::IntArg::Int(0), shards=validate::IntArg::Int(2), data_dir=None, config=None, clock="system", bind="127.0.0.1"))]
+    #[pyo3(text_signature = "(port=0, shards=2, data_dir=None, config=None, clock='system', bind='127.0.0.1')")]
     fn new(
         py: Python<'_>,
-        port: u16,
-        shards: usize,
+        port: validate::IntArg,
+        shards: validate::IntArg,
         data_dir: Option<PathBuf>,
         config: Option<&Bound<'_, PyAny>>,
         clock: &str,
         bind: &str,
     ) -> PyResult<Self> {
+        let port = validate::int_in("port", &port, 0, 65535, " (0: any free port)")?;
+        let shards = validate::int_in("shards", &shards, 0, 1024, " (0: one per core)")?;
         let mut cfg = Config::new();
         set(&mut cfg, "port", &port.to_string())?;
         set(&mut cfg, "shards", &shards.to_string())?;
-        set(&mut cfg, "clock", clock)?;
+        set(&mut cfg, "clock", validate::clock(clock)?)?;
         set(&mut cfg, "bind", bind)?;
+        let given_dir = data_dir.is_some();
         if let Some(dir) = data_dir {
             set(&mut cfg, "dir", &dir.to_string_lossy())?;
         }
@@ -170,11 +221,20 @@ impl Server {
                 set(&mut cfg, &name, &config_text(&value)?)?;
             }
         }
+        // No dir given (neither data_dir nor config's "dir"): a private empty one, so
+        // files in the working directory are never loaded nor written over.
+        let scratch = if given_dir || config_names_dir(config)? {
+            None
+        } else {
+            let dir = ScratchDir::create().map_err(|e| errors::StartError::new_err(format!("temporary directory: {e}")))?;
+            set(&mut cfg, "dir", &dir.path().to_string_lossy())?;
+            Some(dir)
+        };
         let manual_clock = cfg.manual_clock();
         let host = cfg.bind().into_iter().next().unwrap_or_else(|| "127.0.0.1".into());
         let server = py.allow_threads(|| kevy_core::Server::start(cfg)).map_err(errors::start_error)?;
         let (port, shards) = (server.port(), server.shards());
-        let slot: Slot = Arc::new(RwLock::new(Some(server)));
+        let slot: Slot = Arc::new(RwLock::new(Some(Running { server, _scratch: scratch })));
         let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
         live.retain(|w| w.strong_count() > 0);
         live.push(Arc::downgrade(&slot));
@@ -225,8 +285,8 @@ impl Server {
         // try_read: a stop in progress holds the lock while it joins the shards, and
         // waiting for it here with the GIL held could keep a callback from finishing.
         match self.slot.try_read() {
-            Ok(guard) => guard.as_ref().is_some_and(|s| !s.is_stopping()),
-            Err(TryLockError::Poisoned(p)) => p.into_inner().as_ref().is_some_and(|s| !s.is_stopping()),
+            Ok(guard) => guard.as_ref().is_some_and(|r| !r.server.is_stopping()),
+            Err(TryLockError::Poisoned(p)) => p.into_inner().as_ref().is_some_and(|r| !r.server.is_stopping()),
             Err(TryLockError::WouldBlock) => false,
         }
     }
@@ -292,6 +352,67 @@ impl Server {
         Ok(())
     }
 
+    /// Sets a manual clock to `t`, Unix time in seconds (a float, or a datetime):
+    /// keys whose deadline it passes expire, blocking timeouts fire. Time only moves
+    /// forward: a `t` before the clock's current time raises ValueError. Needs
+    /// `clock="manual"`.
+    fn set_time(&self, py: Python<'_>, t: &Bound<'_, PyAny>) -> PyResult<()> {
+        if !self.manual_clock {
+            return Err(errors::ConfigError::new_err(
+                "set_time() needs a manual clock: start the server with clock='manual'",
+            ));
+        }
+        let seconds: f64 = if t.hasattr("timestamp")? { t.call_method0("timestamp")?.extract()? } else { t.extract()? };
+        if !(seconds >= 0.0 && seconds.is_finite()) {
+            return Err(PyValueError::new_err("t must be a finite Unix time >= 0"));
+        }
+        let target_ms = (seconds * 1000.0).round() as u64;
+        let now_ms = self.with_server(py, |s| s.now_ms())?;
+        if target_ms < now_ms {
+            return Err(PyValueError::new_err(format!(
+                "set_time() cannot move the clock back: t={seconds} is before the server's time {}",
+                now_ms as f64 / 1000.0
+            )));
+        }
+        self.with_server(py, |s| s.advance(target_ms - now_ms))?;
+        Ok(())
+    }
+
+    /// Fault injection for tests: the next `times` calls of the command `name` (from
+    /// any client or call(), inside transactions too) answer `error` instead of
+    /// running ("ERR " is put in front unless it starts with an upper-case code).
+    /// times=None: every call, until clear_faults().
+    #[pyo3(signature = (name, error, times=Some(1)))]
+    #[pyo3(text_signature = "($self, name, error, times=1)")]
+    fn inject_error(&self, py: Python<'_>, name: &str, error: &str, times: Option<u64>) -> PyResult<()> {
+        let fault = kevy_core::faults::Fault::Error(error.to_string());
+        self.with_server(py, |s| s.inject_fault(name, fault, times))
+    }
+
+    /// Fault injection for tests: the command `name` pauses `seconds` on the thread
+    /// running it (its shard waits too) before it runs, for its next `times` calls
+    /// (None: every call, until clear_faults()).
+    #[pyo3(signature = (name, seconds, times=None))]
+    fn delay(&self, py: Python<'_>, name: &str, seconds: f64, times: Option<u64>) -> PyResult<()> {
+        if !(seconds >= 0.0 && seconds.is_finite() && seconds <= 3600.0) {
+            return Err(PyValueError::new_err("seconds must be a number from 0 to 3600"));
+        }
+        let fault = kevy_core::faults::Fault::Delay(std::time::Duration::from_secs_f64(seconds));
+        self.with_server(py, |s| s.inject_fault(name, fault, times))
+    }
+
+    /// Removes every fault inject_error() and delay() set.
+    fn clear_faults(&self, py: Python<'_>) -> PyResult<()> {
+        self.with_server(py, |s| s.clear_faults())
+    }
+
+    /// The server's clock as Unix time in seconds (the manual clock's time with
+    /// clock="manual"): what TTLs are measured against.
+    #[getter]
+    fn time(&self, py: Python<'_>) -> PyResult<f64> {
+        Ok(self.with_server(py, |s| s.now_ms())? as f64 / 1000.0)
+    }
+
     /// Copies every key (values and TTLs) at one consistent instant, in memory.
     fn snapshot(&self, py: Python<'_>) -> PyResult<Snapshot> {
         Self::not_in_callback("snapshot")?;
@@ -303,6 +424,18 @@ impl Server {
         Self::not_in_callback("restore")?;
         let inner = &snap.inner;
         self.with_server(py, |s| s.restore(inner))
+    }
+
+    /// Replaces the whole dataset with the keys of the RDB file at `path` (kevy's or
+    /// redis-server's dump). OSError when it cannot be read, ValueError when it is
+    /// not an RDB file.
+    fn load_rdb(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        Self::not_in_callback("load_rdb")?;
+        let bytes = py.allow_threads(|| std::fs::read(&path))?;
+        let snap = py
+            .allow_threads(|| snapshot_from_rdb(&bytes))
+            .map_err(|e| PyValueError::new_err(format!("{}: {}", path.display(), e.value(py))))?;
+        self.with_server(py, |s| s.restore(&snap))
     }
 
     /// Stops the server: closes its connections and port and joins its threads.
@@ -336,8 +469,8 @@ impl Drop for Server {
             // stopping waits for: stop from another thread.
             let slot = Arc::clone(&self.slot);
             std::thread::spawn(move || {
-                let server = slot.write().unwrap_or_else(|e| e.into_inner()).take();
-                drop(server);
+                let running = slot.write().unwrap_or_else(|e| e.into_inner()).take();
+                drop(running);
             });
         } else {
             Python::with_gil(|py| stop_slot(py, &self.slot));

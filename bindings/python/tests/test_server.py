@@ -86,6 +86,9 @@ def test_bad_config_raises_config_error():
     with pytest.raises(kevy.ConfigError, match="nosuchparam"):
         kevy.Server(config={"nosuchparam": "1"})
     with pytest.raises(kevy.ConfigError):
+        kevy.Server(config={"clock": "sundial"})
+    # The keyword argument itself is checked first, as a ValueError naming it.
+    with pytest.raises(ValueError, match="^clock must be"):
         kevy.Server(clock="sundial")
     with pytest.raises(TypeError):
         kevy.Server(config=["port"])

@@ -418,6 +418,12 @@ pub fn pfselftest_failed(what: &str) -> String {
     format!("TESTFAILED {what}")
 }
 
+// In-process host calls (the C ABI's kevy_call, Python's Server.call).
+/// kevy only: a (un)subscribe command run without a connection to deliver messages to.
+pub fn pubsub_needs_connection(name: &str) -> String {
+    format!("ERR {name} needs a client connection (subscriptions are per connection)")
+}
+
 /// A blocking command's timeout (BLPOP, BZPOPMIN...) that is not a number.
 pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
 

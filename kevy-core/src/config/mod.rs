@@ -99,10 +99,25 @@ const PARAMS: &[Param] = &[
     // kevy's own: `manual` freezes the server's clock until the host advances it
     // (Server::advance), so TTLs and blocking timeouts are tested without sleeping.
     Param { name: "clock", default: "system", kind: Kind::Choice(&["system", "manual"]), mutable: false },
+    // How full a list node grows: -1..-5 a size of 4..64 KB, positive a count of
+    // elements (within 8 KB). Read when a node is written, so a change governs the
+    // nodes written from then on. `list-max-ziplist-size` is its old name.
+    Param {
+        name: "list-max-listpack-size",
+        default: "-2",
+        kind: Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 },
+        mutable: true,
+    },
 ];
 
 fn param(name: &str) -> Option<&'static Param> {
-    let name = if name.eq_ignore_ascii_case("lua-time-limit") { "busy-reply-threshold" } else { name };
+    let name = if name.eq_ignore_ascii_case("lua-time-limit") {
+        "busy-reply-threshold"
+    } else if name.eq_ignore_ascii_case("list-max-ziplist-size") {
+        "list-max-listpack-size"
+    } else {
+        name
+    };
     PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
@@ -335,6 +350,11 @@ impl Config {
         self.int("tcp-backlog") as i32
     }
     /// Is the append-only file on?
+    /// `list-max-listpack-size`.
+    pub fn list_max_listpack_size(&self) -> i64 {
+        self.int("list-max-listpack-size")
+    }
+
     pub fn appendonly(&self) -> bool {
         self.get("appendonly") == Some("yes")
     }
@@ -533,6 +553,20 @@ mod tests {
         assert!(Config::new().set("nosuch", "1").is_err());
         assert!(Config::new().set("port", "70000").is_err());
         assert!(Config::new().set("bind", "not-an-ip").is_err());
+    }
+
+    #[test]
+    fn list_node_size_takes_its_old_name_and_any_int() {
+        let mut cfg = Config::new();
+        assert_eq!(cfg.list_max_listpack_size(), -2);
+        cfg.set("list-max-ziplist-size", "5").unwrap();
+        assert_eq!(cfg.get("list-max-listpack-size"), Some("5"));
+        cfg.set("list-max-listpack-size", "-2147483648").unwrap();
+        assert_eq!(cfg.list_max_listpack_size(), i32::MIN as i64);
+        assert!(cfg.set("list-max-listpack-size", "2147483648").is_err());
+        let live = LiveConfig::new(Config::new());
+        live.set_many(&[("list-max-ziplist-size", "-3")]).unwrap();
+        assert_eq!(live.matching(b"list-max-ziplist-size"), [("list-max-ziplist-size".to_string(), "-3".to_string())]);
     }
 
     #[test]

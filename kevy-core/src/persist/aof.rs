@@ -308,7 +308,7 @@ pub fn value_commands(key: &[u8], value: ValueRef<'_>, out: &mut Vec<Vec<Vec<u8>
     };
     match value {
         ValueRef::Str(s) => chunked(b"SET", vec![s.to_vec()], 1),
-        ValueRef::List(l) => chunked(b"RPUSH", l.iter().cloned().collect(), 1),
+        ValueRef::List(l) => chunked(b"RPUSH", l.iter().map(|e| e.to_vec()).collect(), 1),
         ValueRef::Set(s) => chunked(b"SADD", s.iter().map(|m| m.to_vec()).collect(), 1),
         ValueRef::Hash(h) => chunked(b"HSET", h.iter().flat_map(|(f, v)| [f.to_vec(), v.to_vec()]).collect(), 2),
         ValueRef::ZSet(z) => chunked(

@@ -22,6 +22,7 @@ pub mod packed;
 pub mod rdb;
 pub mod rdb_write;
 pub mod saver;
+pub mod snapshot_rdb;
 
 use std::sync::MutexGuard;
 

@@ -3,7 +3,6 @@
 //! zipmap, quicklist) and LZF-compressed strings. Keys come out one at a time with
 //! their deadline, for the caller to home on its shards.
 
-use std::collections::VecDeque;
 use std::fmt;
 
 use super::crc64::crc64;
@@ -11,7 +10,7 @@ use super::{lzf, packed};
 
 mod stream; // streams (types 15, 19, 21), kept apart
 use crate::store::Value;
-use crate::types::{hash::Hash, set::Set, zset::ZSet};
+use crate::types::{hash::Hash, list::List, set::Set, zset::ZSet};
 
 /// The version kevy writes (redis-server 7.0's).
 pub const RDB_VERSION: u32 = 10;
@@ -322,7 +321,7 @@ fn read_value(r: &mut Reader<'_>, ty: u8) -> Res<Value> {
         STRING => Value::Str(r.string()?),
         LIST => {
             let n = r.count()?;
-            Value::List((0..n).map(|_| r.string()).collect::<Res<VecDeque<_>>>()?)
+            Value::List((0..n).map(|_| r.string()).collect::<Res<Vec<_>>>()?.into())
         }
         SET => {
             let n = r.count()?;
@@ -365,7 +364,7 @@ fn read_value(r: &mut Reader<'_>, ty: u8) -> Res<Value> {
         HASH_LISTPACK => hash_of(pairs(r.packed("listpack", packed::listpack)?)),
         LIST_QUICKLIST => {
             let nodes = r.count()?;
-            let mut list = VecDeque::new();
+            let mut list = List::new();
             for _ in 0..nodes {
                 list.extend(r.packed("ziplist", packed::ziplist)?);
             }
@@ -373,10 +372,10 @@ fn read_value(r: &mut Reader<'_>, ty: u8) -> Res<Value> {
         }
         LIST_QUICKLIST_2 => {
             let nodes = r.count()?;
-            let mut list = VecDeque::new();
+            let mut list = List::new();
             for _ in 0..nodes {
                 match r.len()? {
-                    1 => list.push_back(r.string()?), // a plain node: one large element
+                    1 => list.push_back(&r.string()?), // a plain node: one large element
                     2 => list.extend(r.packed("listpack", packed::listpack)?),
                     c => return r.fail(format!("bad quicklist container {c}")),
                 }
@@ -405,25 +404,33 @@ mod tests {
         vec![
             (b"s".to_vec(), Value::Str(b"hello".to_vec()), 0),
             (b"big".to_vec(), Value::Str(vec![b'x'; 70_000]), 1_900_000_000_000),
-            (b"l".to_vec(), Value::List(VecDeque::from(vec![b"1".to_vec(), b"two".to_vec()])), 0),
+            (b"l".to_vec(), Value::List(List::from(vec![b"1".to_vec(), b"two".to_vec()])), 0),
+            // Many nodes (quicklist 2), integers of every width, one element past a node.
+            (b"nodes".to_vec(), Value::List(long_list()), 0),
             (b"h".to_vec(), Value::Hash(h), 0),
             (b"set".to_vec(), Value::Set(s), 0),
             (b"z".to_vec(), Value::ZSet(z), 0),
         ]
     }
 
+    fn long_list() -> List {
+        let mut l: List = (0..5000i64).map(|i| if i % 3 == 0 { (i * i * i * 1000).to_string() } else { format!("e{i}") }).collect();
+        l.push_front(&[b'x'; 20_000]);
+        l
+    }
+
     #[test]
     fn round_trips_every_type() {
         let mut w = RdbWriter::new(Vec::new(), 0).unwrap();
-        w.begin_db(6, 1).unwrap();
+        w.begin_db(7, 1).unwrap();
         for (k, v, e) in sample() {
             w.entry(&k, v.as_ref(), e).unwrap();
         }
         let file = w.finish().unwrap();
         let mut got = Vec::new();
         let summary = read(&file, |k, v, e| got.push((k, v, e))).unwrap();
-        assert_eq!(summary.keys, 6);
-        assert_eq!(got.len(), 6);
+        assert_eq!(summary.keys, 7);
+        assert_eq!(got.len(), 7);
         for ((k1, v1, e1), (k2, v2, e2)) in got.iter().zip(sample()) {
             assert_eq!((k1, e1), (&k2, &e2));
             match (v1, &v2) {

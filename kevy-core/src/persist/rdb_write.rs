@@ -1,9 +1,10 @@
 //! Writes Redis's RDB format (version 10, what redis-server 7.0 writes and loads), so
 //! `redis-check-rdb` accepts kevy's snapshots and redis-server can load one.
 //!
-//! kevy writes each type in its plain RDB encoding (string, list, set, hash, zset with
+//! kevy writes each type in its plain RDB encoding (string, set, hash, zset with
 //! binary scores): every redis-server since 4.0 loads those and re-encodes compactly
-//! itself. Strings are not LZF-compressed.
+//! itself. Lists go as quicklist 2 (type 18, Redis 7.0's own form): their nodes are
+//! listpacks already. Strings are not LZF-compressed.
 
 use std::io::{self, Write};
 
@@ -12,6 +13,10 @@ mod stream; // streams (type 19), kept apart
 use super::crc64::crc64;
 use super::rdb::{opcode, rdb_type, RDB_VERSION};
 use crate::store::ValueRef;
+use crate::types::list::LISTPACK_END;
+
+/// A quicklist-2 node holding a listpack (1 would be one plain element).
+const QUICKLIST_NODE_PACKED: u64 = 2;
 
 /// An RDB file being written; the CRC is kept as bytes go out.
 pub struct RdbWriter<W: Write> {
@@ -84,10 +89,17 @@ impl<W: Write> RdbWriter<W> {
                 self.string(s)
             }
             ValueRef::List(l) => {
-                self.raw(&[rdb_type::LIST])?;
+                // Quicklist 2: each node as a packed listpack (container 2).
+                self.raw(&[rdb_type::LIST_QUICKLIST_2])?;
                 self.string(key)?;
-                self.len(l.len() as u64)?;
-                l.iter().try_for_each(|item| self.string(item))
+                self.len(l.listpacks().count() as u64)?;
+                l.listpacks().try_for_each(|lp| {
+                    self.len(QUICKLIST_NODE_PACKED)?;
+                    self.len((lp.header.len() + lp.entries.len() + 1) as u64)?;
+                    self.raw(&lp.header)?;
+                    self.raw(lp.entries)?;
+                    self.raw(&[LISTPACK_END])
+                })
             }
             ValueRef::Set(s) => {
                 self.raw(&[rdb_type::SET])?;

@@ -97,7 +97,13 @@ pub fn run(shared: &Shared, call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>)
     if write {
         super::watch::settle(&mut ctx.db, true);
     }
-    if catch_unwind(AssertUnwindSafe(|| (cmd.handler)(ctx, call.args))).is_err() {
+    let fault = shared.faults.take(cmd.name);
+    if let Some(crate::faults::Fault::Delay(pause)) = fault {
+        std::thread::sleep(pause);
+    }
+    if let Some(crate::faults::Fault::Error(text)) = fault {
+        ctx.out.error(&text);
+    } else if catch_unwind(AssertUnwindSafe(|| (cmd.handler)(ctx, call.args))).is_err() {
         ctx.out.truncate(mark);
         ctx.out.error(crate::commands::errors::INTERNAL_ERROR);
     }

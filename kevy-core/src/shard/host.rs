@@ -33,6 +33,11 @@ pub fn call(shared: &Shared, argv: &OwnedArgs) -> Reply {
         Ok(c) => c,
         Err(msg) => return Reply::Error(msg.into_bytes()),
     };
+    if cmd.has(crate::commands::flags::PUBSUB) && cmd.follows(crate::commands::rules::WHEN_SUBSCRIBED) {
+        // No connection here would ever receive the messages.
+        let name = String::from_utf8_lossy(args.get(0)).to_ascii_uppercase();
+        return Reply::Error(crate::commands::errors::pubsub_needs_connection(&name).into_bytes());
+    }
     let n = shared.shard_count();
     let call = Call::new(cmd, args);
     let ids = match route(&call, n, 0) {
@@ -85,6 +90,14 @@ impl Snapshot {
     }
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+    /// A snapshot of these keys: (key, value, deadline in unix ms or 0).
+    pub fn from_entries(entries: Vec<(Vec<u8>, Value, u64)>) -> Snapshot {
+        Snapshot { entries }
+    }
+    /// The keys held: (key, value, deadline in unix ms or 0).
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = (&[u8], crate::store::ValueRef<'_>, u64)> + Clone {
+        self.entries.iter().map(|(k, v, at)| (k.as_slice(), v.as_ref(), *at))
     }
 }
 

@@ -95,6 +95,8 @@ pub struct Shared {
     pub aof: crate::persist::aof::Logs,
     /// The AOF's background thread (everysec fsync, rewrites).
     pub aof_worker: crate::persist::aof_worker::Worker,
+    /// Errors and delays a test host injected (`crate::faults`).
+    pub faults: crate::faults::Faults,
 }
 
 impl Shared {

@@ -52,7 +52,9 @@ impl Runtime for Shared {
         self.rejected_connections.store(0, Relaxed);
     }
     fn config_changed(&self) {
-        if self.config.snapshot().appendonly() != self.aof.on.load(Acquire) {
+        let config = self.config.snapshot();
+        crate::types::list::set_max_listpack_size(config.list_max_listpack_size());
+        if config.appendonly() != self.aof.on.load(Acquire) {
             // Writing the files takes every shard's lock: the AOF thread does it.
             self.aof_worker.request_switch();
         }

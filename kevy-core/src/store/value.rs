@@ -1,9 +1,7 @@
 //! The typed values a key can hold. Each data-type family adds its variant here (owned
 //! in [`Value`], borrowed in [`ValueRef`]) and keeps its structure in `types/`.
 
-use std::collections::VecDeque;
-
-use crate::types::{hash::Hash, set::Set, stream::Stream, zset::ZSet};
+use crate::types::{hash::Hash, list::List, set::Set, stream::Stream, zset::ZSet};
 
 /// A value stored under a key.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,7 +9,7 @@ pub enum Value {
     /// A string (also what counters and bitmaps are).
     Str(Vec<u8>),
     /// A list (LPUSH/RPUSH...), head first.
-    List(VecDeque<Vec<u8>>),
+    List(List),
     Hash(Hash),
     Set(Set),
     ZSet(ZSet),
@@ -23,7 +21,7 @@ pub enum Value {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ValueRef<'a> {
     Str(&'a [u8]),
-    List(&'a VecDeque<Vec<u8>>),
+    List(&'a List),
     Hash(&'a Hash),
     Set(&'a Set),
     ZSet(&'a ZSet),

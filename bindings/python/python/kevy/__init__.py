@@ -7,6 +7,8 @@ functions (``server.register_command``); ``clock="manual"`` with
 ``server.advance(seconds)`` drives TTLs and blocking timeouts without sleeping;
 ``server.snapshot()`` / ``server.restore(snap)`` reset a dataset in memory. The
 ``kevy.pytest_plugin`` module (loaded automatically by pytest) gives fixtures.
+``kevy.Redis()`` / ``kevy.asyncio.Redis()`` are redis-py clients with a private
+server of their own (drop-ins for fakeredis's ``FakeRedis`` / ``FakeAsyncRedis``).
 
 Replies come back as: bulk string -> bytes, simple string -> ``kevy.Status`` (a
 str), integer -> int, double -> float, boolean -> bool, null -> None, array ->
@@ -16,6 +18,7 @@ list, map -> dict, set -> set, error -> ``kevy.ResponseError`` (raised).
 from __future__ import annotations
 
 import atexit
+from typing import Any
 
 from kevy._types import Status
 from kevy._kevy import (
@@ -48,6 +51,15 @@ __all__ = [
     "UsageError",
     "__version__",
 ]
+
+def __getattr__(name: str) -> Any:
+    # kevy.Redis needs redis-py, an optional dependency: imported on first use.
+    if name == "Redis":
+        from kevy._client import Redis
+
+        return Redis
+    raise AttributeError(f"module 'kevy' has no attribute {name!r}")
+
 
 # Servers still running when the interpreter exits are stopped while Python is
 # still whole: a shard thread must never wait for a GIL that finalization took away.

@@ -1,7 +1,7 @@
 """``python -m kevy``: run a kevy server in the foreground until Ctrl-C or SIGTERM.
 
-Usage: ``python -m kevy [--port 6379] [--shards N] [--dir D] [--bind ADDR]
-[--clock system|manual] [--config NAME=VALUE ...]``. Prints the server's URL on
+Usage: ``python -m kevy [--version] [--port 6379] [--shards N] [--dir D] [--bind ADDR]
+[--clock system|manual] [--config NAME=VALUE ...]`` (``--help`` lists them). Prints the server's URL on
 stdout once it listens; exits 0 after a clean stop (Ctrl-C, SIGTERM or a client's
 SHUTDOWN).
 """
@@ -29,19 +29,51 @@ def _on_sigterm(signum: int, frame: Optional[FrameType]) -> None:
     raise _Terminate()
 
 
+_EPILOG = """\
+Without --dir the server gets a private temporary directory, removed when it stops:
+nothing is loaded at start and nothing it saves outlives it. With --dir D it loads
+the data in D at start (kevy's files, or redis-server's dump.rdb) and SAVE writes there.
+
+examples:
+  python -m kevy --port 0                      any free port; the URL is printed
+  python -m kevy --dir ./data --config appendonly=yes
+  python -m kevy --config maxclients=100 --config hz=50
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m kevy", description="Run a kevy server in the foreground.")
+    p = argparse.ArgumentParser(
+        prog="python -m kevy",
+        description="Run a kevy server (Redis-compatible) in the foreground until Ctrl-C, SIGTERM or SHUTDOWN.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--version",
+        action="version",
+        version=f"kevy {kevy.__version__} (Redis {kevy.REDIS_VERSION} compatible)",
+    )
     p.add_argument("--port", type=int, default=6379, help="TCP port (0: any free port; default 6379)")
     p.add_argument("--shards", type=int, default=0, help="shard threads (0: one per core; default 0)")
-    p.add_argument("--dir", default=None, help="data directory (the 'dir' parameter)")
-    p.add_argument("--bind", default="127.0.0.1", help="listen address (default 127.0.0.1)")
-    p.add_argument("--clock", default="system", choices=["system", "manual"], help="server clock")
+    p.add_argument(
+        "--dir",
+        default=None,
+        metavar="DIR",
+        help="data directory: loaded at start, where SAVE writes (default: a private temporary one)",
+    )
+    p.add_argument("--bind", default="127.0.0.1", metavar="ADDR", help="listen address(es) (default 127.0.0.1)")
+    p.add_argument(
+        "--clock",
+        default="system",
+        choices=["system", "manual"],
+        help="server clock (default system; manual: time moves only through Server.advance)",
+    )
     p.add_argument(
         "--config",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="any other parameter by its Redis name (repeatable)",
+        help="any other parameter by its Redis name, e.g. maxclients=100 (repeatable)",
     )
     return p
 
@@ -68,7 +100,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             clock=args.clock,
             bind=args.bind,
         )
-    except kevy.Error as e:
+    except (kevy.Error, ValueError) as e:
         print(f"kevy: {e}", file=sys.stderr)
         return 1
     try:

@@ -1,5 +1,6 @@
 """Type stubs of kevy's native module. Import the public names from ``kevy``."""
 
+import datetime
 import os
 from typing import Any, Callable, Iterable, Mapping, Optional, Tuple, Union, final
 
@@ -73,10 +74,23 @@ class Server:
         """Registers (or replaces) a custom command run by ``fn(ctx, *args)``."""
     def advance(self, seconds: float) -> None:
         """Moves a manual clock forward by ``seconds``."""
+    def set_time(self, t: Union[float, "datetime.datetime"]) -> None:
+        """Sets a manual clock to ``t`` (Unix seconds or a datetime); forward only."""
+    @property
+    def time(self) -> float:
+        """The server's clock as Unix time in seconds."""
+    def inject_error(self, name: str, error: str, times: Optional[int] = 1) -> None:
+        """The next ``times`` calls of ``name`` (None: all) answer ``error``."""
+    def delay(self, name: str, seconds: float, times: Optional[int] = None) -> None:
+        """The next ``times`` calls of ``name`` (None: all) pause ``seconds`` first."""
+    def clear_faults(self) -> None:
+        """Removes every injected error and delay."""
     def snapshot(self) -> "Snapshot":
         """Copies every key (values and TTLs) in memory."""
     def restore(self, snap: "Snapshot") -> None:
         """Replaces the whole dataset with ``snap``'s."""
+    def load_rdb(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Replaces the whole dataset with the keys of the RDB file at ``path``."""
     def stop(self) -> None:
         """Stops the server; calling it again does nothing."""
     def __enter__(self) -> "Server": ...
@@ -84,9 +98,16 @@ class Server:
 
 @final
 class Snapshot:
-    """A copy of every key of a server (values and TTLs), held in memory."""
+    """A copy of every key of a server (values and TTLs), held in memory; pickles as
+    RDB bytes."""
 
     def __len__(self) -> int: ...
+    def to_bytes(self) -> bytes:
+        """The snapshot as the bytes of a Redis RDB file."""
+    @staticmethod
+    def from_bytes(data: bytes) -> "Snapshot":
+        """A snapshot of the keys in an RDB file's bytes (kevy's or redis-server's)."""
+    def __reduce__(self) -> Tuple[Callable[[bytes], "Snapshot"], Tuple[bytes]]: ...
 
 @final
 class Context:

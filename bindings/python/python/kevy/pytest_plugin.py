@@ -1,13 +1,21 @@
-"""pytest fixtures for kevy, loaded automatically once kevy is installed.
+"""pytest fixtures for kevy, loaded automatically once the ``kevy-server``
+distribution is installed (``pip install kevy-server``; the import name is ``kevy``).
 
 Fixtures:
 
 - ``kevy_server`` (session): one server for the whole run.
-- ``kevy_db`` (function): that session server, emptied with FLUSHALL before the test.
+- ``kevy_db`` (function): that session server, emptied with FLUSHALL (and its
+  injected faults cleared) before the test.
 - ``kevy_fresh_server`` (function): a brand-new server for this test, configured by
   ``@pytest.mark.kevy(clock="manual", shards=1, config={...})``, stopped after it.
 - ``kevy_redis`` (function): a redis-py client of ``kevy_db`` (skips without redis-py).
 - ``kevy_fresh_redis`` (function): a redis-py client of ``kevy_fresh_server``.
+- ``kevy_async_redis`` (function, when pytest-asyncio is installed): a
+  ``redis.asyncio.Redis`` client of ``kevy_db``, for ``async def`` tests.
+
+The servers have the toolkit: ``advance()``/``set_time()`` (with
+``@pytest.mark.kevy(clock="manual")``), ``inject_error()``/``delay()`` (cleared by the
+next ``kevy_db`` too), ``snapshot()``/``restore()``/``load_rdb()``.
 
 Options: ``--kevy-shards N`` (default 2), ``--kevy-dir D`` (the servers' data dir:
 ``D/session`` for the session server, a subfolder per test for fresh servers;
@@ -24,9 +32,10 @@ clock, or custom commands that must not leak into later tests take
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, AsyncIterator, Dict, Iterator, Optional
 
 import pytest
 
@@ -109,8 +118,10 @@ def kevy_server(_kevy_session: _SessionServer) -> kevy.Server:
 
 @pytest.fixture
 def kevy_db(_kevy_session: _SessionServer) -> kevy.Server:
-    """The session's kevy server, emptied (FLUSHALL) before this test."""
+    """The session's kevy server, emptied (FLUSHALL) and without injected faults
+    before this test."""
     server = _kevy_session.get()
+    server.clear_faults()
     server.call("FLUSHALL")
     return server
 
@@ -139,6 +150,26 @@ def kevy_fresh_server(
         yield server
     finally:
         server.stop()
+
+
+# The asyncio fixture needs pytest-asyncio; without it there is none.
+if importlib.util.find_spec("pytest_asyncio") is not None:
+    import pytest_asyncio  # type: ignore[import-not-found, unused-ignore]
+
+    @pytest_asyncio.fixture
+    async def kevy_async_redis(kevy_db: kevy.Server) -> AsyncIterator[Any]:
+        """A ``redis.asyncio.Redis`` client of ``kevy_db`` (with pytest-asyncio; skips
+        without redis-py), closed after the test in the test's event loop."""
+        pytest.importorskip("redis")
+        import kevy.asyncio
+
+        client = kevy.asyncio.Redis(server=kevy_db)
+        try:
+            yield client
+        finally:
+            await client.aclose()
+
+    __all__.append("kevy_async_redis")
 
 
 def _client(server: kevy.Server) -> Any:

@@ -3,7 +3,7 @@
 //! serve (`ctx.serving`) it looks only at the key that got data.
 
 use crate::commands::effects::{ev, class::LIST, On::Arg, When::Changed, traits, Propagate};
-use crate::commands::list::op_pop;
+use crate::commands::list::{has_list, op_pop};
 use crate::commands::list::lmove::{op_move, parse_side as side, report_pop, signal_move};
 use crate::commands::{errors, flags::*, is, numkeys_positions, rules, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
@@ -100,7 +100,11 @@ fn move_one(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from_left: bool, to_left:
             return true;
         }
         Ok(None) => wait(ctx, deadline, &[src], &[dst]),
-        Err(_) if ctx.serving.is_some() => wait(ctx, deadline, &[src], &[dst]),
+        // A source retyped meanwhile: keep waiting. A destination of another type
+        // fails the served client, as Redis does (nothing moves).
+        Err(_) if ctx.serving.is_some() && has_list(ctx.db.ks(src), src, ctx.now_ms) != Ok(true) => {
+            wait(ctx, deadline, &[src], &[dst])
+        }
         Err(e) => ctx.out.error(e),
     }
     false

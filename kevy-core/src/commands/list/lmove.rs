@@ -6,7 +6,7 @@
 use crate::commands::effects::{ev, class::LIST, On::Arg, When::Changed, traits};
 use std::ops::Range;
 
-use crate::commands::list::{has_list, list_mut, op_pop, op_push_owned};
+use crate::commands::list::{has_list, list_mut, op_pop, op_push};
 use crate::commands::{errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::{Args, ReplyWriter};
@@ -42,13 +42,12 @@ pub fn op_move(db: &mut Db<'_>, src: &[u8], dst: &[u8], from_left: bool, to_left
         };
         let item = if from_left { list.pop_front() } else { list.pop_back() };
         let Some(item) = item else { return Ok(None) };
-        let reply = item.clone();
         if to_left {
-            list.push_front(item);
+            list.push_front(&item);
         } else {
-            list.push_back(item);
+            list.push_back(&item);
         }
-        return Ok(Some(reply));
+        return Ok(Some(item));
     }
     if !has_list(db.ks(src), src, now_ms)? {
         return Ok(None);
@@ -57,9 +56,8 @@ pub fn op_move(db: &mut Db<'_>, src: &[u8], dst: &[u8], from_left: bool, to_left
     let Some(item) = op_pop(db.ks(src), src, from_left, 1, now_ms)?.pop() else {
         return Ok(None);
     };
-    let reply = item.clone();
-    op_push_owned(db.ks(dst), dst, item, to_left, now_ms)?;
-    Ok(Some(reply))
+    op_push(db.ks(dst), dst, std::iter::once(item.as_slice()), to_left, now_ms)?;
+    Ok(Some(item))
 }
 
 /// LEFT or RIGHT: Some(true) for LEFT.
@@ -192,7 +190,7 @@ mod tests {
     use crate::store::{Keyspace, Value, NO_EXPIRE};
 
     fn contents(db: &mut Db<'_>, key: &[u8]) -> Vec<Vec<u8>> {
-        list_of(db.ks(key), key, 0).unwrap().map(|l| l.iter().cloned().collect()).unwrap_or_default()
+        list_of(db.ks(key), key, 0).unwrap().map(|l| l.iter().map(|e| e.to_vec()).collect()).unwrap_or_default()
     }
 
     #[test]

@@ -2,15 +2,13 @@
 //! LREM LTRIM LPOS. LMOVE RPOPLPUSH LMPOP live in `lmove.rs`, the blocking
 //! variants in `blocking.rs`; both compose the `op_*` functions here.
 //!
-//! A list is a `VecDeque` of elements (`types::list`); a key never holds an empty list:
+//! A list is a chain of packed nodes (`types::list`); a key never holds an empty list:
 //! the operation that removes the last element removes the key.
 
 pub mod blocking;
 pub mod lmove;
 
 use crate::commands::effects::{ev, class::LIST, On::Arg, When::{Always, Changed}, traits};
-use std::collections::VecDeque;
-
 use crate::commands::{errors, flags::*, is, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
@@ -74,12 +72,12 @@ pub fn has_list(ks: &mut Keyspace, key: &[u8], now_ms: u64) -> Result<bool, &'st
     }
 }
 
-fn push_all<T: Into<Vec<u8>>>(list: &mut List, items: impl Iterator<Item = T>, left: bool) {
+fn push_all<T: AsRef<[u8]>>(list: &mut List, items: impl Iterator<Item = T>, left: bool) {
     for item in items {
         if left {
-            list.push_front(item.into());
+            list.push_front(item.as_ref());
         } else {
-            list.push_back(item.into());
+            list.push_back(item.as_ref());
         }
     }
 }
@@ -97,21 +95,11 @@ pub fn op_push<'a>(
         push_all(list, items, left);
         return Ok(list.len());
     }
-    let mut list = VecDeque::new();
+    let mut list = List::new();
     push_all(&mut list, items, left);
     let len = list.len();
     ks.insert(key, Value::List(list), NO_EXPIRE);
     Ok(len)
-}
-
-/// Pushes one owned element (no copy), creating the list. Returns the new length.
-pub fn op_push_owned(ks: &mut Keyspace, key: &[u8], item: Vec<u8>, left: bool, now_ms: u64) -> Result<usize, &'static str> {
-    if let Some(list) = list_mut(ks, key, now_ms)? {
-        push_all(list, std::iter::once(item), left);
-        return Ok(list.len());
-    }
-    ks.insert(key, Value::List(VecDeque::from([item])), NO_EXPIRE);
-    Ok(1)
 }
 
 /// LPUSHX / RPUSHX: pushes only onto an existing list. Returns the new length, 0 when
@@ -145,13 +133,33 @@ pub fn op_pop(ks: &mut Keyspace, key: &[u8], left: bool, count: usize, now_ms: u
     Ok(items)
 }
 
+/// Pops one element from the head (`left`) or tail, handing it to `f` (a reply
+/// writes it without a copy); removes the key when the list empties. None when the
+/// key is missing.
+pub fn op_pop_with<R>(
+    ks: &mut Keyspace,
+    key: &[u8],
+    left: bool,
+    now_ms: u64,
+    f: impl FnOnce(algo::Elem<'_>) -> R,
+) -> Result<Option<R>, &'static str> {
+    let Some(list) = list_mut(ks, key, now_ms)? else {
+        return Ok(None);
+    };
+    let item = list.pop_with(left, f);
+    if list.is_empty() {
+        ks.remove(key);
+    }
+    Ok(item)
+}
+
 /// LSET. `index` is None when the argument was not an integer: Redis reports that only
 /// after finding the list.
 pub fn op_lset(ks: &mut Keyspace, key: &[u8], index: Option<i64>, item: &[u8], now_ms: u64) -> Result<(), &'static str> {
     let list = list_mut(ks, key, now_ms)?.ok_or(errors::NO_SUCH_KEY)?;
     let index = index.ok_or(errors::NOT_INTEGER)?;
     let at = algo::resolve_index(index, list.len()).ok_or(errors::LINDEX_RANGE)?;
-    list[at] = item.to_vec();
+    list.set(at, item);
     Ok(())
 }
 
@@ -160,7 +168,7 @@ pub fn op_linsert(ks: &mut Keyspace, key: &[u8], after: bool, pivot: &[u8], item
     let Some(list) = list_mut(ks, key, now_ms)? else {
         return Ok(0);
     };
-    Ok(if algo::insert_at_pivot(list, pivot, item.to_vec(), after) { list.len() as i64 } else { -1 })
+    Ok(if algo::insert_at_pivot(list, pivot, item, after) { list.len() as i64 } else { -1 })
 }
 
 /// LREM: removes elements equal to `item` (see `types::list::remove_matches`); removes
@@ -236,28 +244,32 @@ fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, left: bool) {
     };
     let key = args.get(1);
     let ks = ctx.db.ks(key);
-    if count == Some(0) {
+    let Some(count) = count else {
+        let out = &mut ctx.out;
+        return match op_pop_with(ks, key, left, ctx.now_ms, |e| e.with_bytes(|b| out.bulk(b))) {
+            Ok(Some(())) => ctx.changed(1),
+            Ok(None) => ctx.out.null(),
+            Err(e) => ctx.out.error(e),
+        };
+    };
+    if count == 0 {
         return match has_list(ks, key, ctx.now_ms) {
             Ok(true) => ctx.out.array(0),
             Ok(false) => ctx.out.null_array(),
             Err(e) => ctx.out.error(e),
         };
     }
-    let items = match op_pop(ks, key, left, count.unwrap_or(1), ctx.now_ms) {
+    let items = match op_pop(ks, key, left, count, ctx.now_ms) {
         Ok(items) => items,
         Err(e) => return ctx.out.error(e),
     };
     ctx.changed(items.len() as u64);
-    match (count, items.first()) {
-        (None, Some(item)) => ctx.out.bulk(item),
-        (None, None) => ctx.out.null(),
-        (Some(_), None) => ctx.out.null_array(),
-        (Some(_), Some(_)) => {
-            ctx.out.array(items.len());
-            for item in &items {
-                ctx.out.bulk(item);
-            }
-        }
+    if items.is_empty() {
+        return ctx.out.null_array();
+    }
+    ctx.out.array(items.len());
+    for item in &items {
+        ctx.out.bulk(item);
     }
 }
 
@@ -297,7 +309,7 @@ fn lrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let out = &mut ctx.out;
     out.array(to - from + 1);
     for item in list.range(from..=to) {
-        out.bulk(item);
+        item.with_bytes(|b| out.bulk(b));
     }
 }
 
@@ -313,7 +325,7 @@ fn lindex(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return ctx.out.error(errors::NOT_INTEGER);
     };
     match algo::resolve_index(index, list.len()) {
-        Some(at) => ctx.out.bulk(&list[at]),
+        Some(at) => list.get(at).expect("resolved index").with_bytes(|b| ctx.out.bulk(b)),
         None => ctx.out.null(),
     }
 }
@@ -431,7 +443,7 @@ mod tests {
     }
 
     fn range(ks: &mut Keyspace, key: &[u8]) -> Vec<Vec<u8>> {
-        list_of(ks, key, 0).unwrap().map(|l| l.iter().cloned().collect()).unwrap_or_default()
+        list_of(ks, key, 0).unwrap().map(|l| l.iter().map(|e| e.to_vec()).collect()).unwrap_or_default()
     }
 
     #[test]
@@ -447,7 +459,6 @@ mod tests {
         ks.insert(b"s", Value::Str(b"x".to_vec()), NO_EXPIRE);
         assert_eq!(op_push(&mut ks, b"s", abc.into_iter(), false, 0), Err(errors::WRONGTYPE));
         assert_eq!(op_pushx(&mut ks, b"s", abc.into_iter(), false, 0), Err(errors::WRONGTYPE));
-        assert_eq!(op_push_owned(&mut ks, b"n", b"v".to_vec(), true, 0), Ok(1));
     }
 
     #[test]
@@ -461,6 +472,12 @@ mod tests {
         assert_eq!(op_pop(&mut ks, b"l", true, 1, 0), Ok(vec![]));
         ks.insert(b"s", Value::Str(b"x".to_vec()), NO_EXPIRE);
         assert_eq!(op_pop(&mut ks, b"s", true, 1, 0), Err(errors::WRONGTYPE));
+        assert_eq!(op_pop_with(&mut ks, b"s", true, 0, |e| e.to_vec()), Err(errors::WRONGTYPE));
+        op_push(&mut ks, b"l", [b"7".as_slice(), b"b"].into_iter(), false, 0).unwrap();
+        assert_eq!(op_pop_with(&mut ks, b"l", false, 0, |e| e.to_vec()), Ok(Some(b"b".to_vec())));
+        assert_eq!(op_pop_with(&mut ks, b"l", true, 0, |e| e.to_vec()), Ok(Some(b"7".to_vec())));
+        assert!(!ks.contains(b"l", 0));
+        assert_eq!(op_pop_with(&mut ks, b"l", true, 0, |e| e.to_vec()), Ok(None));
     }
 
     #[test]

@@ -12,12 +12,12 @@ mod options;
 mod pattern;
 
 use std::cmp::Ordering;
-use std::collections::VecDeque;
 
 use crate::commands::effects::{class, ev, On, Propagate, When};
 use crate::commands::{errors, flags::*, Command, Ctx, KeySpec, Route};
 use crate::resp::Args;
 use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
+use crate::types::list::List;
 use options::Options;
 
 pub const COMMANDS: &[Command] = &[
@@ -116,7 +116,7 @@ fn load<'a>(ks: &mut Keyspace, key: &[u8], o: &Options<'a>, now: u64) -> Result<
         None => Vec::new(),
         Some(ValueRef::List(l)) if direct => list_range(l, start, end, o.desc),
         Some(ValueRef::ZSet(z)) if direct => zset_range(z, start, end, o.desc),
-        Some(ValueRef::List(l)) => l.iter().cloned().collect(),
+        Some(ValueRef::List(l)) => l.iter().map(|e| e.to_vec()).collect(),
         Some(ValueRef::Set(s)) => s.iter().map(|m| m.to_vec()).collect(),
         Some(ValueRef::ZSet(z)) => z.iter().map(|(m, _)| m.to_vec()).collect(),
         Some(_) => unreachable!("checked above"),
@@ -145,14 +145,14 @@ fn limits(offset: i64, count: i64, len: i64) -> (i64, i64) {
 }
 
 /// Elements `start..=end` of a list, counted from the tail toward the head for DESC.
-fn list_range(list: &VecDeque<Vec<u8>>, start: i64, end: i64, desc: bool) -> Vec<Vec<u8>> {
+fn list_range(list: &List, start: i64, end: i64, desc: bool) -> Vec<Vec<u8>> {
     if end < start {
         return Vec::new();
     }
     let (start, n) = (start as usize, (end - start + 1) as usize);
     match desc {
-        true => list.iter().rev().skip(start).take(n).cloned().collect(),
-        false => list.iter().skip(start).take(n).cloned().collect(),
+        true => list.iter().rev().skip(start).take(n).map(|e| e.to_vec()).collect(),
+        false => list.iter().skip(start).take(n).map(|e| e.to_vec()).collect(),
     }
 }
 
@@ -251,13 +251,13 @@ fn reply(ctx: &mut Ctx<'_>, items: &[Item], gets: &[&[u8]]) {
 /// STORE: the result replaces the destination as a list (without a deadline); an
 /// empty result deletes it. A missing GET value is stored as an empty string.
 fn store(ctx: &mut Ctx<'_>, dest: &[u8], items: &[Item], gets: &[&[u8]]) {
-    let mut list = VecDeque::with_capacity(items.len() * gets.len().max(1));
-    outputs(ctx, items, gets, |v| list.push_back(v.unwrap_or_default()));
+    let mut list = List::new();
+    outputs(ctx, items, gets, |v| list.push_back(&v.unwrap_or_default()));
     let n = list.len();
     let now = ctx.now_ms;
     if n > 0 {
         if ctx.logging() {
-            let rpush = [b"RPUSH".to_vec(), dest.to_vec()].into_iter().chain(list.iter().cloned()).collect();
+            let rpush = [b"RPUSH".to_vec(), dest.to_vec()].into_iter().chain(list.iter().map(|e| e.to_vec())).collect();
             ctx.propagate(vec![b"DEL".to_vec(), dest.to_vec()]);
             ctx.propagate(rpush);
         }
