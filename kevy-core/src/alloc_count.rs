@@ -13,7 +13,7 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering::Relaxed};
 
-use crate::store::usage::alloc_cost;
+use crate::heap_cost::alloc_cost;
 
 /// Threads with a slot of their own.
 const SLOTS: usize = 63;

@@ -1,6 +1,9 @@
 //! kevy-core: a Redis-compatible, thread-per-core key-value server you can embed.
 //!
 //! # Modules
+//! The public API is what this file exports: `server`, `config`, `error`, `log`,
+//! `clock`, `resp` (replies), `commands` (custom commands), `persist` (the RDB format)
+//! and the names re-exported below; the other modules are internal (`pub(crate)`).
 //! - [`server`]: the public entry point ([`Server::start`], port, in-process
 //!   [`Server::call`], custom commands, stop).
 //! - [`clock`]: wall time or the host's manual clock.
@@ -8,22 +11,27 @@
 //! - [`config`]: one table of parameters under Redis's names (a leaf: parses every
 //!   parameter's values, notify-keyspace-events letters and appendfsync included).
 //! - [`resp`]: request parser (multibulk + inline) and RESP2/RESP3 reply writer.
-//! - [`shard`]: the thread per shard: event loop, front end (reactor, connections), the
-//!   dispatch pipeline, mailbox rings between shards, the busy-script servicer.
-//! - [`commands`]: the command table (each row declares its effects) and one folder per
+//! - `shard`: the thread per shard: event loop, front end (reactor, connections), the
+//!   dispatch pipeline, mailbox rings between shards, the busy-script servicer, the AOF
+//!   replay; `Shared`, the server-wide state, implementing the traits below it.
+//! - [`persist`]: RDB files, the append-only file, snapshots and save rules (driven
+//!   through `persist::Host`).
+//! - `scripting`: Lua scripts (EVAL, SCRIPT, FUNCTION): the engine, conversions, the
+//!   cache, and the rows it adds to the command table.
+//! - [`commands`]: the command table (each row declares its effects), the call record,
+//!   the `Runtime` trait handlers see the server through, session state, one folder per
 //!   command family.
-//! - [`scripting`]: Lua scripts (EVAL, SCRIPT): the engine, conversions, the cache.
-//! - [`store`]: a shard's keyspace, the values it holds, the routing hash, the WATCH
-//!   registry.
-//! - [`types`]: the data structures behind lists, hashes, sets, sorted sets.
-//! - [`reactor`]: epoll or io_uring, and the raw syscalls (the only `unsafe` of the runtime).
-//! - [`glob`]: Redis glob patterns.
-//! - [`num`]: numbers as Redis reads them (`string2ll`).
-//! - [`random`]: the generator and distinct picks of the random commands.
+//! - `store`: a shard's keyspace, the `Db` view a command holds, the values, the
+//!   routing hash, the WATCH and blocked-client registries.
+//! - `types`: the data structures behind lists, hashes, sets, sorted sets.
+//! - `reactor`: epoll or io_uring, and the raw syscalls (the only `unsafe` of the runtime).
+//! - `glob`: Redis glob patterns.
+//! - `num`: numbers as Redis reads them (`string2ll`).
+//! - `random`: the generator and distinct picks of the random commands.
 //!
 //! # The life of a command
 //! A shard thread's reactor reports a readable socket; the connection reads into its
-//! buffer; `resp::parse` yields argument spans without copying; `shard::dispatch` looks
+//! buffer; `resp::parse` yields argument spans without copying; `commands::call` looks
 //! the command up in the table, checks arity and computes the owning shard of each key.
 //! All keys here: the handler runs now on this shard's keyspace and writes its reply
 //! into the output buffer. All keys on one other shard: the arguments travel over the
@@ -34,28 +42,31 @@
 //! Wherever it runs, a command goes through `shard::dispatch::run`: the handler, then
 //! the effect stage (WATCH, keyspace events, AOF, wake-ups of blocked clients), read
 //! from what its table row declares and what the handler reported. Imports point down
-//! the layers of docs/ARCHITECTURE.md (`tests/layers.rs` checks them).
+//! the layers of docs/ARCHITECTURE.md, with no exception (`tests/layers.rs` checks
+//! them): commands see the running server through `commands::runtime::Runtime`, the
+//! persistence drivers through `persist::Host`, both implemented by `shard::Shared`.
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod alloc_count;
+mod heap_cost;
 pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod error;
 pub mod faults;
-pub mod glob;
+pub(crate) mod glob;
 pub mod log;
-pub mod num;
+pub(crate) mod num;
 pub mod persist;
-pub mod random;
-pub mod reactor;
+pub(crate) mod random;
+pub(crate) mod reactor;
 pub mod resp;
-pub mod scripting;
+pub(crate) mod scripting;
 pub mod server;
-pub mod shard;
-pub mod store;
-pub mod types;
+pub(crate) mod shard;
+pub(crate) mod store;
+pub(crate) mod types;
 
 pub use config::Config;
 pub use error::Error;
@@ -64,6 +75,9 @@ pub use commands::KeySpec;
 pub use resp::Reply;
 pub use server::Server;
 pub use shard::host::Snapshot;
+/// The shard that owns a key, for `shards` shards (`{hashtag}` honoured): a pure
+/// function of the key, for hosts and tests that place keys.
+pub use store::routing::shard_of;
 
 /// The kevy version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

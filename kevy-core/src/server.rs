@@ -43,7 +43,7 @@ impl Server {
         let dir = std::path::PathBuf::from(config.get("dir").unwrap_or("."));
         // With the AOF on and its files present, they are the whole story: snapshots
         // are not loaded under them (as Redis prefers the AOF).
-        let from_aof = config.appendonly() && crate::persist::aof_load::existing_files(&dir).map_err(Error::Persist)? > 0;
+        let from_aof = config.appendonly() && crate::shard::aof_load::existing_files(&dir).map_err(Error::Persist)? > 0;
         let (appendonly, truncated_ok) = (config.appendonly(), config.get("aof-load-truncated") != Some("no"));
         // Process-wide: the last server started (or CONFIG SET) decides for all.
         crate::types::list::set_max_listpack_size(config.list_max_listpack_size());
@@ -63,7 +63,8 @@ impl Server {
         let shared = Arc::new(Shared {
             clock: if config.manual_clock() { Clock::manual() } else { Clock::system() },
             config: LiveConfig::new(config),
-            table: CommandTable::default(),
+            table: CommandTable::with_rows(crate::scripting::ROWS),
+            scripts: Default::default(),
             shards: handles,
             rings: Rings::new(shards),
             stop: AtomicBool::new(false),
@@ -83,7 +84,7 @@ impl Server {
             faults: Default::default(),
         });
         if appendonly {
-            crate::persist::aof_load::setup(&shared, &dir, truncated_ok).map_err(Error::Persist)?;
+            crate::shard::aof_load::setup(&shared, &dir, truncated_ok).map_err(Error::Persist)?;
         }
         // Always there (CONFIG SET appendonly may switch the AOF on); asleep while off.
         let aof_thread = Some(crate::persist::aof_worker::spawn(Arc::clone(&shared))?);
@@ -188,14 +189,14 @@ impl Server {
             let _ = t.join();
         }
         if joined {
-            saver::final_save(&self.shared);
+            saver::final_save(&*self.shared);
         }
         self.shared.aof_worker.stop();
         if let Some(t) = self.aof_thread.take() {
             let _ = t.join();
         }
         if self.shared.aof.on.load(Ordering::Acquire) {
-            crate::persist::aof::flush_all(&self.shared, true);
+            crate::persist::aof::flush_all(&self.shared.aof, &self.shared.config, self.shared.shard_count(), true);
         }
         // Host closures (and the host data they own) go now, not when the last Arc does.
         self.shared.table.custom.clear();

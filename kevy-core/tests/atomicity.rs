@@ -15,7 +15,7 @@ fn spread_keys() -> Vec<String> {
     let mut seen = Vec::new();
     for i in 0.. {
         let k = format!("acct:{i}");
-        let s = kevy_core::shard::routing::shard_of(k.as_bytes(), 4);
+        let s = kevy_core::shard_of(k.as_bytes(), 4);
         if !seen.contains(&s) {
             seen.push(s);
             keys.push(k);

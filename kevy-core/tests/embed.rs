@@ -19,7 +19,7 @@ fn spec(name: &str, arity: i32, flags: &str, keys: KeySpec) -> CustomSpec {
 
 /// A key that lives on `shard` of a `shards`-shard server.
 fn key_on(prefix: &str, shard: usize, shards: usize) -> String {
-    (0..).map(|i| format!("{prefix}{i}")).find(|k| kevy_core::shard::routing::shard_of(k.as_bytes(), shards) == shard).unwrap()
+    (0..).map(|i| format!("{prefix}{i}")).find(|k| kevy_core::shard_of(k.as_bytes(), shards) == shard).unwrap()
 }
 
 #[test]

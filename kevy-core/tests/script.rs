@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{start, Client};
-use kevy_core::shard::routing::shard_of;
+use kevy_core::shard_of;
 
 /// `count` keys named `prefix:i` on distinct shards of an `shards`-shard server.
 fn keys_on_distinct_shards(prefix: &str, count: usize, shards: usize) -> Vec<String> {

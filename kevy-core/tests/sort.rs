@@ -13,7 +13,7 @@ use common::{spread, start, Client};
 use kevy_core::{Config, Reply, Server};
 
 fn shard_of(key: &str, shards: usize) -> usize {
-    kevy_core::shard::routing::shard_of(key.as_bytes(), shards)
+    kevy_core::shard_of(key.as_bytes(), shards)
 }
 
 fn bulks(items: &[&str]) -> Reply {

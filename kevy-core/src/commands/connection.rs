@@ -51,9 +51,9 @@ fn ping(ctx: &mut Ctx<'_>, args: Args<'_>) {
 fn reset(ctx: &mut Ctx<'_>, _: Args<'_>) {
     let (shared, shard) = (ctx.shared, ctx.shard);
     let client = ctx.client();
-    let conn = crate::shard::mailbox::ConnRef { slot: client.slot, generation: client.generation };
+    let conn = crate::store::blocked::ConnRef { slot: client.slot, generation: client.generation };
     let subs = std::mem::take(&mut client.subs);
-    crate::shard::pubsub::forget(shared, shard, &subs, conn);
+    shared.forget_subscriptions(shard, &subs, conn);
     client.resp3 = false;
     client.name.clear();
     client.changed = true;

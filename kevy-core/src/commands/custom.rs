@@ -19,8 +19,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use super::{errors, flags, Command, Ctx, KeySpec, Route};
 use crate::resp::{Args, OwnedArgs, Reply, ReplyWriter};
-use crate::shard::client::Client;
-use crate::shard::routing::shard_of;
+use crate::commands::client::Client;
+use crate::store::routing::shard_of;
 
 /// The host's code for one custom command.
 pub type CustomHandler = dyn Fn(&mut CommandCtx<'_, '_>) + Send + Sync;
@@ -168,7 +168,7 @@ pub fn in_callback() -> bool {
 
 /// The handler of every custom command's table entry.
 fn run(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(handler) = ctx.shared.table.custom.handler(args.get(0)) else {
+    let Some(handler) = ctx.shared.table().custom.handler(args.get(0)) else {
         ctx.out.error(&errors::unknown_command(args.get(0), &mut args.from(1)));
         return;
     };
@@ -308,12 +308,12 @@ pub(crate) fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>, resp3: bool) -> Reply {
     if args.is_empty() {
         return Reply::Error(errors::EMPTY_COMMAND.as_bytes().to_vec());
     }
-    let cmd = match crate::shard::dispatch::resolve(&ctx.shared.table, args) {
+    let cmd = match crate::commands::call::resolve(ctx.shared.table(), args) {
         Ok(c) => c,
         Err(msg) => return Reply::Error(msg.into_bytes()),
     };
     let shards = ctx.db.shards();
-    let call = crate::shard::dispatch::Call::new(cmd, args);
+    let call = crate::commands::call::Call::new(cmd, args);
     let needed: Vec<usize> = match cmd.route {
         _ if cmd.spans_all(args) => (0..shards).collect(),
         Route::Pick(pick) => vec![pick(args, shards)],
@@ -333,7 +333,7 @@ pub(crate) fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>, resp3: bool) -> Reply {
         ctx.shard,
     );
     // The command around this one serves blocked clients after it, as after any write.
-    crate::shard::dispatch::run(&call, &mut nested, crate::shard::dispatch::Wake::Never);
+    ctx.shared.run_nested(&call, &mut nested);
     if nested.block.is_some() {
         return Reply::Nil;
     }

@@ -163,20 +163,6 @@ impl Effects {
     }
 }
 
-/// The consumers on now (two relaxed loads).
-#[inline]
-pub fn consumers_on(shared: &crate::shard::Shared) -> u32 {
-    use std::sync::atomic::Ordering::Relaxed;
-    let mut on = 0;
-    if shared.aof.on.load(Relaxed) {
-        on |= consumers::AOF;
-    }
-    if shared.config.notify_flags.load(Relaxed) != 0 {
-        on |= consumers::NOTIFY;
-    }
-    on
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,9 +221,6 @@ mod tests {
             assert!(matches!(row(stream).propagate, Propagate::Custom(_)), "{stream}");
         }
         assert!(matches!(row("lpush").propagate, Propagate::Verbatim));
-        for script in ["eval", "evalsha", "fcall"] {
-            assert!(row(script).is(traits::MAY_WRITE) && matches!(row(script).propagate, Propagate::None));
-        }
         assert!(row("del").is(traits::DELETES) && row("zunionstore").is(traits::STORES) && row("lpop").is(traits::REMOVES));
         let names = |c: &Command| c.events.iter().map(|e| (e.name, e.on, e.when)).collect::<Vec<_>>();
         assert_eq!(names(row("smove")), [("srem", On::Arg(1), When::Changed)]);
@@ -255,7 +238,7 @@ mod tests {
             ("shard/notify.rs", include_str!("../shard/notify.rs")),
             ("shard/pubsub.rs", include_str!("../shard/pubsub.rs")),
             ("persist/aof.rs", include_str!("../persist/aof.rs")),
-            ("persist/aof_load.rs", include_str!("../persist/aof_load.rs")),
+            ("shard/aof_load.rs", include_str!("../shard/aof_load.rs")),
             ("scripting/mod.rs", include_str!("../scripting/mod.rs")),
             ("shard/txn.rs", include_str!("../shard/txn.rs")),
             ("shard/dispatch.rs", include_str!("../shard/dispatch.rs")),

@@ -418,7 +418,6 @@ pub fn pfselftest_failed(what: &str) -> String {
     format!("TESTFAILED {what}")
 }
 
-
 // In-process host calls (the C ABI's kevy_call, Python's Server.call).
 /// kevy only: a (un)subscribe command run without a connection to deliver messages to.
 pub fn pubsub_needs_connection(name: &str) -> String {
@@ -454,18 +453,46 @@ pub fn geo_one_of_by(name: &str) -> String {
     format!("ERR exactly one of BYRADIUS and BYBOX can be specified for {name}")
 }
 
+/// A blocking command's timeout (BLPOP, BZPOPMIN...) that is not a number.
+pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+
+// The session stage and the dispatcher (shard/txn.rs, shard/dispatch.rs, shard/host.rs,
+// shard/front.rs).
+pub const NESTED_MULTI: &str = "ERR MULTI calls can not be nested";
+pub const EXEC_WITHOUT_MULTI: &str = "ERR EXEC without MULTI";
+pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
+pub const WATCH_IN_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
+pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
+pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+/// A handler panicked: the command's reply so far is replaced by this.
+pub const INTERNAL_ERROR: &str = "ERR internal error while running the command";
+/// Sent (then the connection closed) to a client over `maxclients`.
+pub const MAX_CLIENTS: &str = "ERR max number of clients reached";
+pub const HOST_CALL_IN_CALLBACK: &str =
+    "ERR in-process call from inside a custom command's callback: use the callback context's call";
+
+/// EXEC of a transaction whose queueing refused a command with `msg`.
+pub fn execabort_because(msg: &str) -> String {
+    format!("EXECABORT Transaction discarded because of: {}", msg.strip_prefix("ERR ").unwrap_or(msg))
+}
+
+/// RESP2 subscribed mode refuses command `name`.
+pub fn only_subscribe_commands(name: &str) -> String {
+    format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
 
-    /// The sources whose error replies live here: every command family and the Lua
-    /// side. (shard/txn.rs, shard/dispatch.rs and shard/busy.rs still hold their own
-    /// texts; resp/parser.rs and config.rs sit below commands/ in the layers, so
-    /// they keep theirs too.)
+    /// The sources whose error replies live here: every command family, the Lua side
+    /// and the shard layer. (resp/, config/ and types/stream/id.rs sit below commands/
+    /// in the layers, so they keep the texts they own: protocol errors, CONFIG SET's
+    /// parse errors, stream ID parse errors.)
     fn covered_files() -> Vec<PathBuf> {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut files = Vec::new();
-        let mut dirs = vec![src.join("commands"), src.join("scripting")];
+        let mut dirs = vec![src.join("commands"), src.join("scripting"), src.join("shard")];
         while let Some(dir) = dirs.pop() {
             for entry in std::fs::read_dir(&dir).expect("a source folder") {
                 let path = entry.expect("a folder entry").path();

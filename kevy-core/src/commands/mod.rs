@@ -5,6 +5,9 @@
 //! and wrong arity and routes by the key spec, so handlers never re-check either.
 
 pub mod bits;
+pub mod blocking;
+pub mod call;
+pub mod client;
 pub mod connection;
 pub mod custom;
 pub mod effects;
@@ -15,7 +18,7 @@ pub mod hll;
 pub mod keys;
 pub mod list;
 pub mod pubsub;
-pub mod scripting;
+pub mod runtime;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -25,10 +28,10 @@ pub mod txn;
 pub mod zset;
 
 use crate::resp::{Args, ReplyWriter};
-use crate::shard::client::Client;
-use crate::shard::db::Db;
-use crate::shard::Shared;
-use crate::shard::routing::ShardId;
+use crate::commands::client::Client;
+use crate::store::db::Db;
+use crate::store::routing::ShardId;
+use runtime::Runtime;
 
 /// Runs one command: reads `args`, works on `ctx.db`, writes exactly one reply.
 pub type Handler = fn(&mut Ctx<'_>, Args<'_>);
@@ -320,8 +323,6 @@ pub struct CommandTable {
     count: usize,
     /// Commands the host registered; consulted only for names that are not built-ins.
     pub custom: custom::Registry,
-    /// The server's Lua scripts (EVAL/SCRIPT), shared by every shard.
-    pub scripts: crate::scripting::Scripts,
 }
 
 /// FNV-1a over the bytes with bit 5 set, which folds ASCII letter case. (Other bytes
@@ -364,8 +365,17 @@ fn name_hash(name: &[u8], key: &NameKey) -> u64 {
     h ^ (h >> 29)
 }
 
+/// The built-in commands of this layer (the table of a server adds the rows of the
+/// layers above: scripting's EVAL and FUNCTION).
 impl Default for CommandTable {
     fn default() -> Self {
+        CommandTable::with_rows(&[])
+    }
+}
+
+impl CommandTable {
+    /// This layer's rows and `extra` (rows contributed by the layers above).
+    pub fn with_rows(extra: &[&'static [Command]]) -> Self {
         let families: &[&[Command]] = &[
             connection::COMMANDS,
             server::COMMANDS,
@@ -398,14 +408,12 @@ impl Default for CommandTable {
             stream::group::COMMANDS,
             stream::info::COMMANDS,
             stream::read::COMMANDS,
-            scripting::function::COMMANDS,
-            scripting::COMMANDS,
             txn::COMMANDS,
             sort::COMMANDS,
         ];
-        let all: Vec<&'static Command> = families.iter().flat_map(|f| f.iter()).collect();
+        let all: Vec<&'static Command> = families.iter().chain(extra).flat_map(|f| f.iter()).collect();
         let size = (all.len() * 4).next_power_of_two();
-        let mut t = CommandTable { slots: vec![None; size], hashes: vec![0; size], keys: vec![LONG_NAME; size], count: 0, custom: custom::Registry::default(), scripts: Default::default() };
+        let mut t = CommandTable { slots: vec![None; size], hashes: vec![0; size], keys: vec![LONG_NAME; size], count: 0, custom: custom::Registry::default() };
         for cmd in all {
             t.insert(cmd);
         }
@@ -505,8 +513,8 @@ pub struct Ctx<'a> {
     /// The calling connection. None when the command runs on another shard than the
     /// connection's: keyless commands, the only ones that need it, always run locally.
     pub client: Option<&'a mut Client>,
-    /// Server-wide state: config, command table, stats.
-    pub shared: &'a Shared,
+    /// The running server: config, command table, stats, pub/sub, persistence.
+    pub shared: &'a dyn Runtime,
     /// The shard running the command.
     pub shard: ShardId,
     /// Set when a blocked command is re-run to serve it: the key whose new data serves
@@ -514,7 +522,7 @@ pub struct Ctx<'a> {
     pub serving: Option<&'a [u8]>,
     /// Set by a blocking command's handler that found nothing: block instead of
     /// replying (see `shard::blocking`).
-    pub block: Option<crate::shard::blocking::BlockRequest>,
+    pub block: Option<crate::commands::blocking::BlockRequest>,
     /// What this run did beyond its reply, as the handler reported it.
     pub effects: effects::Effects,
 }
@@ -526,10 +534,10 @@ impl<'a> Ctx<'a> {
         out: ReplyWriter<'a>,
         now_ms: u64,
         client: Option<&'a mut Client>,
-        shared: &'a Shared,
+        shared: &'a dyn Runtime,
         shard: ShardId,
     ) -> Self {
-        Ctx::with_consumers(db, out, now_ms, client, shared, shard, effects::consumers_on(shared))
+        Ctx::with_consumers(db, out, now_ms, client, shared, shard, shared.consumers_on())
     }
 
     /// [`new`](Self::new) with the effect consumers already known (the dispatcher
@@ -540,7 +548,7 @@ impl<'a> Ctx<'a> {
         out: ReplyWriter<'a>,
         now_ms: u64,
         client: Option<&'a mut Client>,
-        shared: &'a Shared,
+        shared: &'a dyn Runtime,
         shard: ShardId,
         on: u32,
     ) -> Self {
@@ -549,7 +557,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Asks to block: the handler found nothing to serve and writes no reply.
-    pub fn block_on(&mut self, req: crate::shard::blocking::BlockRequest) {
+    pub fn block_on(&mut self, req: crate::commands::blocking::BlockRequest) {
         self.block = Some(req);
     }
 

@@ -3,8 +3,8 @@
 
 use super::{container, errors, flags::*, rules, Command, Ctx, KeySpec};
 use crate::resp::Args;
-use crate::shard::mailbox::ConnRef;
-use crate::shard::pubsub::{self, Kind};
+use crate::store::blocked::ConnRef;
+use crate::commands::client::Kind;
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler, summary: &'static str) -> Command {
     Command::new(name, arity, flags, KeySpec::NONE, handler).group("pubsub").summary(summary)
@@ -65,7 +65,7 @@ fn do_subscribe(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind, verb: &str) {
     let conn = conn_ref(ctx);
     for name in args.from(1) {
         if ctx.client().subs.set(kind).insert(name.to_vec()) {
-            pubsub::subscribe(ctx.shared, ctx.shard, kind, name, conn);
+            ctx.shared.subscribe(ctx.shard, kind, name, conn);
             ctx.client().changed = true;
         }
         let n = count_for(ctx, kind);
@@ -86,7 +86,7 @@ fn do_unsubscribe(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind, verb: &str) {
     }
     for name in names {
         if ctx.client().subs.set(kind).remove(&name) {
-            pubsub::unsubscribe(ctx.shared, ctx.shard, kind, &name, conn);
+            ctx.shared.unsubscribe(ctx.shard, kind, &name, conn);
             ctx.client().changed = true;
         }
         let n = count_for(ctx, kind);
@@ -126,13 +126,13 @@ fn sunsubscribe(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// PUBLISH channel message
 fn publish(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let n = pubsub::publish(ctx.shared, Kind::Channel, args.get(1), args.get(2));
+    let n = ctx.shared.publish(Kind::Channel, args.get(1), args.get(2));
     ctx.out.int(n);
 }
 
 /// SPUBLISH shardchannel message
 fn spublish(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let n = pubsub::publish(ctx.shared, Kind::Shard, args.get(1), args.get(2));
+    let n = ctx.shared.publish(Kind::Shard, args.get(1), args.get(2));
     ctx.out.int(n);
 }
 
@@ -140,7 +140,7 @@ fn list_names(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
     if args.len() > 3 {
         return ctx.out.error(&errors::wrong_arity(if kind == Kind::Shard { "pubsub|shardchannels" } else { "pubsub|channels" }));
     }
-    let names = ctx.shared.pubsub.names(kind, args.opt(2));
+    let names = ctx.shared.channel_names(kind, args.opt(2));
     ctx.out.array(names.len());
     for n in names {
         ctx.out.bulk(&n);
@@ -152,7 +152,7 @@ fn count_names(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
     ctx.out.array(names.len() * 2);
     for n in names {
         ctx.out.bulk(n);
-        ctx.out.int(ctx.shared.pubsub.count(kind, n));
+        ctx.out.int(ctx.shared.subscriber_count(kind, n));
     }
 }
 
@@ -178,5 +178,5 @@ fn pubsub_shardnumsub(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// PUBSUB NUMPAT
 fn pubsub_numpat(ctx: &mut Ctx<'_>, _: Args<'_>) {
-    ctx.out.int(ctx.shared.pubsub.patterns());
+    ctx.out.int(ctx.shared.pattern_count());
 }

@@ -29,8 +29,9 @@ use std::sync::{Arc, Mutex};
 use crate::commands::effects::Propagate;
 use crate::commands::{flags, Ctx};
 use crate::resp::Args;
-use crate::shard::dispatch::Call;
-use crate::shard::routing::{shard_of, ShardId};
+use crate::commands::call::Call;
+use crate::store::routing::{shard_of, ShardId};
+use crate::config::LiveConfig;
 use crate::store::{Keyspace, ValueRef};
 
 pub use crate::config::fsync::Fsync;
@@ -185,29 +186,28 @@ impl Logs {
 }
 
 /// Flushes the logs of the shards `db` holds other than `me` (per the fsync policy).
-pub fn flush_others(db: &mut crate::shard::db::Db<'_>, shared: &crate::shard::Shared, me: ShardId) {
-    let policy = Fsync::current(&shared.config);
+pub fn flush_others(logs: &Logs, config: &LiveConfig, db: &mut crate::store::db::Db<'_>, me: ShardId) {
+    let policy = Fsync::current(config);
     for (id, _) in db.all() {
         if id != me {
-            shared.aof.flush(id, policy);
+            logs.flush(id, policy);
         }
     }
 }
 
 /// Flushes every shard's log (at stop, and after an in-process call).
-pub fn flush_all(shared: &crate::shard::Shared, sync: bool) {
-    let policy = if sync { Fsync::Always } else { Fsync::current(&shared.config) };
-    for id in 0..shared.shard_count() {
-        shared.aof.flush(id, policy);
+pub fn flush_all(logs: &Logs, config: &LiveConfig, shards: usize, sync: bool) {
+    let policy = if sync { Fsync::Always } else { Fsync::current(config) };
+    for id in 0..shards {
+        logs.flush(id, policy);
     }
 }
 
 /// Logs a write that just ran in `ctx`, as its row's `propagate` declares (`reply`
 /// is its encoded reply, given only to `Propagate::Custom`). Called by the effect
 /// stage of `dispatch::run` when the AOF is on.
-pub fn record(call: &Call<'_>, ctx: &mut Ctx<'_>, reply: &[u8]) {
+pub fn record(logs: &Logs, call: &Call<'_>, ctx: &mut Ctx<'_>, reply: &[u8]) {
     let (cmd, args) = (call.cmd, call.args);
-    let logs = &ctx.shared.aof;
     if !cmd.has(flags::WRITE) || !logs.on.load(Ordering::Acquire) || ctx.block.is_some() || ctx.effects.failed {
         return;
     }
@@ -235,7 +235,7 @@ pub fn record(call: &Call<'_>, ctx: &mut Ctx<'_>, reply: &[u8]) {
     };
     let home = shard_of(args.get(first), n);
     if positions.iter().any(|&p| shard_of(args.get(p), n) != home) {
-        return log_states(ctx, args, &positions);
+        return log_states(logs, ctx, args, &positions);
     }
     if let Propagate::Custom(lines_of) = cmd.propagate {
         let (now, ks) = (ctx.now_ms, ctx.db.ks(args.get(first)));
@@ -245,25 +245,25 @@ pub fn record(call: &Call<'_>, ctx: &mut Ctx<'_>, reply: &[u8]) {
     }
     logs.append_args(home, args);
     if let Propagate::AbsoluteTtl = cmd.propagate {
-        log_deadlines(ctx, args, &positions, home);
+        log_deadlines(logs, ctx, args, &positions, home);
     }
 }
 
 /// `PEXPIREAT key <ms>` for each key that now has a deadline.
-fn log_deadlines(ctx: &mut Ctx<'_>, args: Args<'_>, positions: &[usize], home: ShardId) {
+fn log_deadlines(logs: &Logs, ctx: &mut Ctx<'_>, args: Args<'_>, positions: &[usize], home: ShardId) {
     let now = ctx.now_ms;
     for &p in positions {
         let key = args.get(p);
         let Some(ks) = ctx.db.shard(home) else { return };
         if let Some(at) = ks.expire_of(key, now).filter(|&at| at != 0) {
             let at = at.to_string();
-            ctx.shared.aof.append(home, [b"PEXPIREAT".as_slice(), key, at.as_bytes()].into_iter());
+            logs.append(home, [b"PEXPIREAT".as_slice(), key, at.as_bytes()].into_iter());
         }
     }
 }
 
 /// A multi-shard write: each touched key's resulting state, in its own shard's log.
-fn log_states(ctx: &mut Ctx<'_>, args: Args<'_>, positions: &[usize]) {
+fn log_states(logs: &Logs, ctx: &mut Ctx<'_>, args: Args<'_>, positions: &[usize]) {
     let n = ctx.db.shards();
     let now = ctx.now_ms;
     let mut seen: Vec<&[u8]> = Vec::new();
@@ -278,7 +278,7 @@ fn log_states(ctx: &mut Ctx<'_>, args: Args<'_>, positions: &[usize]) {
         let mut lines = Vec::new();
         state_commands(ks, key, now, &mut lines);
         for line in lines {
-            ctx.shared.aof.append(id, line.iter());
+            logs.append(id, line.iter());
         }
     }
 }

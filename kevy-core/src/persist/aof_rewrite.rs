@@ -15,8 +15,8 @@ use std::path::Path;
 use super::aof::{shard_file, AofLog};
 use super::dump::{commit, copy_shard, tmp_path, write_rdb_tmp, KeyRecord};
 use crate::store::ValueRef;
-use crate::shard::routing::ShardId;
-use crate::shard::Shared;
+use crate::store::routing::ShardId;
+use super::Host;
 
 /// Writes a preamble-only AOF at `path` from `records` (the snapshot writer's
 /// temporary-file-and-rename), open for appending: the file and its size.
@@ -34,8 +34,8 @@ fn entries_of(records: &[KeyRecord]) -> impl ExactSizeIterator<Item = (&[u8], Va
 
 /// At start-up (no shard thread running): writes shard `id`'s file afresh from its
 /// keyspace and opens its log.
-pub fn rewrite_now(shared: &Shared, dir: &Path, id: ShardId) -> io::Result<AofLog> {
-    base_from(&shared.lock(id), dir, id, shared.clock.now_ms())
+pub fn rewrite_now<H: Host + ?Sized>(shared: &H, dir: &Path, id: ShardId) -> io::Result<AofLog> {
+    base_from(&shared.lock(id), dir, id, shared.now_ms())
 }
 
 /// Writes shard `id`'s file afresh from `ks` (whose lock the caller holds) and opens
@@ -48,9 +48,9 @@ pub fn base_from(ks: &crate::store::Keyspace, dir: &Path, id: ShardId, now_ms: u
 }
 
 /// Rewrites shard `id`'s file while the shard keeps serving (see the module docs).
-pub fn rewrite_live(shared: &Shared, id: ShardId) -> io::Result<u64> {
-    let now_ms = shared.clock.now_ms();
-    let slot = std::sync::Arc::clone(&shared.aof.shards[id]);
+pub fn rewrite_live<H: Host + ?Sized>(shared: &H, id: ShardId) -> io::Result<u64> {
+    let now_ms = shared.now_ms();
+    let slot = std::sync::Arc::clone(&shared.logs().shards[id]);
     let (records, path) = {
         let ks = shared.lock(id);
         let mut log = slot.lock().unwrap_or_else(|e| e.into_inner());

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::aof::Fsync;
 use super::aof_rewrite::rewrite_live;
-use crate::shard::Shared;
+use super::Host;
 
 /// Requests to the worker, and a way to wake it.
 #[derive(Default)]
@@ -59,17 +59,17 @@ impl Worker {
 }
 
 /// Starts the worker thread for `shared`.
-pub fn spawn(shared: Arc<Shared>) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new().name("kevy-aof".into()).spawn(move || run(&shared))
+pub fn spawn<H: Host + Send + 'static>(shared: Arc<H>) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("kevy-aof".into()).spawn(move || run(&*shared))
 }
 
-fn run(shared: &Shared) {
-    let worker = &shared.aof_worker;
+fn run<H: Host + ?Sized>(shared: &H) {
+    let worker = &shared.aof_worker();
     loop {
         let (rewrite, switch) = {
             let mut s = worker.state.lock().unwrap_or_else(|e| e.into_inner());
             if !s.stop && !s.rewrite_requested && !s.switch_requested {
-                s = if shared.aof.on.load(Ordering::Acquire) {
+                s = if shared.logs().on.load(Ordering::Acquire) {
                     worker.wake.wait_timeout(s, Duration::from_secs(1)).unwrap_or_else(|e| e.into_inner()).0
                 } else {
                     worker.wake.wait(s).unwrap_or_else(|e| e.into_inner())
@@ -79,7 +79,7 @@ fn run(shared: &Shared) {
                 return;
             }
             let switch = std::mem::take(&mut s.switch_requested);
-            let r = shared.aof.on.load(Ordering::Acquire) && (s.rewrite_requested || due_for_rewrite(shared));
+            let r = shared.logs().on.load(Ordering::Acquire) && (s.rewrite_requested || due_for_rewrite(shared));
             s.rewrite_requested = false;
             s.rewriting = r;
             (r, switch)
@@ -87,8 +87,8 @@ fn run(shared: &Shared) {
         if switch {
             follow_setting(shared);
         }
-        if Fsync::current(&shared.config) == Fsync::EverySec {
-            for log in &shared.aof.shards {
+        if Fsync::current(shared.config()) == Fsync::EverySec {
+            for log in &shared.logs().shards {
                 if let Some(file) = log.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|l| l.file()) {
                     let _ = file.sync_data();
                 }
@@ -109,31 +109,31 @@ fn run(shared: &Shared) {
 /// Turns the AOF on or off to match `appendonly`. On: with every shard locked (so no
 /// write slips between), each shard's file is written from its keys and its log
 /// opened. Off: every log is flushed, fsynced and closed.
-fn follow_setting(shared: &Shared) {
-    let cfg = shared.config.snapshot();
+fn follow_setting<H: Host + ?Sized>(shared: &H) {
+    let cfg = shared.config().snapshot();
     let want = cfg.appendonly();
-    if want == shared.aof.on.load(Ordering::Acquire) {
+    if want == shared.logs().on.load(Ordering::Acquire) {
         return;
     }
     let ids: Vec<usize> = (0..shared.shard_count()).collect();
     let locks = shared.lock_shards(&ids);
     if !want {
-        super::aof::flush_all(shared, true);
-        shared.aof.on.store(false, Ordering::Release);
-        shared.aof.shards.iter().for_each(|l| *l.lock().unwrap_or_else(|e| e.into_inner()) = None);
+        super::aof::flush_all(shared.logs(), shared.config(), shared.shard_count(), true);
+        shared.logs().on.store(false, Ordering::Release);
+        shared.logs().shards.iter().for_each(|l| *l.lock().unwrap_or_else(|e| e.into_inner()) = None);
         crate::log_notice!("append only file switched off");
         return;
     }
     let dir = PathBuf::from(cfg.get("dir").unwrap_or("."));
-    let now_ms = shared.clock.now_ms();
+    let now_ms = shared.now_ms();
     let opened: std::io::Result<Vec<_>> = std::fs::create_dir_all(&dir)
         .and_then(|_| ids.iter().map(|&id| super::aof_rewrite::base_from(&locks[id], &dir, id, now_ms)).collect());
     match opened.and_then(|logs| super::dump::write_layout(&dir, ids.len()).map(|_| logs)) {
         Ok(logs) => {
-            for (slot, log) in shared.aof.shards.iter().zip(logs) {
+            for (slot, log) in shared.logs().shards.iter().zip(logs) {
                 *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(log);
             }
-            shared.aof.on.store(true, Ordering::Release);
+            shared.logs().on.store(true, Ordering::Release);
             crate::log_notice!("append only file switched on in {}", dir.display());
         }
         Err(e) => crate::log_warning!("cannot switch the append only file on: {e}"),
@@ -141,14 +141,14 @@ fn follow_setting(shared: &Shared) {
 }
 
 /// Has any shard's file grown enough for an automatic rewrite?
-fn due_for_rewrite(shared: &Shared) -> bool {
-    let cfg = shared.config.snapshot();
+fn due_for_rewrite<H: Host + ?Sized>(shared: &H) -> bool {
+    let cfg = shared.config().snapshot();
     let pct: u64 = cfg.get("auto-aof-rewrite-percentage").and_then(|v| v.parse().ok()).unwrap_or(0);
     let min: u64 = cfg.get("auto-aof-rewrite-min-size").and_then(|v| v.parse().ok()).unwrap_or(u64::MAX);
     if pct == 0 {
         return false;
     }
-    shared.aof.shards.iter().any(|log| {
+    shared.logs().shards.iter().any(|log| {
         log.lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()

@@ -13,14 +13,14 @@ use std::path::{Path, PathBuf};
 
 use super::rdb::{self, RdbError};
 use super::rdb_write::RdbWriter;
-use crate::shard::routing::shard_of;
+use crate::store::routing::shard_of;
 use crate::store::{Keyspace, Value, ValueRef};
 
 /// The layout file's name.
 pub const LAYOUT_FILE: &str = "kevy-layout";
 /// Bumped when the meaning of the files changes.
 const LAYOUT_FORMAT: u32 = 1;
-/// The routing function keys were homed with (`shard::routing`).
+/// The routing function keys were homed with (`store::routing`).
 const ROUTING: &str = "ahash-0.8.11-fixed-seeds";
 
 /// The snapshot file of shard `id`.

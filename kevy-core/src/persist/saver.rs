@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use super::dump;
-use crate::shard::routing::ShardId;
-use crate::shard::Shared;
+use crate::store::routing::ShardId;
+use super::Host;
 
 /// Snapshot bookkeeping shared by the shards.
 #[derive(Default)]
@@ -35,24 +35,19 @@ pub mod shutdown {
 }
 
 /// The data directory.
-pub fn dir(shared: &Shared) -> PathBuf {
-    PathBuf::from(shared.config.snapshot().get("dir").unwrap_or(".").to_string())
+pub fn dir<H: Host + ?Sized>(shared: &H) -> PathBuf {
+    PathBuf::from(shared.config().snapshot().get("dir").unwrap_or(".").to_string())
 }
 
 /// The configured save rules as (seconds, changes) pairs; empty when saving is off.
-pub fn rules(shared: &Shared) -> Vec<(u64, u64)> {
-    let text = shared.config.snapshot().get("save").unwrap_or("").to_string();
+pub fn rules<H: Host + ?Sized>(shared: &H) -> Vec<(u64, u64)> {
+    let text = shared.config().snapshot().get("save").unwrap_or("").to_string();
     let nums: Vec<u64> = text.split_whitespace().filter_map(|w| w.parse().ok()).collect();
     nums.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect()
 }
 
-/// Write commands run so far, over all shards.
-pub fn dirty_total(shared: &Shared) -> u64 {
-    shared.sum(|s| &s.dirty)
-}
-
 /// Writes every shard now. The caller must hold no shard lock: this takes them all.
-pub fn save_now(shared: &Shared) -> std::io::Result<usize> {
+pub fn save_now<H: Host + ?Sized>(shared: &H) -> std::io::Result<usize> {
     let ids: Vec<ShardId> = (0..shared.shard_count()).collect();
     let locks = shared.lock_shards(&ids);
     let views: Vec<&crate::store::Keyspace> = locks.iter().map(|g| &**g).collect();
@@ -60,16 +55,16 @@ pub fn save_now(shared: &Shared) -> std::io::Result<usize> {
 }
 
 /// Writes the shards the caller holds locked (SAVE runs on every shard at once).
-pub fn save_locked(shared: &Shared, views: &[&crate::store::Keyspace]) -> std::io::Result<usize> {
-    let now_ms = shared.clock.now_ms();
-    let dirty = dirty_total(shared);
+pub fn save_locked<H: Host + ?Sized>(shared: &H, views: &[&crate::store::Keyspace]) -> std::io::Result<usize> {
+    let now_ms = shared.now_ms();
+    let dirty = shared.dirty_total();
     let result = dump::save_all(&dir(shared), views, now_ms);
     record(shared, result.is_ok(), dirty, now_ms);
     result
 }
 
-fn record(shared: &Shared, ok: bool, dirty: u64, now_ms: u64) {
-    let state = &shared.persist;
+fn record<H: Host + ?Sized>(shared: &H, ok: bool, dirty: u64, now_ms: u64) {
+    let state = &shared.save_state();
     state.last_ok.store(ok, Ordering::Release);
     if ok {
         state.last_save_s.store(now_ms / 1000, Ordering::Release);
@@ -79,8 +74,8 @@ fn record(shared: &Shared, ok: bool, dirty: u64, now_ms: u64) {
 
 /// Starts a background save of a copy the caller took under the shards' locks (one
 /// consistent cut). False when one is already running.
-pub fn start_background(shared: &Shared, copies: Vec<Vec<dump::KeyRecord>>) -> bool {
-    let state = &shared.persist;
+pub fn start_background<H: Host + ?Sized>(shared: &H, copies: Vec<Vec<dump::KeyRecord>>) -> bool {
+    let state = &shared.save_state();
     if state.in_progress.swap(true, Ordering::AcqRel) {
         return false;
     }
@@ -88,7 +83,7 @@ pub fn start_background(shared: &Shared, copies: Vec<Vec<dump::KeyRecord>>) -> b
     if let Some(old) = slot.take() {
         let _ = old.join();
     }
-    let (dir, now_ms, dirty) = (dir(shared), shared.clock.now_ms(), dirty_total(shared));
+    let (dir, now_ms, dirty) = (dir(shared), shared.now_ms(), shared.dirty_total());
     let (in_progress, last_save, last_ok) =
         (Arc::clone(&state.in_progress), Arc::clone(&state.last_save_s), Arc::clone(&state.last_ok));
     state.dirty_at_save.store(dirty, Ordering::Release);
@@ -116,31 +111,31 @@ pub fn start_background(shared: &Shared, copies: Vec<Vec<dump::KeyRecord>>) -> b
 }
 
 /// Takes the consistent copy (all shards locked at once) and starts writing it.
-pub fn background_save(shared: &Shared) -> bool {
-    if shared.persist.in_progress.load(Ordering::Acquire) {
+pub fn background_save<H: Host + ?Sized>(shared: &H) -> bool {
+    if shared.save_state().in_progress.load(Ordering::Acquire) {
         return false;
     }
     let ids: Vec<ShardId> = (0..shared.shard_count()).collect();
-    let now_ms = shared.clock.now_ms();
+    let now_ms = shared.now_ms();
     let copies: Vec<_> = shared.lock_shards(&ids).iter().map(|ks| dump::copy_shard(ks, now_ms)).collect();
     start_background(shared, copies)
 }
 
 /// Waits for a running background save.
-pub fn wait_background(shared: &Shared) {
-    if let Some(t) = shared.persist.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+pub fn wait_background<H: Host + ?Sized>(shared: &H) {
+    if let Some(t) = shared.save_state().thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
         let _ = t.join();
     }
 }
 
 /// Called every reaper tick by shard 0: starts a background save when a save rule is
 /// met (at least `changes` writes within the last `secs` seconds since the last save).
-pub fn check_rules(shared: &Shared, now_ms: u64) {
-    let state = &shared.persist;
+pub fn check_rules<H: Host + ?Sized>(shared: &H, now_ms: u64) {
+    let state = &shared.save_state();
     if state.in_progress.load(Ordering::Acquire) {
         return;
     }
-    let changes = dirty_total(shared).saturating_sub(state.dirty_at_save.load(Ordering::Acquire));
+    let changes = shared.dirty_total().saturating_sub(state.dirty_at_save.load(Ordering::Acquire));
     if changes == 0 {
         return;
     }
@@ -153,9 +148,9 @@ pub fn check_rules(shared: &Shared, now_ms: u64) {
 
 /// At stop: waits for a background save, then saves if SHUTDOWN asked to, or by
 /// default when save rules are configured.
-pub fn final_save(shared: &Shared) {
+pub fn final_save<H: Host + ?Sized>(shared: &H) {
     wait_background(shared);
-    let mode = shared.shutdown_mode.load(Ordering::Acquire);
+    let mode = shared.shutdown_mode();
     if mode == shutdown::SAVE || (mode == shutdown::DEFAULT && !rules(shared).is_empty()) {
         match save_now(shared) {
             Ok(n) => crate::log_notice!("DB saved on disk ({n} keys)"),

@@ -28,7 +28,7 @@ use super::sandbox::Plain;
 use super::{convert, Running, Scripts};
 use crate::commands::{flags, Ctx, Route};
 use crate::resp::{OwnedArgs, Reply};
-use crate::shard::routing::shard_of;
+use crate::store::routing::shard_of;
 
 /// Lua instructions between two checks for SCRIPT KILL (Redis checks as often).
 const HOOK_EVERY: u32 = 100_000;
@@ -408,7 +408,7 @@ pub fn compile(scripts: &Scripts, sha: &str, body: &[u8]) -> Result<(), String> 
 /// Runs a script for `ctx`'s command and writes its reply.
 pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) {
     let shared = ctx.shared;
-    let scripts = &shared.table.scripts;
+    let scripts = super::of(shared);
     let outcome = with_state(scripts, |st| run_in(st, ctx, inv));
     match outcome {
         Ok(Ok(())) => {}
@@ -555,7 +555,7 @@ pub(super) fn run_entry(
     let held: Vec<usize> = (0..ctx.db.shards()).filter(|&i| ctx.db.shard(i).is_some()).collect();
     let function = matches!(entry, Entry::Callback(_));
     let command = if function { fcall_command(name, &keys, &argv) } else { Vec::new() };
-    let guard = shared.table.scripts.start(held, function, name, command);
+    let guard = super::of(shared).start(held, function, name, command);
     stop_when_killed(lua, Arc::clone(&guard.run));
     let outcome = call_in_scope(st, ctx, entry, (keys, argv), read_only, &guard.run);
     lua.remove_hook();
@@ -695,11 +695,11 @@ fn command_call(
     }
     let owned = OwnedArgs::from_slices(argv.iter());
     let cargs = owned.args();
-    let table = &ctx.shared.table;
+    let table = ctx.shared.table();
     if table.lookup(cargs.get(0)).is_none() {
         return Err(errors::CALL_UNKNOWN_COMMAND.into());
     }
-    let cmd = crate::shard::dispatch::resolve(table, cargs).map_err(|msg| {
+    let cmd = crate::commands::call::resolve(table, cargs).map_err(|msg| {
         if errors::is_wrong_arity(&msg) {
             errors::CALL_WRONG_ARITY.to_string()
         } else {

@@ -24,7 +24,9 @@ pub mod cjson;
 pub mod convert;
 pub mod engine;
 pub mod functions;
+pub mod function_rows;
 pub mod library;
+pub mod rows;
 mod sandbox;
 pub mod sha1;
 
@@ -35,73 +37,81 @@ use std::time::Instant;
 
 pub use sha1::sha1_hex;
 
-use crate::shard::dispatch::Target;
+use crate::commands::call::Target;
+use crate::commands::runtime::Runtime;
+use crate::commands::Command;
+use crate::config::LiveConfig;
 
 // SCRIPT KILL's replies and the -BUSY texts (EVAL, FCALL): commands/errors.rs.
 use crate::commands::errors::{BUSY, BUSY_FUNCTION, NOTBUSY, UNKILLABLE};
 
+/// The script and function rows, contributed to the command table by this layer
+/// (which owns the engine they run).
+pub const ROWS: &[&[crate::commands::Command]] = &[function_rows::COMMANDS, rows::COMMANDS];
+
+/// The server's scripts, as the runtime a command runs in holds them.
+pub fn of(rt: &dyn Runtime) -> &Scripts {
+    rt.scripts().downcast_ref().expect("the runtime holds scripting::Scripts")
+}
+
 /// Should `cmd` get `-BUSY` instead of running? Yes when it needs a shard (`shards`)
 /// that a script has held for longer than `busy-reply-threshold`, unless it is allowed
 /// while busy (SCRIPT KILL). Some(the reply text). One atomic load while no script runs.
-pub fn busy_for(shared: &crate::shard::Shared, cmd: &crate::commands::Command, shards: &[usize]) -> Option<&'static str> {
-    let scripts = &shared.table.scripts;
+pub fn busy_for(scripts: &Scripts, config: &LiveConfig, cmd: &Command, shards: &[usize]) -> Option<&'static str> {
     if !scripts.any_running() || cmd.has(crate::commands::flags::ALLOW_BUSY) {
         return None;
     }
-    scripts.busy(shards, threshold_ms(shared))
+    scripts.busy(shards, threshold_ms(config))
 }
 
 /// The `-BUSY` text for a command when any script anywhere is past the threshold
 /// (SHUTDOWN without NOSAVE, commands queued in MULTI, EXEC: as Redis, a busy server
 /// refuses them whatever their keys). One atomic load while no script runs.
-pub fn busy_anywhere(shared: &crate::shard::Shared) -> Option<&'static str> {
-    let scripts = &shared.table.scripts;
+pub fn busy_anywhere(scripts: &Scripts, config: &LiveConfig, shard_count: usize) -> Option<&'static str> {
     if !scripts.any_running() {
         return None;
     }
-    let all: Vec<usize> = (0..shared.shard_count()).collect();
-    scripts.busy(&all, threshold_ms(shared))
+    let all: Vec<usize> = (0..shard_count).collect();
+    scripts.busy(&all, threshold_ms(config))
 }
 
 /// `busy-reply-threshold` (alias `lua-time-limit`), in milliseconds.
-pub fn threshold_ms(shared: &crate::shard::Shared) -> u64 {
-    shared.config.matching(b"busy-reply-threshold").first().and_then(|(_, v)| v.parse().ok()).unwrap_or(5000)
+pub fn threshold_ms(config: &LiveConfig) -> u64 {
+    config.matching(b"busy-reply-threshold").first().and_then(|(_, v)| v.parse().ok()).unwrap_or(5000)
 }
 
 /// [`busy_for`] with the shards of a routing decision, for the dispatcher.
-pub fn busy_for_target(
-    shared: &crate::shard::Shared,
-    cmd: &crate::commands::Command,
-    target: &Target,
-    me: usize,
-) -> Option<&'static str> {
+pub fn busy_for_target(scripts: &Scripts, config: &LiveConfig, cmd: &Command, target: &Target, me: usize) -> Option<&'static str> {
     let needs = match target {
         Target::Local => std::slice::from_ref(&me),
         Target::Remote(s) => std::slice::from_ref(s),
         Target::Multi(ids) => &ids[..],
     };
-    busy_for(shared, cmd, needs)
+    busy_for(scripts, config, cmd, needs)
 }
 
 /// [`busy_for_target`], and for a command that names no keys (PING, INFO, CONFIG,
 /// PUBLISH, EVAL with 0 keys...) on any shard: it acts on the server as a whole, which
 /// is busy while any script is past the threshold, as on Redis. Commands on keys of
-/// shards no script holds keep running.
+/// shards no script holds keep running. `call` is the routed command, `shard_count`
+/// the server's.
 pub fn busy_for_command(
-    shared: &crate::shard::Shared,
-    cmd: &crate::commands::Command,
-    args: crate::resp::Args<'_>,
+    scripts: &Scripts,
+    config: &LiveConfig,
+    shard_count: usize,
+    call: &crate::commands::call::Call<'_>,
     target: &Target,
     me: usize,
 ) -> Option<&'static str> {
-    if !shared.table.scripts.any_running() {
+    if !scripts.any_running() {
         return None;
     }
-    busy_for_target(shared, cmd, target, me).or_else(|| {
+    let cmd = call.cmd;
+    busy_for_target(scripts, config, cmd, target, me).or_else(|| {
         let keyed_route = matches!(cmd.route, crate::commands::Route::Keys | crate::commands::Route::KeyPositions(_) | crate::commands::Route::KeysOrAll(..));
-        let keyless = keyed_route && cmd.key_positions(args).is_empty();
+        let keyless = keyed_route && cmd.key_positions(call.args).is_empty();
         if keyless && !cmd.has(crate::commands::flags::ALLOW_BUSY) {
-            busy_anywhere(shared)
+            busy_anywhere(scripts, config, shard_count)
         } else {
             None
         }
@@ -151,6 +161,7 @@ pub struct Scripts {
 
 impl Scripts {
     /// Caches `body`; returns its SHA-1 (lower-case hex).
+    #[cfg(test)]
     pub fn insert(&self, body: &[u8]) -> String {
         let sha = sha1_hex(body);
         self.insert_named(&sha, body);
@@ -181,10 +192,12 @@ impl Scripts {
     }
 
     /// Number of cached scripts (INFO's `number_of_cached_scripts`).
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.bodies.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

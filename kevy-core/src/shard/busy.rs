@@ -19,11 +19,12 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 
 use super::conn::Conn;
-use super::db::Db;
-use super::dispatch::{after_command, run, run_pipeline, Call, Step, Turn, Wake};
+use crate::store::db::Db;
+use super::dispatch::{after_command, run, run_pipeline, Step, Turn, Wake};
+use crate::commands::call::Call;
 use super::front::{Front, Written, LISTENER_TOKEN, WAKER_TOKEN};
 use super::mailbox::Outbox;
-use super::routing::ShardId;
+use crate::store::routing::ShardId;
 use super::txn::{self, SessionCtx};
 use super::Shared;
 use crate::commands::{flags, Command, Ctx};
@@ -67,7 +68,7 @@ impl Servicer for ShardServicer {
     }
 
     fn threshold_ms(&self) -> u64 {
-        crate::scripting::threshold_ms(&self.shared)
+        crate::scripting::threshold_ms(&self.shared.config)
     }
 
     fn serve(&mut self, run: &Running) {
@@ -103,7 +104,7 @@ impl ShardServicer {
         }
         if (ev.readable || ev.hangup) && super::event_loop::read_input(shared, front, id, slot, now_ms) {
             let Some(conn) = front.conns[slot as usize].as_mut() else { return };
-            let effects_on = crate::commands::effects::consumers_on(shared);
+            let effects_on = shared.consumers_on();
             let mut turn = Turn { shared, me: id, now_ms, outbox: &mut self.outbox, commands: 0, busy: Some(busy), effects_on };
             run_pipeline(&mut turn, conn, slot);
         }
@@ -154,5 +155,5 @@ fn run_keyless(turn: &mut Turn<'_>, conn: &mut Conn, cmd: &'static Command, args
     let resp3 = conn.client.resp3;
     let (buf, client) = conn.reply_parts();
     let mut ctx = Ctx::new(db, ReplyWriter::new(buf, resp3), turn.now_ms, Some(client), turn.shared, turn.me);
-    run(&Call::new(cmd, args), &mut ctx, Wake::Never);
+    run(turn.shared, &Call::new(cmd, args), &mut ctx, Wake::Never);
 }

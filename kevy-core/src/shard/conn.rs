@@ -7,9 +7,8 @@ use std::net::TcpStream;
 
 use std::sync::Arc;
 
-use super::blocking::Ticket;
-use super::client::Client;
-use crate::commands::Command;
+use crate::store::blocked::Ticket;
+use crate::commands::client::Client;
 use crate::config::{LiveConfig, OutputClass, OutputLimit};
 use crate::resp::ArgSpans;
 
@@ -24,7 +23,6 @@ pub struct BlockedOn {
     pub ticket: Arc<Ticket>,
     /// Its reply slot.
     pub seq: u64,
-    pub cmd: &'static Command,
 }
 
 /// A reply position in the pipeline, while an earlier reply is still awaited.

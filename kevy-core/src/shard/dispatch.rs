@@ -6,28 +6,20 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, MutexGuard};
 
 use super::conn::Conn;
-use super::db::Db;
-use super::blocking::{self, Home, Ticket};
+use crate::store::db::Db;
+use super::blocking::{self, Home};
+use crate::store::blocked::{ConnRef, Ticket};
 use super::conn::BlockedOn;
-use super::mailbox::{ConnRef, Outbox, ReplyBatch, Request, RequestBatch};
-use super::routing::{shard_of, ShardId};
+use super::mailbox::{Outbox, ReplyBatch, Request, RequestBatch};
+use crate::store::routing::ShardId;
 use super::txn::SessionCtx;
 use super::Shared;
-use crate::commands::effects::{consumers, consumers_on, traits, Propagate};
-use crate::commands::{errors, flags, rules, Command, CommandTable, Ctx, Route};
+use crate::commands::runtime::Runtime;
+use crate::commands::effects::{consumers, traits, Propagate};
+use crate::commands::call::{resolve, route, Call, Target};
+use crate::commands::{flags, rules, Command, Ctx};
 use crate::resp::{parse, Args, Limits, Parsed, ReplyWriter};
 use crate::store::Keyspace;
-
-/// Where a command runs.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Target {
-    /// On the connection's shard.
-    Local,
-    /// On another shard that owns all its keys.
-    Remote(ShardId),
-    /// Across these shards (sorted), locked together.
-    Multi(Vec<ShardId>),
-}
 
 /// What a connection's shard needs while it runs commands in one event-loop turn.
 pub struct Turn<'s> {
@@ -51,10 +43,7 @@ fn refused_when_subscribed(conn: &mut Conn, cmd: &'static Command) -> bool {
     if !conn.client.subs.any() || conn.client.resp3 || cmd.follows(rules::WHEN_SUBSCRIBED) {
         return false;
     }
-    let msg = format!(
-        "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-        cmd.name
-    );
+    let msg = crate::commands::errors::only_subscribe_commands(cmd.name);
     ReplyWriter::new(conn.reply_parts().0, false).error(&msg);
     true
 }
@@ -77,139 +66,6 @@ fn connection_state<'g>(
     Ok(super::txn::session(&mut SessionCtx { turn, conn, guard }, cmd, args))
 }
 
-/// Finds the command (or subcommand) and checks its arity. Errors are reply texts.
-#[inline(always)]
-pub fn resolve(table: &CommandTable, args: Args<'_>) -> Result<&'static Command, String> {
-    // The common case inline: a plain command with the right arity.
-    if let Some(cmd) = table.lookup(args.get(0)) {
-        if cmd.subcommands.is_empty() && cmd.arity_ok(args.len()) {
-            return Ok(cmd);
-        }
-    }
-    resolve_slow(table, args)
-}
-
-/// [`resolve`] for unknown commands, wrong arity and subcommands.
-#[inline(never)]
-fn resolve_slow(table: &CommandTable, args: Args<'_>) -> Result<&'static Command, String> {
-    let name = args.get(0);
-    let Some(cmd) = table.lookup(name) else {
-        return Err(errors::unknown_command(name, &mut args.from(1)));
-    };
-    if cmd.subcommands.is_empty() || args.len() < 2 {
-        if !cmd.arity_ok(args.len()) {
-            return Err(errors::wrong_arity(cmd.name));
-        }
-        return Ok(cmd);
-    }
-    let sub = args.get(1);
-    let Some(sc) = cmd.subcommands.iter().find(|s| s.short_name().as_bytes().eq_ignore_ascii_case(sub)) else {
-        return Err(errors::unknown_subcommand(cmd.name, sub));
-    };
-    if !sc.arity_ok(args.len()) {
-        return Err(errors::wrong_arity(sc.name));
-    }
-    Ok(sc)
-}
-
-/// A command resolved once: its row, its arguments and where its keys are. Every
-/// stage that needs the key positions (routing, notifications, the AOF, wake-ups)
-/// reads them from here; a `numkeys` list is computed once, when the call is made.
-#[derive(Clone)]
-pub struct Call<'a> {
-    pub cmd: &'static Command,
-    pub args: Args<'a>,
-    /// The positions a `Route::KeyPositions` function listed (None: malformed, the
-    /// command runs locally and its handler reports the error); unused otherwise.
-    listed: Option<Box<[usize]>>,
-}
-
-impl<'a> Call<'a> {
-    #[inline]
-    pub fn new(cmd: &'static Command, args: Args<'a>) -> Self {
-        let listed = match cmd.route {
-            Route::KeyPositions(list) | Route::KeysOrAll(list, _) => list(args).map(Vec::into_boxed_slice),
-            _ => None,
-        };
-        Call { cmd, args, listed }
-    }
-
-    /// The positions of the call's keys.
-    #[inline]
-    pub fn key_positions(&self) -> KeyPositions<'_> {
-        match (&self.cmd.route, &self.listed) {
-            (Route::KeyPositions(_) | Route::KeysOrAll(..), Some(list)) => KeyPositions::Listed(list.iter()),
-            (Route::KeyPositions(_) | Route::KeysOrAll(..), None) => KeyPositions::Listed([].iter()),
-            _ => KeyPositions::Spec(self.cmd.keys.positions(self.args.len())),
-        }
-    }
-
-    /// The call's keys.
-    pub fn keys(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
-        let args = self.args;
-        self.key_positions().map(move |p| args.get(p))
-    }
-}
-
-/// The positions of a call's keys, without allocating for a key spec.
-pub enum KeyPositions<'c> {
-    Spec(std::iter::StepBy<std::ops::Range<usize>>),
-    Listed(std::slice::Iter<'c, usize>),
-}
-
-impl Iterator for KeyPositions<'_> {
-    type Item = usize;
-    #[inline]
-    fn next(&mut self) -> Option<usize> {
-        match self {
-            KeyPositions::Spec(it) => it.next(),
-            KeyPositions::Listed(it) => it.next().copied(),
-        }
-    }
-}
-
-/// Picks where `cmd` runs for a connection on shard `me`.
-pub fn target(cmd: &'static Command, args: Args<'_>, shards: usize, me: ShardId) -> Target {
-    route(&Call::new(cmd, args), shards, me)
-}
-
-/// Picks where a call runs for a connection on shard `me`.
-pub fn route(call: &Call<'_>, shards: usize, me: ShardId) -> Target {
-    if shards == 1 {
-        return Target::Local;
-    }
-    let one = |s: ShardId| if s == me { Target::Local } else { Target::Remote(s) };
-    match call.cmd.route {
-        Route::AllShards => Target::Multi((0..shards).collect()),
-        Route::KeysOrAll(_, spans) if spans(call.args) => Target::Multi((0..shards).collect()),
-        Route::Pick(pick) => one(pick(call.args, shards)),
-        Route::KeyPositions(_) | Route::KeysOrAll(..) if call.listed.is_none() => Target::Local,
-        _ => by_keys(call.key_positions(), call.args, shards, me),
-    }
-}
-
-/// Where a command runs given the positions of its keys.
-fn by_keys(mut positions: impl Iterator<Item = usize>, args: Args<'_>, shards: usize, me: ShardId) -> Target {
-    let Some(first) = positions.next() else { return Target::Local };
-    let home = shard_of(args.get(first), shards);
-    let mut spread: Option<Vec<ShardId>> = None;
-    for p in positions {
-        let s = shard_of(args.get(p), shards);
-        if s != home {
-            spread.get_or_insert_with(|| vec![home]).push(s);
-        }
-    }
-    match spread {
-        None if home == me => Target::Local,
-        None => Target::Remote(home),
-        Some(mut ids) => {
-            ids.sort_unstable();
-            ids.dedup();
-            Target::Multi(ids)
-        }
-    }
-}
-
 /// Whether (and when) a call's wake-ups of blocked clients run.
 pub enum Wake<'o> {
     /// Right after it, through this outbox.
@@ -230,7 +86,7 @@ pub enum Wake<'o> {
 /// changes (kept unless it failed); with a consumer on, notifications and the AOF read
 /// the row's declaration and the handler's [`Effects`](crate::commands::effects::Effects);
 /// then, per `wake`, blocked clients on its keys are served.
-pub fn run(call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
+pub fn run(shared: &Shared, call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
     let cmd = call.cmd;
     let mark = ctx.out.mark();
     let on = ctx.effects.on;
@@ -241,7 +97,7 @@ pub fn run(call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
     if write {
         super::watch::settle(&mut ctx.db, true);
     }
-    let fault = ctx.shared.faults.take(cmd.name);
+    let fault = shared.faults.take(cmd.name);
     if let Some(crate::faults::Fault::Delay(pause)) = fault {
         std::thread::sleep(pause);
     }
@@ -249,7 +105,7 @@ pub fn run(call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
         ctx.out.error(&text);
     } else if catch_unwind(AssertUnwindSafe(|| (cmd.handler)(ctx, call.args))).is_err() {
         ctx.out.truncate(mark);
-        ctx.out.error("ERR internal error while running the command");
+        ctx.out.error(crate::commands::errors::INTERNAL_ERROR);
     }
     // A write that changed nothing, by its own report: no WATCH touch, not dirty.
     let mut noop = false;
@@ -259,11 +115,11 @@ pub fn run(call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
         super::watch::settle(&mut ctx.db, !ctx.effects.failed && !noop);
     }
     if on != 0 {
-        consume(call, ctx, mark);
+        consume(shared, call, ctx, mark);
     }
     if let Wake::Now(outbox) = wakes {
         if (cmd.has(flags::WRITE) || cmd.is(traits::MAY_WRITE)) && ctx.block.is_none() && !noop {
-            let (shared, me, now_ms) = (ctx.shared, ctx.shard, ctx.now_ms);
+            let (me, now_ms) = (ctx.shard, ctx.now_ms);
             wake(&mut ctx.db, call, shared, me, now_ms, outbox);
         }
     }
@@ -274,7 +130,7 @@ pub fn run(call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
 /// The notification and AOF consumers of a call's effects.
 #[cold]
 #[inline(never)]
-fn consume(call: &Call<'_>, ctx: &mut Ctx<'_>, mark: usize) {
+fn consume(shared: &Shared, call: &Call<'_>, ctx: &mut Ctx<'_>, mark: usize) {
     if ctx.effects.on & consumers::NOTIFY != 0 {
         super::notify::after(call, ctx);
     }
@@ -284,7 +140,7 @@ fn consume(call: &Call<'_>, ctx: &mut Ctx<'_>, mark: usize) {
             Propagate::Custom(_) => ctx.out.written_since(mark).to_vec(),
             _ => Vec::new(),
         };
-        if catch_unwind(AssertUnwindSafe(|| crate::persist::aof::record(call, ctx, &reply))).is_err() {
+        if catch_unwind(AssertUnwindSafe(|| crate::persist::aof::record(&shared.aof, call, ctx, &reply))).is_err() {
             crate::log_warning!("could not log '{}' to the append only file", call.cmd.name);
         }
     }
@@ -303,21 +159,23 @@ pub fn run_requests(
 ) -> ReplyBatch {
     let mut replies = ReplyBatch::with_capacity(batch.requests.len());
     let mut budget = ReplyBudget::default();
+    let on = shared.consumers_on();
     for r in &batch.requests {
         if !budget.allows(r, &mut replies) {
             continue;
         }
         let args = batch.args(r);
-        let mut ctx = Ctx::new(
+        let mut ctx = Ctx::with_consumers(
             Db::one(me, ks, shared.shard_count()),
             ReplyWriter::new(&mut replies.bytes, r.resp3),
             now_ms,
             None,
             shared,
             me,
+            on,
         );
         let call = Call::new(r.cmd, args);
-        run(&call, &mut ctx, Wake::Now(outbox));
+        run(shared, &call, &mut ctx, Wake::Now(outbox));
         match (ctx.block.take(), &r.ticket) {
             (Some(req), Some(ticket)) => {
                 let home = Home { shard: batch.from, conn: r.conn, seq: r.seq, resp3: r.resp3 };
@@ -375,7 +233,7 @@ fn wake_slow(db: &mut Db<'_>, call: &Call<'_>, shared: &Shared, me: ShardId, now
         if shared.aof.on.load(std::sync::atomic::Ordering::Relaxed) {
             // Other shards' logs this command wrote to: durable before the locks go
             // (our own shard's log is flushed by our loop before the turn's replies).
-            crate::persist::aof::flush_others(db, shared, me);
+            crate::persist::aof::flush_others(&shared.aof, &shared.config, db, me);
         }
     }
     if blocking::any_waiters(db) {
@@ -445,7 +303,7 @@ fn run_for_conn(turn: &mut Turn<'_>, conn: &mut Conn, db: Db<'_>, call: &Call<'_
     let (buf, client) = conn.reply_parts();
     let out = ReplyWriter::new(buf, resp3);
     let mut ctx = Ctx::with_consumers(db, out, turn.now_ms, Some(client), turn.shared, turn.me, turn.effects_on);
-    run(call, &mut ctx, Wake::Now(turn.outbox));
+    run(turn.shared, call, &mut ctx, Wake::Now(turn.outbox));
     refresh_consumers(turn, call.cmd);
 }
 
@@ -454,7 +312,7 @@ fn run_for_conn(turn: &mut Turn<'_>, conn: &mut Conn, db: Db<'_>, call: &Call<'_
 #[inline(always)]
 fn refresh_consumers(turn: &mut Turn<'_>, cmd: &Command) {
     if cmd.flags & (flags::WRITE | flags::READONLY) == 0 {
-        turn.effects_on = consumers_on(turn.shared);
+        turn.effects_on = turn.shared.consumers_on();
     }
 }
 
@@ -466,7 +324,7 @@ fn run_blocking_here(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32, mut db: Db
     let mut bytes = Vec::new();
     let out = ReplyWriter::new(&mut bytes, resp3);
     let mut ctx = Ctx::with_consumers(db.reborrow(), out, turn.now_ms, None, turn.shared, turn.me, turn.effects_on);
-    run(call, &mut ctx, Wake::Now(turn.outbox));
+    run(turn.shared, call, &mut ctx, Wake::Now(turn.outbox));
     let block = ctx.block.take();
     drop(ctx);
     let Some(req) = block else {
@@ -477,12 +335,12 @@ fn run_blocking_here(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32, mut db: Db
     let ticket = Arc::new(Ticket::default());
     let home = Home { shard: turn.me, conn: ConnRef { slot, generation: conn.generation }, seq, resp3 };
     blocking::register(&mut db, &req, &ticket, home, cmd, args);
-    block_conn(turn.shared, conn, ticket, seq, cmd);
+    block_conn(turn.shared, conn, ticket, seq);
 }
 
 /// Marks the connection blocked: its pipeline waits for the awaited reply.
-fn block_conn(shared: &Shared, conn: &mut Conn, ticket: Arc<Ticket>, seq: u64, cmd: &'static Command) {
-    conn.blocked = Some(BlockedOn { ticket, seq, cmd });
+fn block_conn(shared: &Shared, conn: &mut Conn, ticket: Arc<Ticket>, seq: u64) {
+    conn.blocked = Some(BlockedOn { ticket, seq });
     conn.barrier = true;
     shared.blocked_clients.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
@@ -517,7 +375,7 @@ fn run_one<'g>(
     if special && conn.multi.is_some() && !cmd.has(flags::ALLOW_BUSY) {
         // As Redis: a busy server refuses what a transaction would queue (dooming it)
         // and EXEC, whatever their keys, so no transaction runs half refused.
-        if let Some(busy) = crate::scripting::busy_anywhere(shared) {
+        if let Some(busy) = shared.busy_script() {
             super::txn::refused(shared, conn, guard, Some(cmd), busy);
             return Step::Done;
         }
@@ -571,7 +429,7 @@ fn run_routed<'g>(
     let (shards, me) = (shared.shard_count(), turn.me);
     let call = Call::new(cmd, args);
     let routed = route(&call, shards, me);
-    if let Some(busy) = crate::scripting::busy_for_command(shared, cmd, args, &routed, me) {
+    if let Some(busy) = crate::scripting::busy_for_command(&shared.scripts, &shared.config, shards, &call, &routed, me) {
         let resp3 = conn.client.resp3;
         ReplyWriter::new(conn.reply_parts().0, resp3).error(busy);
         return Ok(());
@@ -594,7 +452,7 @@ fn run_routed<'g>(
             turn.outbox.request(to, cref, seq, conn.client.resp3, cmd, args, ticket.clone(), budget);
             if let Some(ticket) = ticket {
                 // It may block over there: hold the pipeline until its reply is back.
-                block_conn(shared, conn, ticket, seq, cmd);
+                block_conn(shared, conn, ticket, seq);
             }
         }
         Target::Multi(ids) => {
@@ -613,45 +471,4 @@ fn run_routed<'g>(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::resp::OwnedArgs;
-
-    fn routed(line: &str, shards: usize, me: ShardId) -> Result<Target, String> {
-        let table = CommandTable::default();
-        let owned = OwnedArgs::from_slices(line.split(' '));
-        let cmd = resolve(&table, owned.args())?;
-        Ok(target(cmd, owned.args(), shards, me))
-    }
-
-    #[test]
-    fn resolves_names_subcommands_and_arity() {
-        assert!(routed("get k", 1, 0).is_ok());
-        assert_eq!(routed("GET", 1, 0).unwrap_err(), "ERR wrong number of arguments for 'get' command");
-        assert_eq!(routed("config nope", 1, 0).unwrap_err(), "ERR unknown subcommand 'nope'. Try CONFIG HELP.");
-        assert_eq!(
-            routed("config get", 1, 0).unwrap_err(),
-            "ERR wrong number of arguments for 'config|get' command"
-        );
-        assert!(routed("nosuch a b", 1, 0).unwrap_err().starts_with("ERR unknown command 'nosuch', with args"));
-    }
-
-    #[test]
-    fn routes_by_key_owner() {
-        let owner = shard_of(b"k", 4);
-        assert_eq!(routed("get k", 4, owner).unwrap(), Target::Local);
-        assert_eq!(routed("get k", 4, (owner + 1) % 4).unwrap(), Target::Remote(owner));
-        assert_eq!(routed("ping", 4, 2).unwrap(), Target::Local);
-        assert_eq!(routed("dbsize", 4, 2).unwrap(), Target::Multi(vec![0, 1, 2, 3]));
-        // Hash-tagged keys stay together.
-        assert!(matches!(routed("del {t}a {t}b {t}c", 4, 0).unwrap(), Target::Local | Target::Remote(_)));
-        let spread: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
-        match routed(&format!("del {}", spread.join(" ")), 4, 0).unwrap() {
-            Target::Multi(ids) => assert_eq!(ids, vec![0, 1, 2, 3]),
-            other => panic!("expected multi, got {other:?}"),
-        }
-    }
 }

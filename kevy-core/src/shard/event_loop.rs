@@ -11,7 +11,7 @@ use super::conn::ReadOutcome;
 use super::dispatch::{run_pipeline, run_requests, Turn};
 use super::front::{Front, Written, LISTENER_TOKEN, WAKER_TOKEN};
 use super::mailbox::{Msg, Outbox};
-use super::routing::ShardId;
+use crate::store::routing::ShardId;
 use super::Shared;
 use crate::reactor::{Backend, Event};
 /// Keys checked per active-expiry round, and the most rounds per tick.
@@ -215,7 +215,7 @@ impl ShardLoop {
             self.front.borrow_mut().conns[slot as usize] = Some(conn);
             return 0;
         }
-        let effects_on = crate::commands::effects::consumers_on(&self.shared);
+        let effects_on = self.shared.consumers_on();
         let mut turn =
             Turn { shared: &self.shared, me: self.id, now_ms: self.now_ms, outbox: &mut self.outbox, commands: 0, busy: None, effects_on };
         run_pipeline(&mut turn, &mut conn, slot);
@@ -440,7 +440,7 @@ impl ShardLoop {
         let hz = self.shared.config.hz.load(Ordering::Relaxed).clamp(1, 500);
         self.next_reap_ms = self.now_ms + 1000 / hz;
         if self.id == 0 && self.shared.config.saving.load(Ordering::Relaxed) {
-            crate::persist::saver::check_rules(&self.shared, self.now_ms);
+            crate::persist::saver::check_rules(&*self.shared, self.now_ms);
         }
         if self.id == 0 && crate::alloc_count::is_counting() {
             // INFO's used_memory_peak, sampled each tick as Redis's cron samples it.
@@ -450,14 +450,14 @@ impl ShardLoop {
         if ks.blocked.keys() > 0 {
             ks.blocked.sweep();
         }
-        crate::shard::notify::arm(&self.shared, &mut ks);
+        crate::shard::notify::arm(&*self.shared, &mut ks);
         for _ in 0..REAP_ROUNDS {
             // Keep going while more than a quarter of the sample had expired.
             if ks.reap(self.now_ms, REAP_BATCH) <= REAP_BATCH / 4 {
                 break;
             }
         }
-        crate::shard::notify::reaped(&self.shared, &mut ks);
+        crate::shard::notify::reaped(&*self.shared, &mut ks);
     }
 
     fn publish_stats(&self, commands: u64) {
@@ -524,7 +524,7 @@ impl ShardLoop {
             ids.sort_unstable();
             ids.dedup();
             let mut locks = shared.lock_shards(&ids);
-            let mut db = super::db::Db::locked(&mut locks, &ids, n);
+            let mut db = crate::store::db::Db::locked(&mut locks, &ids, n);
             super::blocking::serve_ready(&mut db, vec![key], &shared, self.id, self.now_ms, &mut self.outbox);
         }
         // Serving can defer the next waiter of a key (it may need other shards).

@@ -10,9 +10,9 @@ use std::net::TcpListener;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 
-use super::client::Client;
+use crate::commands::client::Client;
 use super::conn::Conn;
-use super::routing::ShardId;
+use crate::store::routing::ShardId;
 use super::Shared;
 use crate::reactor::{Backend, Reactor, READABLE, WRITABLE};
 
@@ -92,7 +92,7 @@ impl Front {
             if shared.connected_clients.fetch_add(1, Ordering::Relaxed) >= max {
                 shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
                 use std::io::Write;
-                let _ = (&stream).write_all(b"-ERR max number of clients reached\r\n");
+                let _ = (&stream).write_all(format!("-{}\r\n", crate::commands::errors::MAX_CLIENTS).as_bytes());
                 shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
@@ -214,7 +214,7 @@ impl Front {
     pub fn close(&mut self, shared: &Shared, id: ShardId, slot: u32) {
         let Some(conn) = self.conns[slot as usize].take() else { return };
         if conn.client.subs.any() {
-            let cref = crate::shard::mailbox::ConnRef { slot, generation: conn.generation };
+            let cref = crate::store::blocked::ConnRef { slot, generation: conn.generation };
             crate::shard::pubsub::forget(shared, id, &conn.client.subs, cref);
         }
         let _ = self.reactor.delete(conn.stream.as_raw_fd());

@@ -8,11 +8,12 @@
 //! keys it writes are served right away; their replies reach their shards through the
 //! shards' host inboxes.
 
-use super::client::Client;
-use super::db::Db;
-use super::dispatch::{resolve, route, run, Call, Target, Wake};
+use crate::commands::client::Client;
+use crate::store::db::Db;
+use super::dispatch::{run, Wake};
+use crate::commands::call::{resolve, route, Call, Target};
 use super::mailbox::Outbox;
-use super::routing::{shard_of, ShardId};
+use crate::store::routing::{shard_of, ShardId};
 use super::Shared;
 use crate::commands::{custom, Ctx};
 use crate::resp::{OwnedArgs, Reply, ReplyWriter};
@@ -23,12 +24,10 @@ use crate::store::Value;
 pub fn call(shared: &Shared, argv: &OwnedArgs) -> Reply {
     let args = argv.args();
     if args.is_empty() {
-        return Reply::Error(b"ERR empty command".to_vec());
+        return Reply::Error(crate::commands::errors::EMPTY_COMMAND.as_bytes().to_vec());
     }
     if custom::in_callback() {
-        return Reply::Error(
-            b"ERR in-process call from inside a custom command's callback: use the callback context's call".to_vec(),
-        );
+        return Reply::Error(crate::commands::errors::HOST_CALL_IN_CALLBACK.as_bytes().to_vec());
     }
     let cmd = match resolve(&shared.table, args) {
         Ok(c) => c,
@@ -57,7 +56,7 @@ pub fn call(shared: &Shared, argv: &OwnedArgs) -> Reply {
         let db = Db::locked(&mut locks, &ids, n);
         let mut ctx = Ctx::new(db, ReplyWriter::new(&mut bytes, true), now_ms, Some(&mut client), shared, home);
         waiters = cmd.has(crate::commands::flags::WRITE) && super::blocking::any_waiters(&ctx.db);
-        run(&call, &mut ctx, Wake::Now(&mut outbox));
+        run(shared, &call, &mut ctx, Wake::Now(&mut outbox));
         if ctx.block.take().is_some() {
             ctx.out.null();
         }

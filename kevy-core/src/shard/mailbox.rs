@@ -8,22 +8,14 @@ use std::sync::Arc;
 
 use crossbeam_queue::{ArrayQueue, SegQueue};
 
-use super::blocking::Ticket;
-use super::routing::ShardId;
+use crate::store::blocked::{ConnRef, Ticket};
+use crate::store::routing::ShardId;
 use crate::commands::Command;
 use crate::reactor::sys::EventFd;
 use crate::resp::{ArgSpans, Args};
 
 /// Capacity of each ring; past it messages wait in the sender's backlog.
 const RING_CAPACITY: usize = 4096;
-
-/// Names a connection on its home shard: slab slot plus generation, so a reply for a
-/// connection that closed (and whose slot was reused) is recognised and dropped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConnRef {
-    pub slot: u32,
-    pub generation: u32,
-}
 
 /// A message between shards. Requests and replies travel in batches: everything one
 /// shard has for another in one event-loop turn is one message, so a pipeline costs a

@@ -4,20 +4,21 @@
 //! - `front`: its reactor, listeners and connection slab (shared with `busy`).
 //! - `busy`: serving the shard's connections from a long script's hook.
 //! - `conn`: one connection's buffers and its in-order reply queue.
-//! - `dispatch`: command lookup, routing by key, local / remote / multi-shard execution.
+//! - `dispatch`: the one pipeline (`run`: handler, then effect stage), local / remote /
+//!   multi-shard execution.
+//! - `blocking`: registering, serving and timing out blocked clients.
 //! - `mailbox`: SPSC rings between shards, backlog, waker.
-//! - `routing`: `shard_of(key)`.
-//! - `db`: the keyspace view a handler works on.
 //! - `pubsub`: subscriptions and message fan-out across shards.
 //! - `notify`: keyspace notifications (`notify-keyspace-events`).
 //! - `host`: in-process calls, snapshots and restores from host threads.
 //! - `txn`, `watch`: MULTI/EXEC transactions and WATCH.
+//! - `aof_load`: the AOF replay at start-up (through `dispatch::run`).
+//! - `runtime`: `Shared` as the commands' `Runtime` and persistence's `Host`.
 
+pub mod aof_load;
 pub mod blocking;
 pub mod busy;
-pub mod client;
 pub mod conn;
-pub mod db;
 pub mod dispatch;
 pub mod event_loop;
 pub mod front;
@@ -25,7 +26,7 @@ pub mod host;
 pub mod mailbox;
 pub mod notify;
 pub mod pubsub;
-pub use crate::store::routing;
+pub mod runtime;
 pub mod txn;
 pub mod watch;
 
@@ -36,9 +37,9 @@ use std::sync::{Mutex, MutexGuard};
 use crate::commands::CommandTable;
 use crate::config::LiveConfig;
 use crate::store::Keyspace;
-use client::Client;
+use crate::commands::client::Client;
 use mailbox::{Rings, Waker};
-use routing::ShardId;
+use crate::store::routing::ShardId;
 
 /// Counters a shard publishes for INFO (updated once per event-loop turn).
 #[derive(Default)]
@@ -70,6 +71,9 @@ pub struct Shared {
     /// The clock shards read once per turn (wall time, or the host's manual clock).
     pub clock: crate::clock::Clock,
     pub table: CommandTable,
+    /// The server's Lua scripts and function libraries (EVAL, FUNCTION), shared by
+    /// every shard.
+    pub scripts: crate::scripting::Scripts,
     pub shards: Vec<ShardHandle>,
     pub rings: Rings,
     pub stop: AtomicBool,

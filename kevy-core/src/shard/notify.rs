@@ -12,41 +12,41 @@
 
 use std::sync::atomic::Ordering;
 
-use super::dispatch::Call;
-use super::pubsub::{self, Kind};
-use super::Shared;
+use crate::commands::call::Call;
+use crate::commands::client::Kind;
+use crate::commands::runtime::Runtime;
 use crate::commands::effects::{traits, On, When};
 use crate::commands::Ctx;
 
 /// Event classes, as the letters of `notify-keyspace-events` (config owns their parsing).
-pub use crate::config::notify::{class, format_flags, parse_flags};
+pub use crate::config::notify::class;
 
 /// Publishes one event for `key`, if its class is enabled.
-pub fn signal(shared: &Shared, flags: u32, cls: u32, event: &str, key: &[u8]) {
+pub fn signal<R: Runtime + ?Sized>(shared: &R, flags: u32, cls: u32, event: &str, key: &[u8]) {
     if flags & cls == 0 {
         return;
     }
     if flags & class::KEYSPACE != 0 {
         let mut ch = b"__keyspace@0__:".to_vec();
         ch.extend_from_slice(key);
-        pubsub::publish(shared, Kind::Channel, &ch, event.as_bytes());
+        shared.publish(Kind::Channel, &ch, event.as_bytes());
     }
     if flags & class::KEYEVENT != 0 {
         let ch = format!("__keyevent@0__:{event}");
-        pubsub::publish(shared, Kind::Channel, ch.as_bytes(), key);
+        shared.publish(Kind::Channel, ch.as_bytes(), key);
     }
 }
 
 /// The enabled classes (0: notifications off).
 #[inline]
-pub fn flags(shared: &Shared) -> u32 {
-    shared.config.notify_flags.load(Ordering::Relaxed)
+pub fn flags<R: Runtime + ?Sized>(shared: &R) -> u32 {
+    shared.config().notify_flags.load(Ordering::Relaxed)
 }
 
 /// The keyspace that owns `key`, when the command holds it.
-fn ks_of<'a>(db: &'a mut crate::shard::db::Db<'_>, key: &[u8]) -> Option<&'a mut crate::store::Keyspace> {
+fn ks_of<'a>(db: &'a mut crate::store::db::Db<'_>, key: &[u8]) -> Option<&'a mut crate::store::Keyspace> {
     let n = db.shards();
-    db.shard(crate::shard::routing::shard_of(key, n))
+    db.shard(crate::store::routing::shard_of(key, n))
 }
 
 /// Before a command runs (notifications on): arms the expired-key logs, and for writes
@@ -153,7 +153,7 @@ fn deletions(call: &Call<'_>, ctx: &mut Ctx<'_>, existed: &[bool], flags: u32, a
 }
 
 /// Around the reaper: `arm` before it runs, `reaped` after, to signal what it expired.
-pub fn arm(shared: &Shared, ks: &mut crate::store::Keyspace) {
+pub fn arm<R: Runtime + ?Sized>(shared: &R, ks: &mut crate::store::Keyspace) {
     if flags(shared) & class::EXPIRED != 0 {
         ks.expired_log.get_or_insert_with(Vec::new);
     } else {
@@ -161,7 +161,7 @@ pub fn arm(shared: &Shared, ks: &mut crate::store::Keyspace) {
     }
 }
 
-pub fn reaped(shared: &Shared, ks: &mut crate::store::Keyspace) {
+pub fn reaped<R: Runtime + ?Sized>(shared: &R, ks: &mut crate::store::Keyspace) {
     let flags = flags(shared);
     for key in ks.expired_log.as_mut().map(std::mem::take).unwrap_or_default() {
         signal(shared, flags, class::EXPIRED, "expired", &key);
@@ -171,6 +171,7 @@ pub fn reaped(shared: &Shared, ks: &mut crate::store::Keyspace) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::notify::{format_flags, parse_flags};
 
     #[test]
     fn flags_parse_and_print_like_redis() {

@@ -11,53 +11,15 @@
 //! The registry is read-mostly (changed only by (un)subscribes) and never held across
 //! I/O, as the design asks of shared state.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use super::mailbox::{ConnRef, Msg};
-use super::routing::ShardId;
+use super::mailbox::Msg;
+use crate::store::blocked::ConnRef;
+use crate::store::routing::ShardId;
 use super::Shared;
+use crate::commands::client::{Kind, Subscriptions};
 use crate::glob;
-
-/// The three kinds of subscription.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Channel,
-    Pattern,
-    Shard,
-}
-
-impl Kind {
-    fn idx(self) -> usize {
-        self as usize
-    }
-}
-
-/// A connection's subscriptions (kept in its `Client`).
-#[derive(Clone, Debug, Default)]
-pub struct Subscriptions {
-    pub channels: BTreeSet<Vec<u8>>,
-    pub patterns: BTreeSet<Vec<u8>>,
-    pub shard_channels: BTreeSet<Vec<u8>>,
-}
-
-impl Subscriptions {
-    pub fn set(&mut self, kind: Kind) -> &mut BTreeSet<Vec<u8>> {
-        match kind {
-            Kind::Channel => &mut self.channels,
-            Kind::Pattern => &mut self.patterns,
-            Kind::Shard => &mut self.shard_channels,
-        }
-    }
-    /// What (P)SUBSCRIBE replies count: channels plus patterns.
-    pub fn count(&self) -> usize {
-        self.channels.len() + self.patterns.len()
-    }
-    /// Is the connection in subscribed mode (any subscription at all)?
-    pub fn any(&self) -> bool {
-        self.count() + self.shard_channels.len() > 0
-    }
-}
 
 /// Subscriber counts per shard, by channel and by pattern.
 pub struct Registry {

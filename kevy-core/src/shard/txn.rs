@@ -13,9 +13,10 @@
 //! nobody observes the transaction half done, on any shard.
 
 use super::conn::Conn;
-use super::db::Db;
-use super::dispatch::{run, wake, Call, Step, Turn, Wake};
-use super::routing::{shard_of, ShardId};
+use crate::store::db::Db;
+use super::dispatch::{run, wake, Step, Turn, Wake};
+use crate::commands::call::Call;
+use crate::store::routing::{shard_of, ShardId};
 use super::watch::Watching;
 use super::Shared;
 use crate::commands::{flags, rules, Command, Ctx, Route, Session};
@@ -23,12 +24,9 @@ use crate::resp::{Args, OwnedArgs, ReplyWriter};
 use crate::store::Keyspace;
 use std::sync::MutexGuard;
 
-pub const NESTED: &str = "ERR MULTI calls can not be nested";
-pub const EXEC_WITHOUT_MULTI: &str = "ERR EXEC without MULTI";
-pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
-pub const WATCH_IN_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
-pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
-pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+use crate::commands::errors::{
+    execabort_because, DISCARD_WITHOUT_MULTI, EXECABORT, EXEC_WITHOUT_MULTI, NESTED_MULTI, NOT_IN_MULTI, WATCH_IN_MULTI,
+};
 
 /// A connection's open transaction.
 #[derive(Default)]
@@ -83,8 +81,7 @@ pub(crate) fn refused<'g>(shared: &'g Shared, conn: &mut Conn, guard: &mut Guard
     if cmd.is_some_and(|c| c.session == Some(Session::Exec)) {
         end_multi(conn);
         unwatch(shared, conn, guard);
-        let why = msg.strip_prefix("ERR ").unwrap_or(msg);
-        return reply_error(conn, &format!("EXECABORT Transaction discarded because of: {why}"));
+        return reply_error(conn, &execabort_because(msg));
     }
     if let Some(m) = conn.multi.as_mut() {
         m.aborted = true;
@@ -137,7 +134,7 @@ fn queue(conn: &mut Conn, cmd: &'static Command, args: Args<'_>) {
 /// MULTI: opens a transaction.
 fn multi(conn: &mut Conn) {
     if conn.multi.is_some() {
-        return reply_error(conn, NESTED);
+        return reply_error(conn, NESTED_MULTI);
     }
     conn.multi = Some(Box::default());
     conn.client.multi = Some(0);
@@ -264,7 +261,7 @@ fn run_queue(turn: &mut Turn<'_>, conn: &mut Conn, db: &mut Db<'_>, queue: &[Cal
     for call in queue {
         let resp3 = client.resp3; // HELLO inside the transaction switches the rest
         let mut ctx = Ctx::new(db.reborrow(), ReplyWriter::new(&mut *buf, resp3), now_ms, Some(&mut *client), shared, me);
-        run(call, &mut ctx, Wake::Later);
+        run(shared, call, &mut ctx, Wake::Later);
         if ctx.block.take().is_some() {
             // Blocking commands do not block inside a transaction: they time out at once.
             if call.cmd.follows(rules::NULL_WHEN_EMPTY) {

@@ -14,12 +14,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::db::Db;
-use super::routing::ShardId;
+use crate::store::db::Db;
+use crate::store::routing::ShardId;
 use super::Shared;
 use crate::store::Keyspace;
 
-pub use crate::store::watched::{WatchFlag, WatchedKeys};
+pub use crate::store::watched::WatchFlag;
 
 /// What one connection watches.
 #[derive(Default)]

@@ -53,7 +53,7 @@ pub struct Keyspace {
     pub(super) scan_index: Option<super::walk::ScanIndex>,
     pub stats: KeyspaceStats,
     /// Clients blocked on keys of this keyspace (BLPOP...), by key.
-    pub blocked: crate::shard::blocking::BlockedKeys,
+    pub blocked: super::blocked::BlockedKeys,
     /// Keys connections WATCH, with their flags: every change to one of them below
     /// sets its watchers' flags (see `shard::watch`). Empty unless someone watches.
     pub watched: super::watched::WatchedKeys,

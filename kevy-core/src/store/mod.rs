@@ -1,5 +1,7 @@
 //! Storage: a shard's keyspace and the values it holds.
 
+pub mod db;
+pub mod blocked;
 pub mod keyspace;
 pub mod record;
 pub mod routing;
@@ -8,5 +10,5 @@ pub mod value;
 pub mod walk;
 pub mod watched;
 
-pub use keyspace::{Entry, Keyspace, NO_EXPIRE};
+pub use keyspace::{Keyspace, NO_EXPIRE};
 pub use value::{Value, ValueRef};

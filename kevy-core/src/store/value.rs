@@ -84,6 +84,9 @@ impl ValueRef<'_> {
     }
 
     /// An owned copy (COPY, RENAME across shards).
+    // By reference on purpose: by value, a call on a `&ValueRef` would pick the
+    // blanket `ToOwned` (returning the view) over this one.
+    #[allow(clippy::wrong_self_convention)]
     pub fn to_owned(&self) -> Value {
         match self {
             ValueRef::Str(s) => Value::Str(s.to_vec()),

@@ -281,7 +281,7 @@ impl<T> DenseTable<T> {
     /// The heap the table holds (MEMORY USAGE): its entry and bucket arrays, exactly,
     /// plus what `item_bytes` says each item holds, sampled over `samples` items.
     pub fn heap_bytes(&self, samples: usize, item_bytes: impl Fn(&T) -> usize) -> usize {
-        use crate::store::usage::{alloc_cost, sampled};
+        use crate::heap_cost::{alloc_cost, sampled};
         let arrays = alloc_cost(self.entries.capacity() * std::mem::size_of::<Entry<T>>()) + alloc_cost(self.buckets.capacity() * 4);
         arrays + sampled(self.entries.len(), samples, self.entries.iter().map(|e| item_bytes(&e.item)))
     }

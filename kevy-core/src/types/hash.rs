@@ -384,7 +384,7 @@ impl Hash {
     /// The heap this hash holds (MEMORY USAGE): one buffer as a listpack; the table
     /// and each field-value allocation (sampled) as a hashtable.
     pub fn heap_bytes(&self, samples: usize) -> usize {
-        use crate::store::usage::alloc_cost;
+        use crate::heap_cost::alloc_cost;
         match &self.repr {
             Repr::Pack(p) => alloc_cost(p.buf.capacity()),
             Repr::Table(t) => t.heap_bytes(samples, |fv| alloc_cost(fv.0.len())),

@@ -487,7 +487,7 @@ pub fn positions(list: &List, item: &[u8], rank: i64, count: usize, maxlen: usiz
 /// buffer, exactly. Nodes hold hundreds of elements each, so walking them all costs
 /// little and `samples` is not needed; it stays in the signature MEMORY USAGE calls.
 pub fn heap_bytes(list: &List, _samples: usize) -> usize {
-    use crate::store::usage::alloc_cost;
+    use crate::heap_cost::alloc_cost;
     let array = alloc_cost(list.nodes.capacity() * std::mem::size_of::<Node>());
     array + list.nodes.iter().map(|n| alloc_cost(n.buffer_bytes())).sum::<usize>()
 }

@@ -37,7 +37,7 @@ pub enum Member<'a> {
 
 impl Member<'_> {
     /// The member's bytes (an integer in decimal).
-    pub fn to_vec(&self) -> Vec<u8> {
+    pub fn to_vec(self) -> Vec<u8> {
         self.with_bytes(|b| b.to_vec())
     }
 
@@ -287,7 +287,7 @@ impl Set {
     /// The heap this set holds (MEMORY USAGE): the intset's array, or the table and
     /// each member's allocation (sampled).
     pub fn heap_bytes(&self, samples: usize) -> usize {
-        use crate::store::usage::alloc_cost;
+        use crate::heap_cost::alloc_cost;
         match &self.repr {
             Repr::Ints(v) => alloc_cost(v.capacity() * 8),
             Repr::Table(t) => t.heap_bytes(samples, |m| alloc_cost(m.len())),

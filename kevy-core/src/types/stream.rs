@@ -445,7 +445,7 @@ impl Stream {
     /// slot (about a third more than its key and value, for the tree's fill), its
     /// entry array and each entry's fields; consumer groups with their pending entries.
     pub fn heap_bytes(&self, samples: usize) -> usize {
-        use crate::store::usage::{alloc_cost, sampled};
+        use crate::heap_cost::{alloc_cost, sampled};
         let strings = |v: &Vec<Vec<u8>>| alloc_cost(v.capacity() * 24) + v.iter().map(|f| alloc_cost(f.capacity())).sum::<usize>();
         let node_slot = std::mem::size_of::<(StreamId, Node)>() * 4 / 3;
         let node = |n: &Node| {

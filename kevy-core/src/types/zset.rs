@@ -549,7 +549,7 @@ impl ZSet {
     /// The heap this sorted set holds (MEMORY USAGE): the node array, free list,
     /// member index and SCAN order exactly, each node's member and links sampled.
     pub fn heap_bytes(&self, samples: usize) -> usize {
-        use crate::store::usage::{alloc_cost, hashbrown_bytes, sampled};
+        use crate::heap_cost::{alloc_cost, hashbrown_bytes, sampled};
         let arrays = alloc_cost(self.nodes.capacity() * std::mem::size_of::<Node>())
             + alloc_cost(self.free.capacity() * 4)
             + hashbrown_bytes(self.index.capacity(), 4)

@@ -106,7 +106,7 @@ pub fn spread(prefix: &str, shards: usize) -> Vec<String> {
     let mut seen = Vec::new();
     for i in 0.. {
         let k = format!("{prefix}:{i}");
-        let s = kevy_core::shard::routing::shard_of(k.as_bytes(), shards);
+        let s = kevy_core::shard_of(k.as_bytes(), shards);
         if !seen.contains(&s) {
             seen.push(s);
             keys.push(k);

@@ -135,7 +135,7 @@ pub fn op_merge<K: Keyspaces>(db: &mut K, keys: &[&[u8]], max_bytes: u64, now_ms
 // Handlers
 
 fn sparse_max_bytes(ctx: &Ctx<'_>) -> u64 {
-    ctx.shared.config.hll_sparse_max_bytes.load(Ordering::Relaxed)
+    ctx.shared.config().hll_sparse_max_bytes.load(Ordering::Relaxed)
 }
 
 /// PFADD key [element [element ...]]

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::commands::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
-use crate::shard::db::Db;
+use crate::store::db::Db;
 use crate::store::{Keyspace, ValueRef};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, handler: crate::commands::Handler, summary: &'static str) -> Command {
@@ -366,7 +366,7 @@ mod tests {
     }
 
     fn two_keys_on_different_shards() -> (Vec<u8>, Vec<u8>) {
-        use crate::shard::routing::shard_of;
+        use crate::store::routing::shard_of;
         let keys: Vec<Vec<u8>> = (0..100).map(|i| format!("k{i}").into_bytes()).collect();
         let first = keys.iter().find(|k| shard_of(k, 2) == 0).unwrap().clone();
         let second = keys.iter().find(|k| shard_of(k, 2) == 1).unwrap().clone();

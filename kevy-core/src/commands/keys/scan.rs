@@ -6,7 +6,7 @@
 use crate::commands::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
-use crate::shard::routing::ShardId;
+use crate::store::routing::ShardId;
 use crate::store::Keyspace;
 
 pub const COMMANDS: &[Command] = &[Command::new("scan", -2, READONLY, KeySpec::NONE, scan).route(Route::Pick(scan_shard)).group("generic").summary("Incrementally iterate the keys space")];
@@ -149,9 +149,9 @@ fn walk(ctx: &mut Ctx<'_>, cursor: u64, opts: &ScanOptions<'_>) -> (Vec<Vec<u8>>
         let budget = opts.count.saturating_sub(examined).max(1);
         let step = match ctx.db.shard(shard) {
             Some(ks) => op_scan(ks, from, budget, opts, now),
-            None => match ctx.shared.shards[shard].keyspace.try_lock() {
-                Ok(mut ks) => op_scan(&mut ks, from, budget, opts, now),
-                Err(_) => return (keys, next_cursor(shard, shards, Some(from))),
+            None => match ctx.shared.try_lock(shard) {
+                Some(mut ks) => op_scan(&mut ks, from, budget, opts, now),
+                None => return (keys, next_cursor(shard, shards, Some(from))),
             },
         };
         keys.extend(step.keys);
@@ -249,7 +249,7 @@ mod tests {
         let mut spaces: Vec<Keyspace> = (0..3).map(|_| Keyspace::new()).collect();
         for i in 0..300 {
             let key = format!("key:{i}");
-            let shard = crate::shard::routing::shard_of(key.as_bytes(), 3);
+            let shard = crate::store::routing::shard_of(key.as_bytes(), 3);
             spaces[shard].insert(key.as_bytes(), Value::Str(b"v".to_vec()), NO_EXPIRE);
         }
         let o = ScanOptions { pattern: Some(b"key:1*"), count: 7, type_name: Some(b"STRING") };

@@ -8,7 +8,7 @@ use crate::commands::list::lmove::{op_move, parse_side as side, report_pop, sign
 use crate::commands::{errors, flags::*, is, numkeys_positions, rules, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
-use crate::shard::blocking::{parse_timeout, BlockRequest};
+use crate::commands::blocking::{parse_timeout, BlockRequest};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, route: Route, handler: crate::commands::Handler, summary: &'static str) -> Command {
     Command::new(name, arity, flags, keys, handler).route(route).group("list").summary(summary)

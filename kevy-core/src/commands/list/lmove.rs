@@ -10,7 +10,7 @@ use crate::commands::list::{has_list, list_mut, op_pop, op_push};
 use crate::commands::{errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::{Args, ReplyWriter};
-use crate::shard::db::Db;
+use crate::store::db::Db;
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, route: Route, handler: crate::commands::Handler, summary: &'static str) -> Command {
     Command::new(name, arity, flags, keys, handler).route(route).group("list").summary(summary)

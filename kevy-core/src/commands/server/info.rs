@@ -35,7 +35,8 @@ fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 fn server(ctx: &Ctx<'_>, t: &mut String) {
-    let uptime = ctx.now_ms.saturating_sub(ctx.shared.started_ms) / 1000;
+    let counters = ctx.shared.counters();
+    let uptime = ctx.now_ms.saturating_sub(counters.started_ms) / 1000;
     let _ = write!(
         t,
         "# Server\r\nredis_version:{}\r\nkevy_version:{}\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\n\
@@ -45,24 +46,25 @@ fn server(ctx: &Ctx<'_>, t: &mut String) {
         crate::VERSION,
         std::env::consts::OS,
         std::env::consts::ARCH,
-        ctx.shared.reactor.name(),
+        ctx.shared.multiplexing_api(),
         std::process::id(),
-        ctx.shared.port,
+        counters.port,
         uptime,
         uptime / 86400,
-        ctx.shared.config.hz.load(Relaxed),
+        ctx.shared.config().hz.load(Relaxed),
         ctx.shared.shard_count(),
         std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
     );
 }
 
 fn clients(ctx: &Ctx<'_>, t: &mut String) {
+    let counters = ctx.shared.counters();
     let _ = write!(
         t,
         "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n",
-        ctx.shared.connected_clients.load(Relaxed),
-        ctx.shared.config.maxclients.load(Relaxed),
-        ctx.shared.blocked_clients.load(Relaxed),
+        counters.connected_clients,
+        ctx.shared.config().maxclients.load(Relaxed),
+        counters.blocked_clients,
     );
 }
 
@@ -106,23 +108,22 @@ fn memory(ctx: &mut Ctx<'_>, t: &mut String) {
 }
 
 fn persistence(ctx: &Ctx<'_>, t: &mut String) {
-    use crate::persist::saver;
-    use std::sync::atomic::Ordering::Acquire;
-    let p = &ctx.shared.persist;
-    let changes = saver::dirty_total(ctx.shared).saturating_sub(p.dirty_at_save.load(Acquire));
+    let p = ctx.shared.persistence();
+    let changes = p.changes_since_save;
     let _ = write!(
         t,
         "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:{changes}\r\nrdb_bgsave_in_progress:{}\r\n\
          rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\n",
-        p.in_progress.load(Acquire) as u8,
-        p.last_save_s.load(Acquire),
-        if p.last_ok.load(Acquire) { "ok" } else { "err" },
-        ctx.shared.aof.on.load(Acquire) as u8,
-        ctx.shared.aof_worker.rewriting() as u8,
+        p.bgsave_in_progress as u8,
+        p.last_save_s,
+        if p.last_save_ok { "ok" } else { "err" },
+        p.aof_on as u8,
+        p.aof_rewriting as u8,
     );
 }
 
 fn stats(ctx: &mut Ctx<'_>, t: &mut String) {
+    let counters = ctx.shared.counters();
     let (mut hits, mut misses, mut expired) = (0, 0, 0);
     for (_, ks) in ctx.db.all() {
         hits += ks.stats.hits;
@@ -133,9 +134,9 @@ fn stats(ctx: &mut Ctx<'_>, t: &mut String) {
         t,
         "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nrejected_connections:{}\r\n\
          expired_keys:{expired}\r\nevicted_keys:0\r\nkeyspace_hits:{hits}\r\nkeyspace_misses:{misses}\r\n",
-        ctx.shared.total_connections.load(Relaxed),
-        ctx.shared.sum(|s| &s.commands),
-        ctx.shared.rejected_connections.load(Relaxed),
+        counters.total_connections,
+        counters.commands,
+        counters.rejected_connections,
     );
 }
 

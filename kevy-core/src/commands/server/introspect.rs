@@ -20,7 +20,7 @@ const SUBCOMMANDS: &[Command] = &[
 
 /// COMMAND
 fn command_all(ctx: &mut Ctx<'_>, _: Args<'_>) {
-    let all = ctx.shared.table.all();
+    let all = ctx.shared.table().all();
     ctx.out.array(all.len());
     for c in all {
         write_info(&mut ctx.out, c);
@@ -29,12 +29,12 @@ fn command_all(ctx: &mut Ctx<'_>, _: Args<'_>) {
 
 /// COMMAND COUNT
 fn command_count(ctx: &mut Ctx<'_>, _: Args<'_>) {
-    ctx.out.int(ctx.shared.table.len() as i64);
+    ctx.out.int(ctx.shared.table().len() as i64);
 }
 
 /// COMMAND LIST [FILTERBY MODULE|ACLCAT|PATTERN ...]
 fn command_list(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let mut names: Vec<&str> = ctx.shared.table.all().iter().map(|c| c.name).collect();
+    let mut names: Vec<&str> = ctx.shared.table().all().iter().map(|c| c.name).collect();
     if args.len() == 5 && is(args.get(2), "FILTERBY") && is(args.get(3), "PATTERN") {
         let pat = args.get(4);
         names.retain(|n| crate::glob::matches(pat, n.as_bytes(), true));
@@ -51,8 +51,8 @@ fn command_list(ctx: &mut Ctx<'_>, args: Args<'_>) {
 fn find(ctx: &Ctx<'_>, name: &[u8]) -> Option<&'static Command> {
     let text = String::from_utf8_lossy(name).to_ascii_lowercase();
     match text.split_once('|') {
-        None => ctx.shared.table.lookup(name),
-        Some((outer, _)) => ctx.shared.table.lookup(outer.as_bytes())?.subcommands.iter().find(|s| s.name == text),
+        None => ctx.shared.table().lookup(name),
+        Some((outer, _)) => ctx.shared.table().lookup(outer.as_bytes())?.subcommands.iter().find(|s| s.name == text),
     }
 }
 
@@ -174,7 +174,7 @@ fn write_key_spec(out: &mut ReplyWriter<'_>, c: &Command) {
 /// COMMAND DOCS [command-name ...]
 fn command_docs(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let list: Vec<&'static Command> = if args.len() == 2 {
-        ctx.shared.table.all()
+        ctx.shared.table().all()
     } else {
         args.from(2).filter_map(|n| find(ctx, n)).collect()
     };
@@ -208,7 +208,7 @@ fn write_docs(out: &mut ReplyWriter<'_>, c: &Command) {
 fn command_getkeys(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let owned = crate::resp::OwnedArgs::from_slices(args.from(2));
     let inner = owned.args();
-    let c = match crate::shard::dispatch::resolve(&ctx.shared.table, inner) {
+    let c = match crate::commands::call::resolve(ctx.shared.table(), inner) {
         Ok(c) => c,
         Err(e) if errors::is_wrong_arity(&e) => {
             return ctx.out.error(errors::GETKEYS_BAD_ARITY)

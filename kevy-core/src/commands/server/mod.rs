@@ -55,7 +55,7 @@ fn time(ctx: &mut Ctx<'_>, _: Args<'_>) {
 fn config_get(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let mut found: Vec<(String, String)> = Vec::new();
     for pattern in args.from(2) {
-        for (name, value) in ctx.shared.config.matching(pattern) {
+        for (name, value) in ctx.shared.config().matching(pattern) {
             if !found.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
                 found.push((name, value));
             }
@@ -80,15 +80,9 @@ fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
         pairs.push((name, value));
     }
     let refs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    match ctx.shared.config.set_many(&refs) {
+    match ctx.shared.config().set_many(&refs) {
         Ok(()) => {
-            let shared = ctx.shared;
-            let config = shared.config.snapshot();
-            crate::types::list::set_max_listpack_size(config.list_max_listpack_size());
-            if config.appendonly() != shared.aof.on.load(std::sync::atomic::Ordering::Acquire) {
-                // Writing the files takes every shard's lock: the AOF thread does it.
-                shared.aof_worker.request_switch();
-            }
+            ctx.shared.config_changed();
             ctx.out.ok()
         }
         Err(msg) => ctx.out.error(&msg),
@@ -97,11 +91,6 @@ fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// CONFIG RESETSTAT
 fn config_resetstat(ctx: &mut Ctx<'_>, _: Args<'_>) {
-    use std::sync::atomic::Ordering::Relaxed;
-    for s in &ctx.shared.shards {
-        s.stats.commands.store(0, Relaxed);
-    }
-    ctx.shared.total_connections.store(0, Relaxed);
-    ctx.shared.rejected_connections.store(0, Relaxed);
+    ctx.shared.reset_stats();
     ctx.out.ok();
 }

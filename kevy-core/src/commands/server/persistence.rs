@@ -1,9 +1,7 @@
 //! Persistence commands: SAVE BGSAVE BGREWRITEAOF LASTSAVE SHUTDOWN.
 
-use std::sync::atomic::Ordering;
-
 use crate::commands::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
-use crate::persist::{dump, saver};
+use crate::commands::runtime::{SaveError, Shutdown};
 use crate::resp::Args;
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, route: Route, handler: crate::commands::Handler, summary: &'static str) -> Command {
@@ -28,15 +26,13 @@ pub const COMMANDS: &[Command] = &[
 
 /// SAVE
 fn save(ctx: &mut Ctx<'_>, _: Args<'_>) {
-    if ctx.shared.persist.in_progress.load(Ordering::Acquire) {
-        return ctx.out.error(errors::BGSAVE_IN_PROGRESS);
-    }
     let shared = ctx.shared;
     let views = ctx.db.all();
     let views: Vec<&crate::store::Keyspace> = views.iter().map(|(_, ks)| &**ks).collect();
-    match saver::save_locked(shared, &views) {
-        Ok(_) => ctx.out.ok(),
-        Err(e) => {
+    match shared.save(&views) {
+        Ok(()) => ctx.out.ok(),
+        Err(SaveError::InProgress) => ctx.out.error(errors::BGSAVE_IN_PROGRESS),
+        Err(SaveError::Failed(e)) => {
             crate::log_warning!("SAVE failed: {e}");
             ctx.out.error(errors::SAVE_FAILED);
         }
@@ -51,15 +47,12 @@ fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if args.len() > 2 || (args.len() == 2 && !is(args.get(1), "SCHEDULE")) {
         return ctx.out.error(errors::SYNTAX);
     }
-    if ctx.shared.persist.in_progress.load(Ordering::Acquire) {
-        return ctx.out.error(errors::BGSAVE_IN_PROGRESS);
-    }
-    let now_ms = ctx.now_ms;
-    let copies: Vec<_> = ctx.db.all().iter().map(|(_, ks)| dump::copy_shard(ks, now_ms)).collect();
-    if saver::start_background(ctx.shared, copies) {
-        ctx.out.simple("Background saving started");
-    } else {
-        ctx.out.error(errors::BGSAVE_IN_PROGRESS);
+    let (shared, now_ms) = (ctx.shared, ctx.now_ms);
+    let views = ctx.db.all();
+    let views: Vec<&crate::store::Keyspace> = views.iter().map(|(_, ks)| &**ks).collect();
+    match shared.bgsave(&views, now_ms) {
+        Ok(()) => ctx.out.simple("Background saving started"),
+        Err(_) => ctx.out.error(errors::BGSAVE_IN_PROGRESS),
     }
 }
 
@@ -67,10 +60,10 @@ fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
 ///
 /// Each shard's file is rewritten in turn by the AOF thread; shards keep serving.
 fn bgrewriteaof(ctx: &mut Ctx<'_>, _: Args<'_>) {
-    if !ctx.shared.aof.on.load(Ordering::Acquire) {
+    if !ctx.shared.persistence().aof_on {
         return ctx.out.error(errors::AOF_REWRITE_NEEDS_AOF);
     }
-    if ctx.shared.aof_worker.request_rewrite() {
+    if ctx.shared.rewrite_aof() {
         ctx.out.simple("Background append only file rewriting started");
     } else {
         ctx.out.error(errors::AOF_REWRITE_IN_PROGRESS);
@@ -79,7 +72,7 @@ fn bgrewriteaof(ctx: &mut Ctx<'_>, _: Args<'_>) {
 
 /// LASTSAVE
 fn lastsave(ctx: &mut Ctx<'_>, _: Args<'_>) {
-    ctx.out.int(ctx.shared.persist.last_save_s.load(Ordering::Acquire) as i64);
+    ctx.out.int(ctx.shared.persistence().last_save_s as i64);
 }
 
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
@@ -107,24 +100,19 @@ fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
     // A busy script holds its shard's keys: only SHUTDOWN NOSAVE may stop it (Redis).
     if !nosave {
-        if let Some(busy) = crate::scripting::busy_anywhere(ctx.shared) {
+        if let Some(busy) = ctx.shared.busy_script() {
             return ctx.out.error(busy);
         }
     }
     let mode = if save {
-        saver::shutdown::SAVE
+        Shutdown::Save
     } else if nosave {
-        saver::shutdown::NOSAVE
+        Shutdown::NoSave
     } else {
-        saver::shutdown::DEFAULT
+        Shutdown::Default
     };
-    let shared = ctx.shared;
     crate::log_warning!("user requested shutdown...");
-    shared.shutdown_mode.store(mode, Ordering::Release);
-    shared.stop.store(true, Ordering::Release);
-    for s in &shared.shards {
-        s.waker.wake();
-    }
+    ctx.shared.shutdown(mode);
     // Redis sends no reply on success: the connection just closes.
     if let Some(client) = ctx.client.as_deref_mut() {
         client.close_after_reply = true;

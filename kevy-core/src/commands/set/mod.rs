@@ -11,7 +11,7 @@ use crate::commands::keys::scan::{parse_cursor, ScanOptions, ScanOver};
 use crate::commands::{errors, flags::*, Command, Ctx, KeySpec};
 use crate::resp::parser::parse_i64;
 use crate::resp::{Args, ReplyWriter};
-use crate::shard::db::Db;
+use crate::store::db::Db;
 use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
 use crate::types::set::{Member, Set};
 

@@ -12,12 +12,12 @@ mod options;
 mod pattern;
 
 use std::cmp::Ordering;
-use crate::types::list::List;
 
 use crate::commands::effects::{class, ev, On, Propagate, When};
 use crate::commands::{errors, flags::*, Command, Ctx, KeySpec, Route};
 use crate::resp::Args;
 use crate::store::{Keyspace, Value, ValueRef, NO_EXPIRE};
+use crate::types::list::List;
 use options::Options;
 
 pub const COMMANDS: &[Command] = &[

@@ -13,7 +13,7 @@ use crate::commands::stream::{read_stream, reply_entry, write_stream};
 use crate::commands::{errors, flags::*, is, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
-use crate::shard::blocking::{BlockRequest, FOREVER};
+use crate::commands::blocking::{BlockRequest, FOREVER};
 use crate::types::stream::id::{parse_id_or, INVALID_ID};
 use crate::types::stream::{Group, Stream, StreamId};
 

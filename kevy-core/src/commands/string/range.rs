@@ -174,7 +174,7 @@ pub fn lcs_of(a: &[u8], b: &[u8]) -> (Vec<u8>, Vec<LcsMatch>) {
 
 /// The longest string a client may build (`proto-max-bulk-len`).
 pub fn max_bulk_len(ctx: &Ctx<'_>) -> u64 {
-    ctx.shared.config.proto_max_bulk_len.load(Ordering::Relaxed)
+    ctx.shared.config().proto_max_bulk_len.load(Ordering::Relaxed)
 }
 
 /// APPEND key value

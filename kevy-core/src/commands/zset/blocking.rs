@@ -5,7 +5,7 @@ use crate::commands::zset::{op_zpop, report_zpop};
 use crate::commands::{errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
-use crate::shard::blocking::{parse_timeout, BlockRequest};
+use crate::commands::blocking::{parse_timeout, BlockRequest};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, route: Route, handler: crate::commands::Handler, summary: &'static str) -> Command {
     Command::new(name, arity, flags, keys, handler).route(route).group("sorted-set").summary(summary)

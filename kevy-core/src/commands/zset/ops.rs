@@ -15,7 +15,7 @@ use crate::commands::zset::parse::parse_score;
 use crate::commands::{errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::resp::parser::parse_i64;
 use crate::resp::Args;
-use crate::shard::db::Db;
+use crate::store::db::Db;
 use crate::store::{Keyspace, ValueRef};
 use crate::types::set::Set;
 use crate::types::zset::ZSet;

@@ -36,7 +36,7 @@ impl<'a> Elem<'a> {
     }
 
     /// The element's bytes (an integer in decimal).
-    pub fn to_vec(&self) -> Vec<u8> {
+    pub fn to_vec(self) -> Vec<u8> {
         self.with_bytes(|b| b.to_vec())
     }
 

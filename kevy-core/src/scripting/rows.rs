@@ -2,15 +2,14 @@
 //!
 //! EVAL's keys are `numkeys key ...` from argument 2: the dispatcher runs the script on
 //! the shard owning them, or locks every shard they live on (in shard order), so a
-//! script is atomic like any multi-key command. The Lua side is `crate::scripting`.
-
-pub mod function;
+//! script is atomic like any multi-key command. The rows are this layer's contribution
+//! to the command table (`scripting::ROWS`).
 
 use crate::commands::effects::traits;
 use crate::commands::{container, errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::resp::Args;
-use crate::scripting::engine::{self, Invocation};
-use crate::scripting::sha1_hex;
+use super::engine::{self, Invocation};
+use super::sha1_hex;
 
 const fn eval_cmd(name: &'static str, flags: u32, handler: crate::commands::Handler, summary: &'static str) -> Command {
     Command::new(name, -3, flags, KeySpec::NONE, handler).route(Route::KeyPositions(eval_keys)).group("scripting").summary(summary)
@@ -80,7 +79,7 @@ fn eval_body(ctx: &mut Ctx<'_>, args: Args<'_>, read_only: bool) {
     };
     let body = args.get(1);
     let sha = sha1_hex(body);
-    let scripts = &ctx.shared.table.scripts;
+    let scripts = super::of(ctx.shared);
     if let Err(e) = check_and_compile(ctx, &sha, body) {
         return ctx.out.error(&e);
     }
@@ -93,7 +92,7 @@ fn eval_cached(ctx: &mut Ctx<'_>, args: Args<'_>, read_only: bool) {
         Ok(n) => n,
         Err(e) => return ctx.out.error(e),
     };
-    let Some((sha, body)) = ctx.shared.table.scripts.get(args.get(1)) else {
+    let Some((sha, body)) = super::of(ctx.shared).get(args.get(1)) else {
         return ctx.out.error(errors::NOSCRIPT);
     };
     run(ctx, args, n, &sha, &body, read_only);
@@ -102,7 +101,7 @@ fn eval_cached(ctx: &mut Ctx<'_>, args: Args<'_>, read_only: bool) {
 /// Refuses a bad shebang and compiles the body. Err is the reply text.
 fn check_and_compile(ctx: &Ctx<'_>, sha: &str, body: &[u8]) -> Result<(), String> {
     engine::shebang_flags(body)?;
-    engine::compile(&ctx.shared.table.scripts, sha, body)
+    engine::compile(super::of(ctx.shared), sha, body)
 }
 
 fn run(ctx: &mut Ctx<'_>, args: Args<'_>, n: usize, sha: &str, body: &[u8], read_only: bool) {
@@ -123,13 +122,13 @@ fn script_load(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if let Err(e) = check_and_compile(ctx, &sha, body) {
         return ctx.out.error(&e);
     }
-    ctx.shared.table.scripts.insert_named(&sha, body);
+    super::of(ctx.shared).insert_named(&sha, body);
     ctx.out.bulk(sha.as_bytes());
 }
 
 /// SCRIPT EXISTS sha1 [sha1 ...]
 fn script_exists(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let scripts = &ctx.shared.table.scripts;
+    let scripts = super::of(ctx.shared);
     ctx.out.array(args.len() - 2);
     for sha in args.from(2) {
         ctx.out.int(scripts.contains(sha) as i64);
@@ -141,13 +140,13 @@ fn script_flush(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if args.len() > 3 || args.opt(2).is_some_and(|a| !is(a, "sync") && !is(a, "async")) {
         return ctx.out.error(errors::SCRIPT_FLUSH_MODE);
     }
-    ctx.shared.table.scripts.flush();
+    super::of(ctx.shared).flush();
     ctx.out.ok();
 }
 
 /// SCRIPT KILL
 fn script_kill(ctx: &mut Ctx<'_>, _: Args<'_>) {
-    match ctx.shared.table.scripts.kill(false) {
+    match super::of(ctx.shared).kill(false) {
         Ok(()) => ctx.out.ok(),
         Err(e) => ctx.out.error(e),
     }
@@ -175,5 +174,22 @@ fn script_help(ctx: &mut Ctx<'_>, _: Args<'_>) {
     ctx.out.array(LINES.len());
     for l in LINES {
         ctx.out.simple(l);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::effects::{traits, Propagate};
+    use crate::commands::CommandTable;
+
+    /// Scripts run other commands: their rows log nothing themselves (the commands a
+    /// script runs are logged) and may write.
+    #[test]
+    fn script_rows_declare_their_effects() {
+        let table = CommandTable::with_rows(super::super::ROWS);
+        for script in ["eval", "evalsha", "fcall"] {
+            let row = table.lookup(script.as_bytes()).expect("a script row");
+            assert!(row.is(traits::MAY_WRITE) && matches!(row.propagate, Propagate::None), "{script}");
+        }
     }
 }

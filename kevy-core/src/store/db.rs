@@ -3,7 +3,7 @@
 //! once against [`Db`] and work either way.
 
 use super::routing::{shard_of, ShardId};
-use crate::store::Keyspace;
+use super::Keyspace;
 
 enum Parts<'a> {
     /// The command's keys all live on this shard.

@@ -1,5 +1,7 @@
 //! The state of one client connection that commands read and change (name, protocol,
-//! library info), and the copy of it each shard publishes for CLIENT LIST.
+//! library info, subscriptions), and the copy of it each shard publishes for CLIENT LIST.
+
+use std::collections::BTreeSet;
 
 /// Per-connection session state.
 #[derive(Debug, Clone, Default)]
@@ -24,12 +26,12 @@ pub struct Client {
     pub slot: u32,
     pub generation: u32,
     /// Channels, patterns and shard channels it is subscribed to.
-    pub subs: super::pubsub::Subscriptions,
+    pub subs: Subscriptions,
     /// Inside MULTI: the number of queued commands.
     pub multi: Option<usize>,
     /// The connection's WATCH flag while it watches keys (CLIENT LIST shows `d` once a
     /// watched key changed).
-    pub watch: Option<std::sync::Arc<super::watch::WatchFlag>>,
+    pub watch: Option<std::sync::Arc<crate::store::watched::WatchFlag>>,
 }
 
 impl Client {
@@ -75,5 +77,46 @@ impl Client {
             String::from_utf8_lossy(&self.lib_name),
             String::from_utf8_lossy(&self.lib_ver),
         )
+    }
+}
+
+/// The three kinds of subscription.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Channel,
+    Pattern,
+    Shard,
+}
+
+impl Kind {
+    /// Its index in per-kind tables.
+    pub fn idx(self) -> usize {
+        self as usize
+    }
+}
+
+/// A connection's subscriptions (kept in its `Client`).
+#[derive(Clone, Debug, Default)]
+pub struct Subscriptions {
+    pub channels: BTreeSet<Vec<u8>>,
+    pub patterns: BTreeSet<Vec<u8>>,
+    pub shard_channels: BTreeSet<Vec<u8>>,
+}
+
+impl Subscriptions {
+    pub fn set(&mut self, kind: Kind) -> &mut BTreeSet<Vec<u8>> {
+        match kind {
+            Kind::Channel => &mut self.channels,
+            Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shard_channels,
+        }
+    }
+    /// What (P)SUBSCRIBE replies count: channels plus patterns.
+    pub fn count(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+    /// Is the connection in subscribed mode (any subscription at all)?
+    pub fn any(&self) -> bool {
+        self.count() + self.shard_channels.len() > 0
     }
 }

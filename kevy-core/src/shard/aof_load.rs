@@ -11,15 +11,16 @@
 use std::fs;
 use std::path::Path;
 
-use super::rdb;
-use super::aof_record::{frame, is_framing, record_inside, Frame};
+use crate::persist::rdb;
+use crate::persist::aof_record::{frame, is_framing, record_inside, Frame};
 use crate::commands::{flags, Command, Ctx};
 use crate::resp::{ArgSpans, Args, ReplyWriter};
-use crate::shard::client::Client;
-use crate::shard::db::Db;
-use crate::shard::dispatch::{resolve, run, Call, Wake};
-use crate::shard::routing::{shard_of, ShardId};
-use crate::shard::Shared;
+use crate::commands::client::Client;
+use crate::store::db::Db;
+use crate::commands::call::{resolve, Call};
+use super::dispatch::{run, Wake};
+use crate::store::routing::{shard_of, ShardId};
+use super::Shared;
 
 /// What replaying one file did.
 #[derive(Debug, Default)]
@@ -139,7 +140,7 @@ fn run_record(
     } else {
         let db = Db::locked(&mut locks, &ids, n);
         let mut ctx = Ctx::new(db, ReplyWriter::new(reply, true), 0, Some(client), shared, 0);
-        run(&Call::new(cmd, args), &mut ctx, Wake::Never);
+        run(shared, &Call::new(cmd, args), &mut ctx, Wake::Never);
     }
 }
 
@@ -152,11 +153,11 @@ fn cut(path: &Path, len: u64) -> Result<(), String> {
 /// Number of shard files a directory holds in its recorded layout (or, without a
 /// layout file, up to the highest `appendonly-<id>.aof` found). 0: none.
 pub fn existing_files(dir: &Path) -> Result<usize, String> {
-    let n = match super::dump::read_layout(dir)? {
+    let n = match crate::persist::dump::read_layout(dir)? {
         Some(n) => n,
         None => highest_file(dir).map_or(0, |id| id + 1),
     };
-    let any = (0..n).any(|i| super::aof::shard_file(dir, i).exists());
+    let any = (0..n).any(|i| crate::persist::aof::shard_file(dir, i).exists());
     Ok(if any { n } else { 0 })
 }
 
@@ -170,7 +171,7 @@ fn highest_file(dir: &Path) -> Option<usize> {
 /// (their keys would be gone without a word), unless `aof-load-missing yes`: then each
 /// missing file is logged as a warning and the start goes on without its keys.
 fn check_complete(shared: &Shared, dir: &Path, old: usize) -> Result<(), String> {
-    let files = (0..old).map(|id| super::aof::shard_file(dir, id));
+    let files = (0..old).map(|id| crate::persist::aof::shard_file(dir, id));
     let missing: Vec<String> = files.filter(|p| !p.exists()).map(|p| p.display().to_string()).collect();
     if missing.is_empty() {
         return Ok(());
@@ -198,7 +199,7 @@ pub fn setup(shared: &Shared, dir: &Path, truncated_ok: bool) -> Result<(), Stri
     let old = existing_files(dir)?;
     check_complete(shared, dir, old)?;
     for id in 0..old {
-        let path = super::aof::shard_file(dir, id);
+        let path = crate::persist::aof::shard_file(dir, id);
         if path.exists() {
             let r = replay(shared, &path, id, old, truncated_ok)?;
             crate::log_notice!(
@@ -213,18 +214,18 @@ pub fn setup(shared: &Shared, dir: &Path, truncated_ok: bool) -> Result<(), Stri
     let fresh = old != n;
     for id in 0..n {
         let log = if fresh {
-            super::aof_rewrite::rewrite_now(shared, dir, id)
+            crate::persist::aof_rewrite::rewrite_now(shared, dir, id)
         } else {
-            super::aof::AofLog::open(super::aof::shard_file(dir, id))
+            crate::persist::aof::AofLog::open(crate::persist::aof::shard_file(dir, id))
         }
-        .map_err(|e| format!("{}: {e}", super::aof::shard_file(dir, id).display()))?;
+        .map_err(|e| format!("{}: {e}", crate::persist::aof::shard_file(dir, id).display()))?;
         *shared.aof.shards[id].lock().unwrap_or_else(|e| e.into_inner()) = Some(log);
     }
     if fresh {
         for id in n..old.max(n) {
-            let _ = std::fs::remove_file(super::aof::shard_file(dir, id));
+            let _ = std::fs::remove_file(crate::persist::aof::shard_file(dir, id));
         }
-        super::dump::write_layout(dir, n).map_err(|e| format!("{}: {e}", dir.display()))?;
+        crate::persist::dump::write_layout(dir, n).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     shared.aof.on.store(true, std::sync::atomic::Ordering::Release);
     Ok(())

@@ -7,7 +7,7 @@
 use crate::commands::effects::{traits, Propagate};
 use crate::commands::{container, errors, flags::*, is, numkeys_positions, Command, Ctx, KeySpec, Route};
 use crate::resp::Args;
-use crate::scripting::{functions, library};
+use super::{functions, library};
 
 const fn fcall_cmd(name: &'static str, flags: u32, handler: crate::commands::Handler, summary: &'static str) -> Command {
     Command::new(name, -3, flags, KeySpec::NONE, handler).route(Route::KeyPositions(fcall_keys)).group("scripting").summary(summary)
@@ -49,7 +49,7 @@ fn fcall_ro(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 fn fcall_generic(ctx: &mut Ctx<'_>, args: Args<'_>, read_only: bool) {
-    let Some((lib, meta)) = ctx.shared.table.scripts.libraries.function(args.get(1)) else {
+    let Some((lib, meta)) = super::of(ctx.shared).libraries.function(args.get(1)) else {
         return ctx.out.error(errors::FUNCTION_NOT_FOUND);
     };
     let n = match crate::resp::parser::parse_i64(args.get(2)) {
@@ -79,7 +79,7 @@ fn function_load(ctx: &mut Ctx<'_>, args: Args<'_>) {
         }
     }
     let code = args.get(args.len() - 1);
-    let libraries = &ctx.shared.table.scripts.libraries;
+    let libraries = &super::of(ctx.shared).libraries;
     let name = match library::parse_metadata(code) {
         Ok(name) => name,
         Err(e) => return ctx.out.error(&e),
@@ -87,7 +87,7 @@ fn function_load(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if !replace && libraries.exists(&name) {
         return ctx.out.error(&errors::library_exists(&name));
     }
-    let lib = match functions::check_library(&ctx.shared.table.scripts, name.clone(), code) {
+    let lib = match functions::check_library(super::of(ctx.shared), name.clone(), code) {
         Ok(lib) => lib,
         Err(e) => return ctx.out.error(&e),
     };
@@ -99,7 +99,7 @@ fn function_load(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// FUNCTION DELETE library-name
 fn function_delete(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if ctx.shared.table.scripts.libraries.delete(args.get(2)) {
+    if super::of(ctx.shared).libraries.delete(args.get(2)) {
         ctx.out.ok();
     } else {
         ctx.out.error(errors::LIBRARY_NOT_FOUND);
@@ -111,13 +111,13 @@ fn function_flush(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if args.len() > 3 || args.opt(2).is_some_and(|a| !is(a, "sync") && !is(a, "async")) {
         return ctx.out.error(errors::FUNCTION_FLUSH_MODE);
     }
-    ctx.shared.table.scripts.libraries.flush();
+    super::of(ctx.shared).libraries.flush();
     ctx.out.ok();
 }
 
 /// FUNCTION KILL
 fn function_kill(ctx: &mut Ctx<'_>, _: Args<'_>) {
-    match ctx.shared.table.scripts.kill(true) {
+    match super::of(ctx.shared).kill(true) {
         Ok(()) => ctx.out.ok(),
         Err(e) => ctx.out.error(e),
     }
@@ -142,10 +142,7 @@ fn function_list(ctx: &mut Ctx<'_>, args: Args<'_>) {
         }
         i += 1;
     }
-    let libs: Vec<_> = ctx
-        .shared
-        .table
-        .scripts
+    let libs: Vec<_> = super::of(ctx.shared)
         .libraries
         .all()
         .into_iter()
@@ -183,11 +180,11 @@ fn function_list(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// FUNCTION STATS
 fn function_stats(ctx: &mut Ctx<'_>, _: Args<'_>) {
-    let scripts = &ctx.shared.table.scripts;
+    let scripts = super::of(ctx.shared);
     let running = scripts.running();
     // As Redis: while an EVAL is busy, FUNCTION STATS gets that script's -BUSY.
     if let Some(eval) = running.iter().find(|r| !r.function) {
-        if crate::scripting::busy_anywhere(ctx.shared).is_some() {
+        if super::busy_anywhere(scripts, ctx.shared.config(), ctx.shared.shard_count()).is_some() {
             return ctx.out.error(eval.busy_text());
         }
     }
