@@ -77,6 +77,7 @@ impl Server {
             aof: crate::persist::aof::Logs::new(shards),
             aof_worker: Default::default(),
             faults: Default::default(),
+            slowlog: Default::default(),
         });
         if appendonly {
             crate::persist::aof_load::setup(&shared, &dir, truncated_ok).map_err(Error::Persist)?;

@@ -425,6 +425,9 @@ pub fn pubsub_needs_connection(name: &str) -> String {
     format!("ERR {name} needs a client connection (subscriptions are per connection)")
 }
 
+/// SLOWLOG GET with a count that is not an integer >= -1.
+pub const SLOWLOG_BAD_COUNT: &str = "ERR count should be greater than or equal to -1";
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};

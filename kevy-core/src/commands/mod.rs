@@ -372,6 +372,7 @@ impl Default for CommandTable {
             server::persistence::COMMANDS,
             pubsub::COMMANDS,
             server::introspect::COMMANDS,
+            server::slowlog::COMMANDS,
             string::COMMANDS,
             string::range::COMMANDS,
             string::float::COMMANDS,

@@ -98,6 +98,10 @@ const PARAMS: &[Param] = &[
     Param { name: "hll-sparse-max-bytes", default: "3000", kind: Kind::Memory { min: 0 }, mutable: true },
     // kevy's own: `manual` freezes the server's clock until the host advances it
     // (Server::advance), so TTLs and blocking timeouts are tested without sleeping.
+    // Microseconds a command must take to enter SLOWLOG (-1: off, 0: every command),
+    // and how many entries the log keeps.
+    Param { name: "slowlog-log-slower-than", default: "10000", kind: Kind::Int { min: -1, max: i64::MAX }, mutable: true },
+    Param { name: "slowlog-max-len", default: "128", kind: Kind::Int { min: 0, max: i64::MAX }, mutable: true },
     Param { name: "clock", default: "system", kind: Kind::Choice(&["system", "manual"]), mutable: false },
 ];
 
@@ -405,6 +409,10 @@ pub struct LiveConfig {
     pub notify_flags: std::sync::atomic::AtomicU32,
     /// `hll-sparse-max-bytes`.
     pub hll_sparse_max_bytes: AtomicU64,
+    /// `slowlog-log-slower-than` in µs (negative: the slow log is off).
+    pub slowlog_slower_than: std::sync::atomic::AtomicI64,
+    /// `slowlog-max-len`.
+    pub slowlog_max_len: AtomicU64,
     /// `client-output-buffer-limit` per `OutputClass`: hard, soft, soft seconds.
     output_limits: [[AtomicU64; 3]; 3],
 }
@@ -418,6 +426,8 @@ impl LiveConfig {
             hz: AtomicU64::new(0),
             timeout: AtomicU64::new(0),
             hll_sparse_max_bytes: AtomicU64::new(0),
+            slowlog_slower_than: Default::default(),
+            slowlog_max_len: AtomicU64::new(0),
             saving: Default::default(),
             appendfsync: Default::default(),
             output_limits: Default::default(),
@@ -437,6 +447,9 @@ impl LiveConfig {
         self.hz.store(num("hz"), Ordering::Relaxed);
         self.timeout.store(num("timeout"), Ordering::Relaxed);
         self.hll_sparse_max_bytes.store(num("hll-sparse-max-bytes"), Ordering::Relaxed);
+        let slower_than = t.get("slowlog-log-slower-than").and_then(|v| v.parse::<i64>().ok()).unwrap_or(-1);
+        self.slowlog_slower_than.store(slower_than, Ordering::Relaxed);
+        self.slowlog_max_len.store(num("slowlog-max-len"), Ordering::Relaxed);
         self.saving.store(!t.get("save").unwrap_or("").is_empty(), Ordering::Relaxed);
         let notify = notify::parse_flags(t.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.notify_flags.store(notify, Ordering::Relaxed);

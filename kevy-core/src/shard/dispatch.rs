@@ -241,6 +241,7 @@ pub fn run(call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
     if write {
         super::watch::settle(&mut ctx.db, true);
     }
+    let timed = super::slowlog::start(ctx);
     let fault = ctx.shared.faults.take(cmd.name);
     if let Some(crate::faults::Fault::Delay(pause)) = fault {
         std::thread::sleep(pause);
@@ -250,6 +251,9 @@ pub fn run(call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>) {
     } else if catch_unwind(AssertUnwindSafe(|| (cmd.handler)(ctx, call.args))).is_err() {
         ctx.out.truncate(mark);
         ctx.out.error("ERR internal error while running the command");
+    }
+    if let Some(started) = timed {
+        super::slowlog::finish(call, ctx, started);
     }
     // A write that changed nothing, by its own report: no WATCH touch, not dirty.
     let mut noop = false;

@@ -25,6 +25,7 @@ pub mod host;
 pub mod mailbox;
 pub mod notify;
 pub mod pubsub;
+pub mod slowlog;
 pub use crate::store::routing;
 pub mod txn;
 pub mod watch;
@@ -93,6 +94,8 @@ pub struct Shared {
     pub aof_worker: crate::persist::aof_worker::Worker,
     /// Errors and delays a test host injected (`crate::faults`).
     pub faults: crate::faults::Faults,
+    /// SLOWLOG's entries, from every shard.
+    pub slowlog: slowlog::SlowLog,
 }
 
 impl Shared {

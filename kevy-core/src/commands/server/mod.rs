@@ -3,6 +3,7 @@
 pub mod info;
 pub mod introspect;
 pub mod persistence;
+pub mod slowlog;
 
 use crate::commands::{container, errors, flags::*, is, Command, Ctx, KeySpec, Route};
 use crate::resp::Args;
