@@ -9,10 +9,14 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
 
 use super::dispatch::Call;
 use crate::commands::{flags, Ctx};
+use crate::config::LiveConfig;
+use crate::reactor::sys::monotonic_us;
+
+/// `LAST_END` when no command of this turn has ended yet.
+const NONE: u64 = u64::MAX;
 
 /// Redis's SLOWLOG_ENTRY_MAX_ARGC: the most arguments an entry keeps.
 const MAX_ARGS: usize = 32;
@@ -54,18 +58,25 @@ impl SlowLog {
         list.truncate(max_len);
     }
 
+    /// The list as Redis shows it: Redis trims to `slowlog-max-len` after every
+    /// command while the log is on (so right after a CONFIG SET lowering it); kevy
+    /// trims when the list is read, which no command can tell apart.
+    fn trimmed_list(&self, config: &LiveConfig) -> std::sync::MutexGuard<'_, VecDeque<Entry>> {
+        let mut list = self.lock();
+        if config.slowlog_slower_than.load(Ordering::Relaxed) >= 0 {
+            list.truncate(config.slowlog_max_len.load(Ordering::Relaxed) as usize);
+        }
+        list
+    }
+
     /// The newest `count` entries (all for None).
-    pub fn newest(&self, count: Option<usize>) -> Vec<Entry> {
-        let list = self.lock();
+    pub fn newest(&self, config: &LiveConfig, count: Option<usize>) -> Vec<Entry> {
+        let list = self.trimmed_list(config);
         list.iter().take(count.unwrap_or(usize::MAX)).cloned().collect()
     }
 
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    pub fn len(&self, config: &LiveConfig) -> usize {
+        self.trimmed_list(config).len()
     }
 
     /// SLOWLOG RESET: empties the list (ids keep increasing, as in Redis).
@@ -77,33 +88,34 @@ impl SlowLog {
 thread_local! {
     /// When this thread's last timed command ended, within the current event-loop
     /// turn: the next command's start, so a command costs one clock read, not two.
-    static LAST_END: Cell<Option<Instant>> = const { Cell::new(None) };
+    static LAST_END: Cell<u64> = const { Cell::new(NONE) };
 }
 
 /// A new turn (or a host call) begins: what ran before it is not the next command's
 /// time. Called where the shard refreshes its cached clock.
 #[inline]
 pub fn new_turn() {
-    LAST_END.with(|last| last.set(None));
+    LAST_END.with(|last| last.set(NONE));
 }
 
 /// When the command about to run started: None while the slow log is off. Within a
 /// turn it is the previous command's end (the parsing in between is counted with the
 /// command), so only the first command of a turn reads the clock here.
 #[inline(always)]
-pub fn start(ctx: &Ctx<'_>) -> Option<Instant> {
+pub fn start(ctx: &Ctx<'_>) -> Option<u64> {
     if ctx.shared.config.slowlog_slower_than.load(Ordering::Relaxed) < 0 {
         return None;
     }
-    Some(LAST_END.with(Cell::take).unwrap_or_else(Instant::now))
+    let last = LAST_END.with(|last| last.replace(NONE));
+    Some(if last == NONE { monotonic_us() } else { last })
 }
 
 /// After a timed command: logs it when it took at least the threshold.
 #[inline]
-pub fn finish(call: &Call<'_>, ctx: &Ctx<'_>, started: Instant) {
-    let now = Instant::now();
-    LAST_END.with(|last| last.set(Some(now)));
-    let micros = now.duration_since(started).as_micros() as u64;
+pub fn finish(call: &Call<'_>, ctx: &Ctx<'_>, started_us: u64) {
+    let now = monotonic_us();
+    LAST_END.with(|last| last.set(now));
+    let micros = now.saturating_sub(started_us);
     let config = &ctx.shared.config;
     let threshold = config.slowlog_slower_than.load(Ordering::Relaxed);
     // EXEC logs the commands it runs, not itself; a blocked command is logged by
@@ -111,10 +123,7 @@ pub fn finish(call: &Call<'_>, ctx: &Ctx<'_>, started: Instant) {
     if threshold < 0 || micros < threshold as u64 || call.cmd.has(flags::SKIP_SLOWLOG) || ctx.block.is_some() {
         return;
     }
-    let max_len = config.slowlog_max_len.load(Ordering::Relaxed) as usize;
-    if max_len > 0 {
-        record(call, ctx, micros, max_len);
-    }
+    record(call, ctx, micros, config.slowlog_max_len.load(Ordering::Relaxed) as usize);
 }
 
 #[cold]
@@ -174,16 +183,19 @@ mod tests {
 
     #[test]
     fn push_keeps_the_newest_and_ids_increase() {
+        let config = LiveConfig::new(crate::config::Config::new());
         let log = SlowLog::default();
         let entry = || Entry { id: 0, unix_s: 0, micros: 0, args: vec![], addr: String::new(), name: vec![] };
         for _ in 0..5 {
             log.push(entry(), 3);
         }
-        let ids: Vec<u64> = log.newest(None).iter().map(|e| e.id).collect();
+        let ids: Vec<u64> = log.newest(&config, None).iter().map(|e| e.id).collect();
         assert_eq!(ids, [4, 3, 2]);
+        config.set_many(&[("slowlog-max-len", "2")]).unwrap();
+        assert_eq!(log.len(&config), 2);
         log.reset();
-        assert!(log.is_empty());
+        assert_eq!(log.len(&config), 0);
         log.push(entry(), 3);
-        assert_eq!(log.newest(Some(1))[0].id, 5);
+        assert_eq!(log.newest(&config, Some(1))[0].id, 5);
     }
 }

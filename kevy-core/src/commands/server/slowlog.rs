@@ -36,7 +36,7 @@ fn slowlog_get(ctx: &mut Ctx<'_>, args: Args<'_>) {
             _ => return ctx.out.error(errors::SLOWLOG_BAD_COUNT),
         },
     };
-    let entries = ctx.shared.slowlog.newest(count);
+    let entries = ctx.shared.slowlog.newest(&ctx.shared.config, count);
     ctx.out.array(entries.len());
     for e in entries {
         ctx.out.array(6);
@@ -54,7 +54,7 @@ fn slowlog_get(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// SLOWLOG LEN
 fn slowlog_len(ctx: &mut Ctx<'_>, _: Args<'_>) {
-    ctx.out.int(ctx.shared.slowlog.len() as i64);
+    ctx.out.int(ctx.shared.slowlog.len(&ctx.shared.config) as i64);
 }
 
 /// SLOWLOG RESET
