@@ -78,6 +78,7 @@ impl Server {
             aof_worker: Default::default(),
             faults: Default::default(),
             slowlog: Default::default(),
+            latency: Default::default(),
         });
         if appendonly {
             crate::persist::aof_load::setup(&shared, &dir, truncated_ok).map_err(Error::Persist)?;

@@ -150,3 +150,27 @@ fn reset_max_len_and_off() {
     c.cmd("PING");
     assert_eq!(c.cmd("SLOWLOG LEN"), ":0\r\n");
 }
+
+#[test]
+fn latency_monitor_records_slow_commands_as_events() {
+    let server = start(3);
+    let mut c = Client::connect(server.port());
+    assert_eq!(c.cmd("LATENCY LATEST"), "*0\r\n");
+    assert_eq!(c.cmd("CONFIG SET latency-monitor-threshold 1"), "+OK\r\n");
+    // A script that runs well over a millisecond on any machine.
+    let script = "local n = 0 for i = 1, 300000 do n = n + redis.call('incr', KEYS[1]) end return 1";
+    c.send_raw(&Client::encode(&[b"EVAL", script.as_bytes(), b"1", b"counter"]));
+    assert_eq!(c.reply(), ":1\r\n");
+    // (A loaded machine may also see a quick command take a millisecond: other
+    // events may show up beside it.)
+    let latest = c.cmd("LATENCY LATEST");
+    assert!(latest.contains("*4\r\n$7\r\ncommand\r\n:"), "{latest}");
+    assert!(c.cmd("LATENCY HISTORY command").starts_with("*1\r\n*2\r\n:"));
+    assert_eq!(c.cmd("LATENCY HISTORY blabla"), "*0\r\n");
+    assert_eq!(c.cmd("LATENCY RESET blabla"), ":0\r\n");
+    // Off first, so that nothing after it is an event.
+    assert_eq!(c.cmd("CONFIG SET latency-monitor-threshold 0"), "+OK\r\n");
+    assert_ne!(c.cmd("LATENCY RESET"), ":0\r\n");
+    assert_eq!(c.cmd("LATENCY LATEST"), "*0\r\n");
+    assert_eq!(c.cmd("LATENCY GRAPH command"), "-ERR No samples available for event 'command'\r\n");
+}

@@ -428,6 +428,11 @@ pub fn pubsub_needs_connection(name: &str) -> String {
 /// SLOWLOG GET with a count that is not an integer >= -1.
 pub const SLOWLOG_BAD_COUNT: &str = "ERR count should be greater than or equal to -1";
 
+/// LATENCY GRAPH of an event with no samples.
+pub fn latency_no_samples(event: &[u8]) -> String {
+    format!("ERR No samples available for event '{}'", lossy(event))
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};

@@ -373,6 +373,7 @@ impl Default for CommandTable {
             pubsub::COMMANDS,
             server::introspect::COMMANDS,
             server::slowlog::COMMANDS,
+            server::latency::COMMANDS,
             string::COMMANDS,
             string::range::COMMANDS,
             string::float::COMMANDS,

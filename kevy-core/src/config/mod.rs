@@ -102,6 +102,8 @@ const PARAMS: &[Param] = &[
     // and how many entries the log keeps.
     Param { name: "slowlog-log-slower-than", default: "10000", kind: Kind::Int { min: -1, max: i64::MAX }, mutable: true },
     Param { name: "slowlog-max-len", default: "128", kind: Kind::Int { min: 0, max: i64::MAX }, mutable: true },
+    // Milliseconds a command must take to be a LATENCY event (0: the monitor is off).
+    Param { name: "latency-monitor-threshold", default: "0", kind: Kind::Int { min: 0, max: i64::MAX }, mutable: true },
     Param { name: "clock", default: "system", kind: Kind::Choice(&["system", "manual"]), mutable: false },
 ];
 
@@ -413,6 +415,10 @@ pub struct LiveConfig {
     pub slowlog_slower_than: std::sync::atomic::AtomicI64,
     /// `slowlog-max-len`.
     pub slowlog_max_len: AtomicU64,
+    /// `latency-monitor-threshold` in ms (0: off).
+    pub latency_threshold_ms: AtomicU64,
+    /// Do shards time each command (the slow log or the latency monitor is on)?
+    pub time_commands: std::sync::atomic::AtomicBool,
     /// `client-output-buffer-limit` per `OutputClass`: hard, soft, soft seconds.
     output_limits: [[AtomicU64; 3]; 3],
 }
@@ -428,6 +434,8 @@ impl LiveConfig {
             hll_sparse_max_bytes: AtomicU64::new(0),
             slowlog_slower_than: Default::default(),
             slowlog_max_len: AtomicU64::new(0),
+            latency_threshold_ms: AtomicU64::new(0),
+            time_commands: Default::default(),
             saving: Default::default(),
             appendfsync: Default::default(),
             output_limits: Default::default(),
@@ -450,6 +458,9 @@ impl LiveConfig {
         let slower_than = t.get("slowlog-log-slower-than").and_then(|v| v.parse::<i64>().ok()).unwrap_or(-1);
         self.slowlog_slower_than.store(slower_than, Ordering::Relaxed);
         self.slowlog_max_len.store(num("slowlog-max-len"), Ordering::Relaxed);
+        let latency_ms = num("latency-monitor-threshold");
+        self.latency_threshold_ms.store(latency_ms, Ordering::Relaxed);
+        self.time_commands.store(slower_than >= 0 || latency_ms > 0, Ordering::Relaxed);
         self.saving.store(!t.get("save").unwrap_or("").is_empty(), Ordering::Relaxed);
         let notify = notify::parse_flags(t.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.notify_flags.store(notify, Ordering::Relaxed);

@@ -25,6 +25,7 @@ pub mod host;
 pub mod mailbox;
 pub mod notify;
 pub mod pubsub;
+pub mod latency;
 pub mod slowlog;
 pub use crate::store::routing;
 pub mod txn;
@@ -96,6 +97,8 @@ pub struct Shared {
     pub faults: crate::faults::Faults,
     /// SLOWLOG's entries, from every shard.
     pub slowlog: slowlog::SlowLog,
+    /// LATENCY's events, from every shard.
+    pub latency: latency::Monitor,
 }
 
 impl Shared {

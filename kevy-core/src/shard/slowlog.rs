@@ -103,7 +103,7 @@ pub fn new_turn() {
 /// command), so only the first command of a turn reads the clock here.
 #[inline(always)]
 pub fn start(ctx: &Ctx<'_>) -> Option<u64> {
-    if ctx.shared.config.slowlog_slower_than.load(Ordering::Relaxed) < 0 {
+    if !ctx.shared.config.time_commands.load(Ordering::Relaxed) {
         return None;
     }
     let last = LAST_END.with(|last| last.replace(NONE));
@@ -117,6 +117,11 @@ pub fn finish(call: &Call<'_>, ctx: &Ctx<'_>, started_us: u64) {
     LAST_END.with(|last| last.set(now));
     let micros = now.saturating_sub(started_us);
     let config = &ctx.shared.config;
+    let latency_ms = config.latency_threshold_ms.load(Ordering::Relaxed);
+    if latency_ms > 0 && micros / 1000 >= latency_ms {
+        let event = if call.cmd.has(flags::FAST) { "fast-command" } else { "command" };
+        ctx.shared.latency.add(event, ctx.now_ms / 1000, micros / 1000);
+    }
     let threshold = config.slowlog_slower_than.load(Ordering::Relaxed);
     // EXEC logs the commands it runs, not itself; a blocked command is logged by
     // Redis only once it is served.

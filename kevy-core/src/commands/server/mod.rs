@@ -2,6 +2,7 @@
 
 pub mod info;
 pub mod introspect;
+pub mod latency;
 pub mod persistence;
 pub mod slowlog;
 
