@@ -82,6 +82,8 @@ impl Server {
             aof: crate::persist::aof::Logs::new(shards),
             aof_worker: Default::default(),
             faults: Default::default(),
+            slowlog: Default::default(),
+            latency: Default::default(),
         });
         if appendonly {
             crate::shard::aof_load::setup(&shared, &dir, truncated_ok).map_err(Error::Persist)?;

@@ -481,6 +481,14 @@ pub fn only_subscribe_commands(name: &str) -> String {
     format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 }
 
+/// SLOWLOG GET with a count that is not an integer >= -1.
+pub const SLOWLOG_BAD_COUNT: &str = "ERR count should be greater than or equal to -1";
+
+/// LATENCY GRAPH of an event with no samples.
+pub fn latency_no_samples(event: &[u8]) -> String {
+    format!("ERR No samples available for event '{}'", lossy(event))
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod list;
 pub mod pubsub;
 pub mod runtime;
+pub mod stats;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -384,6 +385,8 @@ impl CommandTable {
             pubsub::COMMANDS,
             server::introspect::COMMANDS,
             server::memory::COMMANDS,
+            server::slowlog::COMMANDS,
+            server::latency::COMMANDS,
             string::COMMANDS,
             string::range::COMMANDS,
             string::float::COMMANDS,

@@ -61,6 +61,10 @@ pub trait Runtime: Sync {
     fn table(&self) -> &CommandTable;
     fn config(&self) -> &LiveConfig;
     fn shard_count(&self) -> usize;
+    /// The server's slow log (SLOWLOG).
+    fn slowlog(&self) -> &crate::commands::stats::slowlog::SlowLog;
+    /// The latency monitor (LATENCY).
+    fn latency(&self) -> &crate::commands::stats::latency::Monitor;
     /// The reactor the shards run on (INFO's `multiplexing_api`: epoll or io_uring).
     fn multiplexing_api(&self) -> &'static str;
     /// Shard `id`'s keyspace, when its lock is free right now (SCAN over a shard the

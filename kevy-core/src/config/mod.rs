@@ -96,12 +96,18 @@ const PARAMS: &[Param] = &[
     // The longest a sparse HyperLogLog grows (header included) before PFADD/PFMERGE
     // turn it dense.
     Param { name: "hll-sparse-max-bytes", default: "3000", kind: Kind::Memory { min: 0 }, mutable: true },
-    // kevy's own: `manual` freezes the server's clock until the host advances it
-    // (Server::advance), so TTLs and blocking timeouts are tested without sleeping.
+    // Microseconds a command must take to enter SLOWLOG (-1: off, 0: every command),
+    // and how many entries the log keeps.
+    Param { name: "slowlog-log-slower-than", default: "10000", kind: Kind::Int { min: -1, max: i64::MAX }, mutable: true },
+    Param { name: "slowlog-max-len", default: "128", kind: Kind::Int { min: 0, max: i64::MAX }, mutable: true },
+    // Milliseconds a command must take to be a LATENCY event (0: the monitor is off).
+    Param { name: "latency-monitor-threshold", default: "0", kind: Kind::Int { min: 0, max: i64::MAX }, mutable: true },
     // kevy's own: the shard reactor. `auto` uses io_uring where the kernel allows it
     // and falls back to epoll with a log line; `on` refuses to start without it. The
     // KEVY_IO_URING environment variable overrides it.
     Param { name: "io-uring", default: "auto", kind: Kind::Choice(&["auto", "on", "off"]), mutable: false },
+    // kevy's own: `manual` freezes the server's clock until the host advances it
+    // (Server::advance), so TTLs and blocking timeouts are tested without sleeping.
     Param { name: "clock", default: "system", kind: Kind::Choice(&["system", "manual"]), mutable: false },
     // How full a list node grows: -1..-5 a size of 4..64 KB, positive a count of
     // elements (within 8 KB). Read when a node is written, so a change governs the
@@ -429,6 +435,14 @@ pub struct LiveConfig {
     pub notify_flags: std::sync::atomic::AtomicU32,
     /// `hll-sparse-max-bytes`.
     pub hll_sparse_max_bytes: AtomicU64,
+    /// `slowlog-log-slower-than` in µs (negative: the slow log is off).
+    pub slowlog_slower_than: std::sync::atomic::AtomicI64,
+    /// `slowlog-max-len`.
+    pub slowlog_max_len: AtomicU64,
+    /// `latency-monitor-threshold` in ms (0: off).
+    pub latency_threshold_ms: AtomicU64,
+    /// Do shards time each command (the slow log or the latency monitor is on)?
+    pub time_commands: std::sync::atomic::AtomicBool,
     /// `client-output-buffer-limit` per `OutputClass`: hard, soft, soft seconds.
     output_limits: [[AtomicU64; 3]; 3],
 }
@@ -442,6 +456,10 @@ impl LiveConfig {
             hz: AtomicU64::new(0),
             timeout: AtomicU64::new(0),
             hll_sparse_max_bytes: AtomicU64::new(0),
+            slowlog_slower_than: Default::default(),
+            slowlog_max_len: AtomicU64::new(0),
+            latency_threshold_ms: AtomicU64::new(0),
+            time_commands: Default::default(),
             saving: Default::default(),
             appendfsync: Default::default(),
             output_limits: Default::default(),
@@ -461,6 +479,12 @@ impl LiveConfig {
         self.hz.store(num("hz"), Ordering::Relaxed);
         self.timeout.store(num("timeout"), Ordering::Relaxed);
         self.hll_sparse_max_bytes.store(num("hll-sparse-max-bytes"), Ordering::Relaxed);
+        let slower_than = t.get("slowlog-log-slower-than").and_then(|v| v.parse::<i64>().ok()).unwrap_or(-1);
+        self.slowlog_slower_than.store(slower_than, Ordering::Relaxed);
+        self.slowlog_max_len.store(num("slowlog-max-len"), Ordering::Relaxed);
+        let latency_ms = num("latency-monitor-threshold");
+        self.latency_threshold_ms.store(latency_ms, Ordering::Relaxed);
+        self.time_commands.store(slower_than >= 0 || latency_ms > 0, Ordering::Relaxed);
         self.saving.store(!t.get("save").unwrap_or("").is_empty(), Ordering::Relaxed);
         let notify = notify::parse_flags(t.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.notify_flags.store(notify, Ordering::Relaxed);

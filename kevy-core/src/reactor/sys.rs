@@ -124,3 +124,13 @@ pub fn read_spare(fd: libc::c_int, buf: &mut Vec<u8>, max: usize) -> io::Result<
         }
     }
 }
+
+/// Monotonic microseconds (CLOCK_MONOTONIC), as a plain integer: what the slow log
+/// needs per command, without `Instant`'s checked timespec arithmetic.
+#[inline]
+pub fn monotonic_us() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1_000
+}

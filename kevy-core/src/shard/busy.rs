@@ -155,5 +155,7 @@ fn run_keyless(turn: &mut Turn<'_>, conn: &mut Conn, cmd: &'static Command, args
     let resp3 = conn.client.resp3;
     let (buf, client) = conn.reply_parts();
     let mut ctx = Ctx::new(db, ReplyWriter::new(buf, resp3), turn.now_ms, Some(client), turn.shared, turn.me);
+    // Called from a running script's hook: the script's time is no command's here.
+    crate::commands::stats::slowlog::new_turn();
     run(turn.shared, &Call::new(cmd, args), &mut ctx, Wake::Never);
 }

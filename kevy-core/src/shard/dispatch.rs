@@ -97,6 +97,7 @@ pub fn run(shared: &Shared, call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>)
     if write {
         super::watch::settle(&mut ctx.db, true);
     }
+    let timed = crate::commands::stats::slowlog::start(&shared.config);
     let fault = shared.faults.take(cmd.name);
     if let Some(crate::faults::Fault::Delay(pause)) = fault {
         std::thread::sleep(pause);
@@ -106,6 +107,9 @@ pub fn run(shared: &Shared, call: &Call<'_>, ctx: &mut Ctx<'_>, wakes: Wake<'_>)
     } else if catch_unwind(AssertUnwindSafe(|| (cmd.handler)(ctx, call.args))).is_err() {
         ctx.out.truncate(mark);
         ctx.out.error(crate::commands::errors::INTERNAL_ERROR);
+    }
+    if let Some(started) = timed {
+        crate::commands::stats::slowlog::finish(call, ctx, started, &shared.config, &shared.slowlog, &shared.latency);
     }
     // A write that changed nothing, by its own report: no WATCH touch, not dirty.
     let mut noop = false;

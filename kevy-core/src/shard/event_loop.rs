@@ -85,6 +85,7 @@ impl ShardLoop {
         let mut commands = 0u64;
         while !self.shared.stop.load(Ordering::Acquire) {
             self.now_ms = self.shared.clock.now_ms();
+            crate::commands::stats::slowlog::new_turn();
             commands += self.drain_inbox();
             // Writes since the last check (ours, or other shards' under our lock) may
             // have deferred waiters on our keys.
@@ -109,6 +110,7 @@ impl ShardLoop {
                 break;
             }
             self.now_ms = self.shared.clock.now_ms();
+            crate::commands::stats::slowlog::new_turn();
             for ev in events.drain(..) {
                 commands += self.on_event(ev);
             }

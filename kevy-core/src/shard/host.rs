@@ -56,6 +56,7 @@ pub fn call(shared: &Shared, argv: &OwnedArgs) -> Reply {
         let db = Db::locked(&mut locks, &ids, n);
         let mut ctx = Ctx::new(db, ReplyWriter::new(&mut bytes, true), now_ms, Some(&mut client), shared, home);
         waiters = cmd.has(crate::commands::flags::WRITE) && super::blocking::any_waiters(&ctx.db);
+        crate::commands::stats::slowlog::new_turn();
         run(shared, &call, &mut ctx, Wake::Now(&mut outbox));
         if ctx.block.take().is_some() {
             ctx.out.null();

@@ -99,6 +99,10 @@ pub struct Shared {
     pub aof_worker: crate::persist::aof_worker::Worker,
     /// Errors and delays a test host injected (`crate::faults`).
     pub faults: crate::faults::Faults,
+    /// SLOWLOG's entries, from every shard.
+    pub slowlog: crate::commands::stats::slowlog::SlowLog,
+    /// LATENCY's events, from every shard.
+    pub latency: crate::commands::stats::latency::Monitor,
 }
 
 impl Shared {

@@ -24,6 +24,12 @@ impl Runtime for Shared {
     fn config(&self) -> &LiveConfig {
         &self.config
     }
+    fn slowlog(&self) -> &crate::commands::stats::slowlog::SlowLog {
+        &self.slowlog
+    }
+    fn latency(&self) -> &crate::commands::stats::latency::Monitor {
+        &self.latency
+    }
     fn multiplexing_api(&self) -> &'static str {
         self.reactor.name()
     }

@@ -3,7 +3,9 @@
 pub mod info;
 pub mod introspect;
 pub mod memory;
+pub mod latency;
 pub mod persistence;
+pub mod slowlog;
 
 use crate::commands::{container, errors, flags::*, is, Command, Ctx, KeySpec, Route};
 use crate::resp::Args;
