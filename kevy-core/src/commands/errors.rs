@@ -425,6 +425,12 @@ pub fn pubsub_needs_connection(name: &str) -> String {
     format!("ERR {name} needs a client connection (subscriptions are per connection)")
 }
 
+// Authentication (requirepass).
+pub const NOAUTH: &str = "NOAUTH Authentication required.";
+pub const HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client already authenticated, otherwise the \
+                                HELLO AUTH <user> <pass> option can be used to authenticate the client and select \
+                                the RESP protocol version at the same time";
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};

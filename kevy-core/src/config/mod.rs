@@ -99,6 +99,12 @@ const PARAMS: &[Param] = &[
     // kevy's own: `manual` freezes the server's clock until the host advances it
     // (Server::advance), so TTLs and blocking timeouts are tested without sleeping.
     Param { name: "clock", default: "system", kind: Kind::Choice(&["system", "manual"]), mutable: false },
+    // The default user's password; empty: none (every connection is authenticated).
+    // Changing it keeps existing connections authenticated, as Redis.
+    Param { name: "requirepass", default: "", kind: Kind::Text, mutable: true },
+    // The password a replica gives its master: kept for configuration files (kevy has
+    // no replication yet).
+    Param { name: "masterauth", default: "", kind: Kind::Text, mutable: true },
 ];
 
 fn param(name: &str) -> Option<&'static Param> {
@@ -407,6 +413,8 @@ pub struct LiveConfig {
     pub hll_sparse_max_bytes: AtomicU64,
     /// `client-output-buffer-limit` per `OutputClass`: hard, soft, soft seconds.
     output_limits: [[AtomicU64; 3]; 3],
+    /// Is `requirepass` set? New connections then start unauthenticated.
+    pub requirepass_set: std::sync::atomic::AtomicBool,
 }
 
 impl LiveConfig {
@@ -422,6 +430,7 @@ impl LiveConfig {
             appendfsync: Default::default(),
             output_limits: Default::default(),
             notify_flags: Default::default(),
+            requirepass_set: Default::default(),
             table: RwLock::new(cfg),
         };
         live.refresh();
@@ -438,6 +447,7 @@ impl LiveConfig {
         self.timeout.store(num("timeout"), Ordering::Relaxed);
         self.hll_sparse_max_bytes.store(num("hll-sparse-max-bytes"), Ordering::Relaxed);
         self.saving.store(!t.get("save").unwrap_or("").is_empty(), Ordering::Relaxed);
+        self.requirepass_set.store(!t.get("requirepass").unwrap_or("").is_empty(), Ordering::Relaxed);
         let notify = notify::parse_flags(t.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.notify_flags.store(notify, Ordering::Relaxed);
         let limits = output_limits(t.get("client-output-buffer-limit").unwrap_or(OUTPUT_LIMITS_DEFAULT));
@@ -497,6 +507,11 @@ impl LiveConfig {
         *self.table.write().unwrap_or_else(|e| e.into_inner()) = staged;
         self.refresh();
         Ok(())
+    }
+
+    /// One parameter's current value (empty when unset).
+    pub fn value(&self, name: &str) -> String {
+        self.table.read().unwrap_or_else(|e| e.into_inner()).get(name).unwrap_or_default().to_string()
     }
 
     /// A copy of the whole table.

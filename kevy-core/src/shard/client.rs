@@ -16,6 +16,9 @@ pub struct Client {
     pub last_cmd_ms: u64,
     /// Full name of the last command run (`client|list`), for CLIENT LIST.
     pub last_cmd: &'static str,
+    /// Not yet authenticated: `requirepass` was set when it connected (or at its last
+    /// RESET). False by default, so host calls and internal clients need no AUTH.
+    pub auth_pending: bool,
     /// Set by QUIT: close once the reply is written.
     pub close_after_reply: bool,
     /// Set by commands that change what CLIENT LIST shows (SETNAME, HELLO, SETINFO).

@@ -59,6 +59,22 @@ fn refused_when_subscribed(conn: &mut Conn, cmd: &'static Command) -> bool {
     true
 }
 
+/// `-NOAUTH` for what a connection may not run before AUTH (everything but the
+/// `no-auth` rows: AUTH, HELLO, QUIT, RESET), while a password is required.
+#[cold]
+fn refused_unauthenticated<'g>(
+    shared: &'g Shared,
+    conn: &mut Conn,
+    guard: &mut Option<MutexGuard<'g, Keyspace>>,
+    cmd: &'static Command,
+) -> bool {
+    if cmd.has(flags::NO_AUTH) || !crate::commands::auth::password_required(shared) {
+        return false;
+    }
+    super::txn::refused(shared, conn, guard, Some(cmd), errors::NOAUTH);
+    true
+}
+
 /// The rules of a connection's state that come before running a command, read from
 /// its row: subscribed mode, then the session stage (`txn::session`: MULTI's queue,
 /// the row's session step). Err: refused, not counted as run. Ok(Some(step)): answered
@@ -504,6 +520,10 @@ fn run_one<'g>(
             return Step::Done;
         }
     };
+    // One flag per connection: false unless `requirepass` was set when it connected.
+    if conn.client.auth_pending && refused_unauthenticated(shared, conn, guard, cmd) {
+        return Step::Done;
+    }
     if let Some(busy) = turn.busy {
         return super::busy::run_one_busy(turn, conn, guard, cmd, args, busy);
     }

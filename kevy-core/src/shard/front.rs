@@ -95,6 +95,7 @@ impl Front {
                 fd: stream.as_raw_fd(),
                 created_ms: now_ms,
                 last_cmd_ms: now_ms,
+                auth_pending: shared.config.requirepass_set.load(Ordering::Relaxed),
                 ..Client::default()
             };
             let slot = self.free_slots.pop().unwrap_or_else(|| {

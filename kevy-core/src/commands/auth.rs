@@ -1,0 +1,46 @@
+//! Authentication with `requirepass`: kevy's one user is Redis's `default`, whose
+//! password is `requirepass` (none when empty).
+
+use crate::shard::Shared;
+
+/// Does the default user have a password now?
+pub fn password_required(shared: &Shared) -> bool {
+    shared.config.requirepass_set.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Are `user` and `password` the default user's credentials? Without a password any
+/// one is accepted for `default`, as Redis's `nopass` user.
+pub fn credentials_match(shared: &Shared, user: &[u8], password: &[u8]) -> bool {
+    if user != b"default" {
+        return false;
+    }
+    if !password_required(shared) {
+        return true;
+    }
+    same_secret(shared.config.value("requirepass").as_bytes(), password)
+}
+
+/// Compares in time that does not depend on where the bytes first differ (as Redis's
+/// time_independent_strcmp), so a client cannot find the password byte by byte.
+fn same_secret(expected: &[u8], given: &[u8]) -> bool {
+    let mut diff = expected.len() ^ given.len();
+    for (i, &e) in expected.iter().enumerate() {
+        diff |= (e ^ given.get(i).copied().unwrap_or(0)) as usize;
+    }
+    diff == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_secret;
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"pw", b"pw"));
+        assert!(!same_secret(b"pw", b"pwx"));
+        assert!(!same_secret(b"pw", b"p"));
+        assert!(!same_secret(b"pw", b""));
+        assert!(!same_secret(b"pw\0", b"pw"));
+        assert!(same_secret(b"", b""));
+    }
+}

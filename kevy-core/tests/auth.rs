@@ -1,0 +1,84 @@
+//! requirepass and AUTH as Redis 7.0: NOAUTH before AUTH (but AUTH, HELLO, QUIT,
+//! RESET), WRONGPASS, both AUTH forms and HELLO AUTH, RESET drops authentication, and
+//! CONFIG SET requirepass keeps existing connections authenticated.
+
+mod common;
+
+use common::Client;
+
+const NOAUTH: &str = "-NOAUTH Authentication required.\r\n";
+const WRONGPASS: &str = "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+
+fn start_with_password(shards: usize, password: &str) -> kevy_core::Server {
+    let mut cfg = kevy_core::Config::new();
+    cfg.set("port", "0").unwrap().set("shards", &shards.to_string()).unwrap();
+    cfg.set("requirepass", password).unwrap();
+    kevy_core::Server::start(cfg).expect("server starts")
+}
+
+#[test]
+fn commands_need_auth_until_the_password_is_given() {
+    let server = start_with_password(2, "s3cret");
+    let mut c = Client::connect(server.port());
+    for line in ["PING", "GET k", "SET k v", "MULTI", "CONFIG GET requirepass", "CLIENT LIST", "NOSUCH"] {
+        let reply = c.cmd(line);
+        assert!(reply == NOAUTH || reply.starts_with("-ERR unknown command"), "{line}: {reply}");
+    }
+    assert_eq!(c.cmd("AUTH wrong"), WRONGPASS);
+    assert_eq!(c.cmd("AUTH nobody s3cret"), WRONGPASS);
+    assert_eq!(c.cmd("AUTH a b c"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd("PING"), NOAUTH);
+    assert!(c.cmd("HELLO 3").starts_with("-NOAUTH HELLO must be called with the client already authenticated"));
+    assert_eq!(c.cmd("AUTH s3cret"), "+OK\r\n");
+    assert_eq!(c.cmd("SET k v"), "+OK\r\n");
+    assert_eq!(c.cmd("GET k"), "$1\r\nv\r\n");
+    // RESET goes back to the unauthenticated default user.
+    assert_eq!(c.cmd("RESET"), "+RESET\r\n");
+    assert_eq!(c.cmd("GET k"), NOAUTH);
+    assert_eq!(c.cmd("AUTH default s3cret"), "+OK\r\n");
+    assert_eq!(c.cmd("GET k"), "$1\r\nv\r\n");
+    assert_eq!(c.cmd("QUIT"), "+OK\r\n");
+}
+
+#[test]
+fn hello_auth_authenticates_and_switches_protocol() {
+    let server = start_with_password(1, "pw");
+    let mut c = Client::connect(server.port());
+    assert_eq!(c.cmd("HELLO 3 AUTH default bad"), WRONGPASS);
+    assert_eq!(c.cmd("PING"), NOAUTH, "a failed HELLO changes nothing");
+    assert!(c.cmd("HELLO 3 AUTH default pw SETNAME app").starts_with("%7\r\n"));
+    assert_eq!(c.cmd("PING"), "+PONG\r\n");
+    assert_eq!(c.cmd("CLIENT GETNAME"), "$3\r\napp\r\n");
+}
+
+#[test]
+fn without_a_password_auth_is_refused_as_redis() {
+    let server = common::start(1);
+    let mut c = Client::connect(server.port());
+    assert!(c.cmd("AUTH x").starts_with("-ERR AUTH <password> called without any password configured"));
+    assert_eq!(c.cmd("AUTH default anything"), "+OK\r\n");
+    assert_eq!(c.cmd("AUTH nobody x"), WRONGPASS);
+    assert!(c.cmd("HELLO 3 AUTH default zz").starts_with("%7\r\n"));
+}
+
+#[test]
+fn config_set_requirepass_keeps_existing_connections_authenticated() {
+    let server = common::start(2);
+    let mut old = Client::connect(server.port());
+    assert_eq!(old.cmd("CONFIG SET requirepass newpw"), "+OK\r\n");
+    assert_eq!(old.cmd("PING"), "+PONG\r\n");
+    let mut fresh = Client::connect(server.port());
+    assert_eq!(fresh.cmd("PING"), NOAUTH);
+    assert_eq!(fresh.cmd("AUTH newpw"), "+OK\r\n");
+    assert_eq!(fresh.cmd("PING"), "+PONG\r\n");
+    let mut waiting = Client::connect(server.port());
+    assert_eq!(waiting.cmd("PING"), NOAUTH);
+    // With the password removed nobody needs AUTH any more.
+    old.send_raw(&Client::encode(&[b"CONFIG", b"SET", b"requirepass", b""]));
+    assert_eq!(old.reply(), "+OK\r\n");
+    assert_eq!(waiting.cmd("PING"), "+PONG\r\n");
+    // The host keeps full control: in-process calls never need AUTH.
+    assert_eq!(old.cmd("CONFIG SET requirepass again"), "+OK\r\n");
+    assert_eq!(server.call(&["SET", "h", "1"]), kevy_core::Reply::Status(b"OK".to_vec()));
+    assert_eq!(old.cmd("CONFIG SET masterauth x"), "+OK\r\n");
+}
