@@ -82,3 +82,84 @@ fn config_set_requirepass_keeps_existing_connections_authenticated() {
     assert_eq!(server.call(&["SET", "h", "1"]), kevy_core::Reply::Status(b"OK".to_vec()));
     assert_eq!(old.cmd("CONFIG SET masterauth x"), "+OK\r\n");
 }
+
+/// This machine's address outside loopback (the one a route out would use), if any.
+fn outside_address() -> Option<std::net::IpAddr> {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    probe.connect("192.0.2.1:9").ok()?;
+    let ip = probe.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+/// Connects to `ip:port` and sends PING: what comes back before the server closes
+/// (or the first reply).
+fn ping_from(ip: std::net::IpAddr, port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect((ip, port)).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let _ = s.write_all(b"PING\r\n");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        if got.ends_with(b"\r\n") && !got.starts_with(b"-DENIED") {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn protected_mode_denies_outside_clients_without_a_password() {
+    let Some(outside) = outside_address() else {
+        eprintln!("no address outside loopback here: skipped");
+        return;
+    };
+    let mut cfg = kevy_core::Config::new();
+    cfg.set("port", "0").unwrap().set("shards", "2").unwrap().set("bind", "0.0.0.0").unwrap();
+    let server = kevy_core::Server::start(cfg).expect("server starts");
+    let port = server.port();
+    let denied = ping_from(outside, port);
+    assert!(denied.starts_with("-DENIED Redis is running in protected mode"), "{denied}");
+    assert!(denied.ends_with("accepting connections from the outside.\r\n"), "closed after the message: {denied}");
+    let mut local = Client::connect(port);
+    assert_eq!(local.cmd("PING"), "+PONG\r\n");
+    // A password lifts protected mode (clients must AUTH instead)...
+    assert_eq!(local.cmd("CONFIG SET requirepass pw"), "+OK\r\n");
+    assert_eq!(ping_from(outside, port), NOAUTH);
+    // ...and so does protected-mode no.
+    local.send_raw(&Client::encode(&[b"CONFIG", b"SET", b"requirepass", b""]));
+    assert_eq!(local.reply(), "+OK\r\n");
+    assert!(ping_from(outside, port).starts_with("-DENIED"));
+    assert_eq!(local.cmd("CONFIG SET protected-mode no"), "+OK\r\n");
+    assert_eq!(ping_from(outside, port), "+PONG\r\n");
+    assert_eq!(local.cmd("CONFIG GET protected-mode"), "*2\r\n$14\r\nprotected-mode\r\n$2\r\nno\r\n");
+}
+
+#[test]
+fn protected_configs_are_refused_to_clients_but_not_to_the_host() {
+    let server = common::start(1);
+    let mut c = Client::connect(server.port());
+    for name in ["dir", "dbfilename"] {
+        assert_eq!(
+            c.cmd(&format!("CONFIG SET {name} /tmp/x")),
+            format!("-ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config\r\n")
+        );
+    }
+    assert!(c.cmd("CONFIG SET enable-protected-configs yes").contains("can't set immutable config"));
+    assert_eq!(c.cmd("CONFIG GET enable-protected-configs"), "*2\r\n$24\r\nenable-protected-configs\r\n$2\r\nno\r\n");
+    // The embedding host keeps full control.
+    assert_eq!(server.call(&["CONFIG", "SET", "dbfilename", "host.rdb"]), kevy_core::Reply::Status(b"OK".to_vec()));
+    assert_eq!(c.cmd("CONFIG GET dbfilename"), "*2\r\n$10\r\ndbfilename\r\n$8\r\nhost.rdb\r\n");
+    // `local` lets loopback clients (this one) change them; `yes` anyone.
+    for level in ["local", "yes"] {
+        let mut cfg = kevy_core::Config::new();
+        cfg.set("port", "0").unwrap().set("shards", "1").unwrap().set("enable-protected-configs", level).unwrap();
+        let server = kevy_core::Server::start(cfg).expect("server starts");
+        let mut c = Client::connect(server.port());
+        assert_eq!(c.cmd("CONFIG SET dbfilename mine.rdb"), "+OK\r\n", "{level}");
+    }
+}

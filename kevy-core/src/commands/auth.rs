@@ -8,6 +8,25 @@ pub fn password_required(shared: &Shared) -> bool {
     shared.config.requirepass_set.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Does protected mode refuse a client from `peer`? It does while `protected-mode` is
+/// on and the default user has no password, for any address but loopback (as Redis
+/// 7.0, whatever `bind` says: a loopback-only bind never sees other peers).
+pub fn protected_mode_denies(shared: &Shared, peer: &std::net::SocketAddr) -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
+    if !shared.config.protected_mode.load(Relaxed) || password_required(shared) {
+        return false;
+    }
+    !is_loopback(peer.ip())
+}
+
+/// A loopback address (IPv4-mapped ones too).
+pub fn is_loopback(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(ip) => ip.is_loopback(),
+        std::net::IpAddr::V6(ip) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+    }
+}
+
 /// Are `user` and `password` the default user's credentials? Without a password any
 /// one is accepted for `default`, as Redis's `nopass` user.
 pub fn credentials_match(shared: &Shared, user: &[u8], password: &[u8]) -> bool {

@@ -105,7 +105,31 @@ const PARAMS: &[Param] = &[
     // The password a replica gives its master: kept for configuration files (kevy has
     // no replication yet).
     Param { name: "masterauth", default: "", kind: Kind::Text, mutable: true },
+    // With no password, connections from outside loopback are refused (DENIED).
+    Param { name: "protected-mode", default: "yes", kind: Kind::Choice(&["yes", "no"]), mutable: true },
+    // Who may CONFIG SET the protected configs (`PROTECTED_CONFIGS`): `no` nobody over
+    // a connection, `local` loopback clients, `yes` anyone. The host always may.
+    Param { name: "enable-protected-configs", default: "no", kind: Kind::Choice(ALLOW_LEVELS), mutable: false },
+    // Accepted as Redis 7.0 (kevy has no DEBUG or MODULE command to gate yet).
+    Param { name: "enable-debug-command", default: "no", kind: Kind::Choice(ALLOW_LEVELS), mutable: false },
+    Param { name: "enable-module-command", default: "no", kind: Kind::Choice(ALLOW_LEVELS), mutable: false },
 ];
+
+/// The values of the `enable-*` settings.
+const ALLOW_LEVELS: &[&str] = &["no", "local", "yes"];
+
+/// Redis 7.0's PROTECTED_CONFIG parameters: where files are written. Changing them
+/// over a connection is what the write-a-file-anywhere attack needs.
+const PROTECTED_CONFIGS: &[&str] = &["dir", "dbfilename"];
+
+/// Who is changing the configuration, for the protected configs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Origin {
+    /// The embedding host (Server::call, kevy_call, Server.call): full control.
+    Host,
+    /// A client connection; `local`: from loopback.
+    Client { local: bool },
+}
 
 fn param(name: &str) -> Option<&'static Param> {
     let name = if name.eq_ignore_ascii_case("lua-time-limit") { "busy-reply-threshold" } else { name };
@@ -415,6 +439,8 @@ pub struct LiveConfig {
     output_limits: [[AtomicU64; 3]; 3],
     /// Is `requirepass` set? New connections then start unauthenticated.
     pub requirepass_set: std::sync::atomic::AtomicBool,
+    /// `protected-mode yes`.
+    pub protected_mode: std::sync::atomic::AtomicBool,
 }
 
 impl LiveConfig {
@@ -431,6 +457,7 @@ impl LiveConfig {
             output_limits: Default::default(),
             notify_flags: Default::default(),
             requirepass_set: Default::default(),
+            protected_mode: Default::default(),
             table: RwLock::new(cfg),
         };
         live.refresh();
@@ -448,6 +475,7 @@ impl LiveConfig {
         self.hll_sparse_max_bytes.store(num("hll-sparse-max-bytes"), Ordering::Relaxed);
         self.saving.store(!t.get("save").unwrap_or("").is_empty(), Ordering::Relaxed);
         self.requirepass_set.store(!t.get("requirepass").unwrap_or("").is_empty(), Ordering::Relaxed);
+        self.protected_mode.store(t.get("protected-mode") != Some("no"), Ordering::Relaxed);
         let notify = notify::parse_flags(t.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.notify_flags.store(notify, Ordering::Relaxed);
         let limits = output_limits(t.get("client-output-buffer-limit").unwrap_or(OUTPUT_LIMITS_DEFAULT));
@@ -485,8 +513,27 @@ impl LiveConfig {
             .collect()
     }
 
-    /// Applies `CONFIG SET` pairs all or nothing. Errors are Redis's reply texts.
+    /// Applies `CONFIG SET` pairs all or nothing, with the host's rights.
     pub fn set_many(&self, pairs: &[(&str, &str)]) -> Result<(), String> {
+        self.set_many_from(pairs, Origin::Host)
+    }
+
+    /// May `origin` change the protected configs (`enable-protected-configs`)?
+    fn allows_protected(&self, origin: Origin) -> bool {
+        match origin {
+            Origin::Host => true,
+            Origin::Client { local } => match self.value("enable-protected-configs").as_str() {
+                "yes" => true,
+                "local" => local,
+                _ => false,
+            },
+        }
+    }
+
+    /// Applies `CONFIG SET` pairs all or nothing, as `origin` may. Errors are Redis's
+    /// reply texts.
+    pub fn set_many_from(&self, pairs: &[(&str, &str)], origin: Origin) -> Result<(), String> {
+        let protected_ok = self.allows_protected(origin);
         let fail = |name: &str, why: &str| format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}");
         let mut seen = Vec::new();
         let mut staged = self.table.read().unwrap_or_else(|e| e.into_inner()).clone();
@@ -500,6 +547,9 @@ impl LiveConfig {
             seen.push(p.name);
             if !p.mutable {
                 return Err(fail(name, "can't set immutable config"));
+            }
+            if !protected_ok && PROTECTED_CONFIGS.contains(&p.name) {
+                return Err(fail(name, "can't set protected config"));
             }
             let v = validate_over(p, staged.values.get(p.name).map(String::as_str), value).map_err(|why| fail(name, &why))?;
             staged.values.insert(p.name, v);

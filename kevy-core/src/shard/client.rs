@@ -36,6 +36,17 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client connection (not the host's in-process calls, whose client has no
+    /// peer address).
+    pub fn is_connection(&self) -> bool {
+        !self.addr.is_empty()
+    }
+
+    /// Connected from loopback?
+    pub fn is_local(&self) -> bool {
+        self.addr.parse::<std::net::SocketAddr>().is_ok_and(|a| crate::commands::auth::is_loopback(a.ip()))
+    }
+
     /// CLIENT LIST's flag letters, in Redis's order: `P` subscribed, `x` inside MULTI,
     /// `d` a watched key changed; `N` for none.
     fn flags(&self) -> String {

@@ -60,8 +60,10 @@ fn refused_when_subscribed(conn: &mut Conn, cmd: &'static Command) -> bool {
 }
 
 /// `-NOAUTH` for what a connection may not run before AUTH (everything but the
-/// `no-auth` rows: AUTH, HELLO, QUIT, RESET), while a password is required.
+/// `no-auth` rows: AUTH, HELLO, QUIT, RESET), while a password is required. Never
+/// inlined: the hot path keeps only the flag test.
 #[cold]
+#[inline(never)]
 fn refused_unauthenticated<'g>(
     shared: &'g Shared,
     conn: &mut Conn,
