@@ -163,3 +163,21 @@ fn protected_configs_are_refused_to_clients_but_not_to_the_host() {
         assert_eq!(c.cmd("CONFIG SET dbfilename mine.rdb"), "+OK\r\n", "{level}");
     }
 }
+
+#[test]
+fn unauthenticated_clients_may_send_only_small_commands() {
+    let server = start_with_password(1, "pw");
+    let mut many = Client::connect(server.port());
+    many.send_raw(b"*100\r\n");
+    assert_eq!(many.reply(), "-ERR Protocol error: unauthenticated multibulk length\r\n");
+    assert!(many.is_closed());
+    let mut big = Client::connect(server.port());
+    big.send_raw(b"*1\r\n$100000000\r\n");
+    assert_eq!(big.reply(), "-ERR Protocol error: unauthenticated bulk length\r\n");
+    assert!(big.is_closed());
+    // Once authenticated the usual limits apply.
+    let mut c = Client::connect(server.port());
+    assert_eq!(c.cmd("AUTH pw"), "+OK\r\n");
+    let value = "x".repeat(20000);
+    assert_eq!(c.cmd(&format!("SET k {value}")), "+OK\r\n");
+}

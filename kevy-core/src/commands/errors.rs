@@ -430,6 +430,9 @@ pub const NOAUTH: &str = "NOAUTH Authentication required.";
 pub const HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client already authenticated, otherwise the \
                                 HELLO AUTH <user> <pass> option can be used to authenticate the client and select \
                                 the RESP protocol version at the same time";
+/// Before AUTH a client may send only small commands (Redis's limits); then it is closed.
+pub const UNAUTH_MULTIBULK: &str = "ERR Protocol error: unauthenticated multibulk length";
+pub const UNAUTH_BULK: &str = "ERR Protocol error: unauthenticated bulk length";
 /// Sent (then the connection is closed) to a client from outside loopback while
 /// protected-mode is on and no password is set.
 pub const DENIED_PROTECTED_MODE: &str = "DENIED Redis is running in protected mode because protected mode is enabled and no password is \

@@ -411,9 +411,12 @@ pub(crate) enum Step {
 /// Parses and runs every complete command in the connection's input, in order.
 pub fn run_pipeline(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32) {
     let shared = turn.shared;
-    let limits = Limits {
-        max_bulk_len: shared.config.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed),
-        ..Limits::default()
+    let limits = match conn.client.auth_pending {
+        false => Limits {
+            max_bulk_len: shared.config.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed),
+            ..Limits::default()
+        },
+        true => Limits::UNAUTHENTICATED,
     };
     // The parse buffers are moved out so `conn` can be borrowed for the reply.
     let rbuf = std::mem::take(&mut conn.rbuf);
