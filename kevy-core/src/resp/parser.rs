@@ -13,19 +13,11 @@ const MAX_INLINE: usize = 64 * 1024;
 pub struct Limits {
     pub max_bulk_len: u64,
     pub max_multibulk_len: u64,
-    /// The client has not authenticated yet: the limits are Redis's small ones for
-    /// such clients (`UNAUTHENTICATED`) and so are the error texts.
-    pub unauthenticated: bool,
-}
-
-impl Limits {
-    /// Redis's limits before AUTH: 10 arguments, 16 KiB per argument.
-    pub const UNAUTHENTICATED: Limits = Limits { max_bulk_len: 16384, max_multibulk_len: 10, unauthenticated: true };
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_bulk_len: 512 * 1024 * 1024, max_multibulk_len: i32::MAX as u64, unauthenticated: false }
+        Limits { max_bulk_len: 512 * 1024 * 1024, max_multibulk_len: i32::MAX as u64 }
     }
 }
 
@@ -109,7 +101,6 @@ fn parse_multibulk(input: &[u8], limits: &Limits, spans: &mut ArgSpans) -> Parse
         Header::Value(n, next) if n <= limits.max_multibulk_len as i64 => (n, next),
         Header::Partial if input.len() <= MAX_INLINE => return Parsed::Incomplete { hint: 0 },
         Header::Partial => return Parsed::Error("ERR Protocol error: too big mbulk count string"),
-        Header::Value(..) if limits.unauthenticated => return Parsed::Error(crate::commands::errors::UNAUTH_MULTIBULK),
         _ => return Parsed::Error("ERR Protocol error: invalid multibulk length"),
     };
     if count <= 0 {
@@ -128,9 +119,6 @@ fn parse_multibulk(input: &[u8], limits: &Limits, spans: &mut ArgSpans) -> Parse
             Header::Value(n, next) if n >= 0 && n as u64 <= limits.max_bulk_len => (n as usize, next),
             Header::Partial if input.len() - pos <= MAX_INLINE => return Parsed::Incomplete { hint: 0 },
             Header::Partial => return Parsed::Error("ERR Protocol error: too big bulk count string"),
-            Header::Value(n, _) if limits.unauthenticated && n > 0 => {
-                return Parsed::Error(crate::commands::errors::UNAUTH_BULK)
-            }
             _ => return Parsed::Error("ERR Protocol error: invalid bulk length"),
         };
         if input.len() < start + len + 2 {

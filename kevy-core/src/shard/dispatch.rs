@@ -59,6 +59,17 @@ fn refused_when_subscribed(conn: &mut Conn, cmd: &'static Command) -> bool {
     true
 }
 
+/// A protocol error before AUTH: over the small limits, Redis names them (a malformed
+/// count gets the same text here; either way the connection is closed).
+#[cold]
+fn unauthenticated_text(msg: &'static str) -> &'static str {
+    match msg {
+        "ERR Protocol error: invalid multibulk length" => errors::UNAUTH_MULTIBULK,
+        "ERR Protocol error: invalid bulk length" => errors::UNAUTH_BULK,
+        other => other,
+    }
+}
+
 /// `-NOAUTH` for what a connection may not run before AUTH (everything but the
 /// `no-auth` rows: AUTH, HELLO, QUIT, RESET), while a password is required. Never
 /// inlined: the hot path keeps only the flag test.
@@ -416,7 +427,8 @@ pub fn run_pipeline(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32) {
             max_bulk_len: shared.config.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed),
             ..Limits::default()
         },
-        true => Limits::UNAUTHENTICATED,
+        // Redis's small limits before AUTH: 10 arguments, 16 KiB per argument.
+        true => Limits { max_bulk_len: 16384, max_multibulk_len: 10 },
     };
     // The parse buffers are moved out so `conn` can be borrowed for the reply.
     let rbuf = std::mem::take(&mut conn.rbuf);
@@ -434,6 +446,7 @@ pub fn run_pipeline(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32) {
             }
             Parsed::Empty { consumed } => conn.rpos += consumed,
             Parsed::Error(msg) => {
+                let msg = if conn.client.auth_pending { unauthenticated_text(msg) } else { msg };
                 let resp3 = conn.client.resp3;
                 ReplyWriter::new(conn.reply_parts().0, resp3).error(msg);
                 conn.closing = true;

@@ -76,9 +76,9 @@ fn check_prefixes(command: &[u8], limits: &Limits) {
     }
 }
 
-/// Limits as a connection has them by default, tight ones, and those before AUTH.
-pub fn parser_limits() -> [Limits; 3] {
-    [Limits::default(), Limits { max_bulk_len: 1024 * 1024, max_multibulk_len: 1024, unauthenticated: false }, Limits::UNAUTHENTICATED]
+/// Limits as a connection has them by default, and tight ones.
+pub fn parser_limits() -> [Limits; 2] {
+    [Limits::default(), Limits { max_bulk_len: 1024 * 1024, max_multibulk_len: 1024 }]
 }
 
 /// RESP multibulk: the input is taken as a pipeline starting with `*`.
