@@ -34,6 +34,8 @@ python3 -m pytest -q tests/pubsub || status=1
 python3 -m pytest -q tests/hostile || status=1
 # HyperLogLog strings moved between kevy and redis-server with GET/SET.
 python3 -m pytest -q tests/hll || status=1
+# Security: port ownership, requirepass/AUTH.
+python3 -m pytest -q tests/security || status=1
 
 for shards in 1 3; do
   echo "== compat: kevy-server --shards $shards vs redis-server"

@@ -231,13 +231,14 @@ fn load_data(config: &Config, shards: usize) -> Result<Vec<Keyspace>, Error> {
     Ok(keyspaces)
 }
 
-/// One listener per (shard, address). The first bind fixes the port when it is 0.
+/// One listener per (shard, address). The first bind fixes the port when it is 0;
+/// shard 0's binds are exclusive, so a port another server holds is refused.
 fn bind_all(addrs: &[IpAddr], port: u16, shards: usize, backlog: i32) -> Result<(u16, Vec<Vec<TcpListener>>), Error> {
     let mut port = port;
     let mut all: Vec<Vec<TcpListener>> = (0..shards).map(|_| Vec::new()).collect();
-    for per_shard in all.iter_mut() {
+    for (shard, per_shard) in all.iter_mut().enumerate() {
         for ip in addrs {
-            let l = reuseport_listener(SocketAddr::new(*ip, port), backlog)?;
+            let l = reuseport_listener(SocketAddr::new(*ip, port), backlog, shard == 0)?;
             if port == 0 {
                 port = l.local_addr()?.port();
             }
@@ -245,4 +246,52 @@ fn bind_all(addrs: &[IpAddr], port: u16, shards: usize, backlog: i32) -> Result<
         }
     }
     Ok((port, all))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn start_on(port: u16, shards: usize) -> Result<Server, Error> {
+        let mut cfg = Config::new();
+        cfg.set("port", &port.to_string()).unwrap().set("shards", &shards.to_string()).unwrap();
+        Server::start(cfg)
+    }
+
+    #[test]
+    fn connections_still_land_on_every_shard() {
+        let server = start_on(0, 4).expect("starts");
+        let mut conns: Vec<std::net::TcpStream> = Vec::new();
+        for _ in 0..64 {
+            let mut c = std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+            c.write_all(b"PING\r\n").unwrap();
+            let mut buf = [0u8; 7];
+            c.read_exact(&mut buf).unwrap();
+            assert_eq!(&buf, b"+PONG\r\n");
+            conns.push(c);
+        }
+        // 64 connections hashed over 4 listeners: each shard gets some (a miss has
+        // odds of about 1 in 10^7).
+        for (id, shard) in server.shared.shards.iter().enumerate() {
+            let n = shard.clients.lock().unwrap().len();
+            assert!(n > 0, "shard {id} got no connection");
+        }
+    }
+
+    #[test]
+    fn a_second_server_on_a_held_port_fails_in_use() {
+        let first = start_on(0, 3).expect("starts");
+        for shards in [1, 3] {
+            match start_on(first.port(), shards) {
+                Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse, "{e}"),
+                Err(other) => panic!("unexpected error {other}"),
+                Ok(_) => panic!("a second server started on port {}", first.port()),
+            }
+        }
+        // The port is free again once the first server stops.
+        let port = first.port();
+        first.stop();
+        start_on(port, 2).expect("restarts on the freed port");
+    }
 }

@@ -840,6 +840,29 @@ typedef struct {
     void (*run)(void);
 } test_case;
 
+/* A second server on a port a running one holds is refused (no silent split of
+ * clients between them): KEVY_ERR_IO, "Address already in use". */
+static void test_port_already_held(void) {
+    kevy_server *first = start_server("2");
+    uint16_t port = 0;
+    CHECK_OK(kevy_server_port(first, &port));
+    char port_text[8];
+    snprintf(port_text, sizeof port_text, "%u", (unsigned)port);
+    kevy_config *cfg = NULL;
+    CHECK_OK(kevy_config_new(&cfg));
+    CHECK_OK(kevy_config_set(cfg, "port", port_text));
+    CHECK_OK(kevy_config_set(cfg, "shards", "2"));
+    kevy_server *second = NULL;
+    CHECK_ST(kevy_server_start(cfg, &second), KEVY_ERR_IO);
+    CHECK(second == NULL);
+    CHECK(strstr(kevy_last_error(), "Address already in use") != NULL);
+    kevy_server_free(first);
+    /* Free again once the first one is gone. */
+    CHECK_OK(kevy_server_start(cfg, &second));
+    kevy_server_free(second);
+    kevy_config_free(cfg);
+}
+
 int main(void) {
     test_case tests[] = {
         {"version", test_version},
@@ -854,6 +877,7 @@ int main(void) {
         {"manual_clock", test_manual_clock},
         {"faults_and_set_time", test_faults_and_set_time},
         {"subscribe_needs_a_connection", test_subscribe_needs_a_connection},
+        {"port_already_held", test_port_already_held},
     };
     /* Servers read and write their data files in `dir` ("."): use a scratch one. */
     char scratch[] = "/tmp/kevy-c-tests-XXXXXX";

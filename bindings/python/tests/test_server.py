@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -103,6 +105,19 @@ def test_taken_port_raises_start_error():
             kevy.Server(port=holder.getsockname()[1])
     finally:
         holder.close()
+
+
+def test_port_held_by_another_kevy_raises_start_error():
+    # Two kevy servers on one port would silently split the clients (SO_REUSEPORT):
+    # the second one is refused instead, in this process as in another.
+    with kevy.Server(shards=2) as first:
+        with pytest.raises(kevy.StartError, match="Address already in use"):
+            kevy.Server(port=first.port, shards=2)
+        child = subprocess.run(
+            [sys.executable, "-c", f"import kevy; kevy.Server(port={first.port})"],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert child.returncode != 0 and "Address already in use" in child.stderr, child.stderr
 
 
 def test_stopped_server_refuses_calls():

@@ -18,6 +18,9 @@ pub struct Client {
     pub last_cmd_ms: u64,
     /// Full name of the last command run (`client|list`), for CLIENT LIST.
     pub last_cmd: &'static str,
+    /// Not yet authenticated: `requirepass` was set when it connected (or at its last
+    /// RESET). False by default, so host calls and internal clients need no AUTH.
+    pub auth_pending: bool,
     /// Set by QUIT: close once the reply is written.
     pub close_after_reply: bool,
     /// Set by commands that change what CLIENT LIST shows (SETNAME, HELLO, SETINFO).
@@ -35,6 +38,17 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client connection (not the host's in-process calls, whose client has no
+    /// peer address).
+    pub fn is_connection(&self) -> bool {
+        !self.addr.is_empty()
+    }
+
+    /// Connected from loopback?
+    pub fn is_local(&self) -> bool {
+        self.addr.parse::<std::net::SocketAddr>().is_ok_and(|a| crate::commands::auth::is_loopback(a.ip()))
+    }
+
     /// CLIENT LIST's flag letters, in Redis's order: `P` subscribed, `x` inside MULTI,
     /// `d` a watched key changed; `N` for none.
     fn flags(&self) -> String {

@@ -57,6 +57,8 @@ fn reset(ctx: &mut Ctx<'_>, _: Args<'_>) {
     client.resp3 = false;
     client.name.clear();
     client.changed = true;
+    // Back to the default user, authenticated only when it has no password (as Redis).
+    client.auth_pending = super::auth::password_required(shared.config());
     ctx.out.set_resp3(false);
     ctx.out.simple("RESET");
 }
@@ -72,15 +74,22 @@ fn quit(ctx: &mut Ctx<'_>, _: Args<'_>) {
     ctx.client().close_after_reply = true;
 }
 
-/// AUTH [username] password — kevy has only the default user, with no password, as a
-/// fresh redis-server: a user name of "default" is accepted with any password.
+/// AUTH [username] password — kevy's one user is `default`, its password
+/// `requirepass`; without one any password is accepted for `default`, as Redis.
 fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    match args.len() {
-        2 => ctx.out.error(errors::AUTH_NO_PASSWORD),
-        3 if args.get(1) == b"default" => ctx.out.ok(),
-        3 => ctx.out.error(errors::WRONGPASS),
-        _ => ctx.out.error(errors::SYNTAX),
+    let (user, password) = match args.len() {
+        2 if !super::auth::password_required(ctx.shared.config()) => return ctx.out.error(errors::AUTH_NO_PASSWORD),
+        2 => (&b"default"[..], args.get(1)),
+        3 => (args.get(1), args.get(2)),
+        _ => return ctx.out.error(errors::SYNTAX),
+    };
+    if !super::auth::credentials_match(ctx.shared.config(), user, password) {
+        return ctx.out.error(errors::WRONGPASS);
     }
+    if let Some(client) = ctx.client.as_deref_mut() {
+        client.auth_pending = false;
+    }
+    ctx.out.ok();
 }
 
 /// SELECT index — kevy has one database, 0.
@@ -104,11 +113,13 @@ fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
         }
     }
     let mut name = None;
+    let mut credentials = None;
     let mut i = 2;
     while i < args.len() {
         let more = args.len() - i - 1;
         if is(args.get(i), "AUTH") && more >= 2 {
-            i += 3; // the default user accepts any password, as in a fresh redis-server
+            credentials = Some((args.get(i + 1), args.get(i + 2)));
+            i += 3;
         } else if is(args.get(i), "SETNAME") && more >= 1 {
             let n = args.get(i + 1);
             if !valid_client_name(n) {
@@ -119,6 +130,15 @@ fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
         } else {
             return ctx.out.error(&errors::hello_syntax(args.get(i)));
         }
+    }
+    if let Some((user, password)) = credentials {
+        if !super::auth::credentials_match(ctx.shared.config(), user, password) {
+            return ctx.out.error(errors::WRONGPASS);
+        }
+        ctx.client().auth_pending = false;
+    }
+    if ctx.client().auth_pending && super::auth::password_required(ctx.shared.config()) {
+        return ctx.out.error(errors::HELLO_NOAUTH);
     }
     let client = ctx.client();
     client.resp3 = resp3;

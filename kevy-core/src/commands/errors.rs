@@ -489,6 +489,29 @@ pub fn latency_no_samples(event: &[u8]) -> String {
     format!("ERR No samples available for event '{}'", lossy(event))
 }
 
+// Authentication (requirepass).
+pub const NOAUTH: &str = "NOAUTH Authentication required.";
+pub const HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client already authenticated, otherwise the \
+                                HELLO AUTH <user> <pass> option can be used to authenticate the client and select \
+                                the RESP protocol version at the same time";
+/// Before AUTH a client may send only small commands (Redis's limits); then it is closed.
+pub const UNAUTH_MULTIBULK: &str = "ERR Protocol error: unauthenticated multibulk length";
+pub const UNAUTH_BULK: &str = "ERR Protocol error: unauthenticated bulk length";
+/// Sent (then the connection is closed) to a client from outside loopback while
+/// protected-mode is on and no password is set.
+pub const DENIED_PROTECTED_MODE: &str = "DENIED Redis is running in protected mode because protected mode is enabled and no password is \
+                                 set for the default user. In this mode connections are only accepted from the loopback \
+                                 interface. If you want to connect from external computers to Redis you may adopt one of the \
+                                 following solutions: 1) Just disable protected mode sending the command 'CONFIG SET \
+                                 protected-mode no' from the loopback interface by connecting to Redis from the same host the \
+                                 server is running, however MAKE SURE Redis is not publicly accessible from internet if you do \
+                                 so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the \
+                                 protected mode by editing the Redis configuration file, and setting the protected mode option to \
+                                 'no', and then restarting the server. 3) If you started the server manually just for testing, \
+                                 restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the \
+                                 default user. NOTE: You only need to do one of the above things in order for the server to start \
+                                 accepting connections from the outside.";
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};

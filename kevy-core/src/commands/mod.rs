@@ -4,6 +4,7 @@
 //! table is their union. One dispatcher (in `shard::dispatch`) rejects unknown commands
 //! and wrong arity and routes by the key spec, so handlers never re-check either.
 
+pub mod auth;
 pub mod bits;
 pub mod blocking;
 pub mod call;

@@ -118,7 +118,37 @@ const PARAMS: &[Param] = &[
         kind: Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 },
         mutable: true,
     },
+    // The default user's password; empty: none (every connection is authenticated).
+    // Changing it keeps existing connections authenticated, as Redis.
+    Param { name: "requirepass", default: "", kind: Kind::Text, mutable: true },
+    // The password a replica gives its master: kept for configuration files (kevy has
+    // no replication yet).
+    Param { name: "masterauth", default: "", kind: Kind::Text, mutable: true },
+    // With no password, connections from outside loopback are refused (DENIED).
+    Param { name: "protected-mode", default: "yes", kind: Kind::Choice(&["yes", "no"]), mutable: true },
+    // Who may CONFIG SET the protected configs (`PROTECTED_CONFIGS`): `no` nobody over
+    // a connection, `local` loopback clients, `yes` anyone. The host always may.
+    Param { name: "enable-protected-configs", default: "no", kind: Kind::Choice(ALLOW_LEVELS), mutable: false },
+    // Accepted as Redis 7.0 (kevy has no DEBUG or MODULE command to gate yet).
+    Param { name: "enable-debug-command", default: "no", kind: Kind::Choice(ALLOW_LEVELS), mutable: false },
+    Param { name: "enable-module-command", default: "no", kind: Kind::Choice(ALLOW_LEVELS), mutable: false },
 ];
+
+/// The values of the `enable-*` settings.
+const ALLOW_LEVELS: &[&str] = &["no", "local", "yes"];
+
+/// Redis 7.0's PROTECTED_CONFIG parameters: where files are written. Changing them
+/// over a connection is what the write-a-file-anywhere attack needs.
+const PROTECTED_CONFIGS: &[&str] = &["dir", "dbfilename"];
+
+/// Who is changing the configuration, for the protected configs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Origin {
+    /// The embedding host (Server::call, kevy_call, Server.call): full control.
+    Host,
+    /// A client connection; `local`: from loopback.
+    Client { local: bool },
+}
 
 fn param(name: &str) -> Option<&'static Param> {
     let name = if name.eq_ignore_ascii_case("lua-time-limit") {
@@ -445,6 +475,10 @@ pub struct LiveConfig {
     pub time_commands: std::sync::atomic::AtomicBool,
     /// `client-output-buffer-limit` per `OutputClass`: hard, soft, soft seconds.
     output_limits: [[AtomicU64; 3]; 3],
+    /// Is `requirepass` set? New connections then start unauthenticated.
+    pub requirepass_set: std::sync::atomic::AtomicBool,
+    /// `protected-mode yes`.
+    pub protected_mode: std::sync::atomic::AtomicBool,
 }
 
 impl LiveConfig {
@@ -464,6 +498,8 @@ impl LiveConfig {
             appendfsync: Default::default(),
             output_limits: Default::default(),
             notify_flags: Default::default(),
+            requirepass_set: Default::default(),
+            protected_mode: Default::default(),
             table: RwLock::new(cfg),
         };
         live.refresh();
@@ -486,6 +522,8 @@ impl LiveConfig {
         self.latency_threshold_ms.store(latency_ms, Ordering::Relaxed);
         self.time_commands.store(slower_than >= 0 || latency_ms > 0, Ordering::Relaxed);
         self.saving.store(!t.get("save").unwrap_or("").is_empty(), Ordering::Relaxed);
+        self.requirepass_set.store(!t.get("requirepass").unwrap_or("").is_empty(), Ordering::Relaxed);
+        self.protected_mode.store(t.get("protected-mode") != Some("no"), Ordering::Relaxed);
         let notify = notify::parse_flags(t.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.notify_flags.store(notify, Ordering::Relaxed);
         let limits = output_limits(t.get("client-output-buffer-limit").unwrap_or(OUTPUT_LIMITS_DEFAULT));
@@ -523,8 +561,27 @@ impl LiveConfig {
             .collect()
     }
 
-    /// Applies `CONFIG SET` pairs all or nothing. Errors are Redis's reply texts.
+    /// Applies `CONFIG SET` pairs all or nothing, with the host's rights.
     pub fn set_many(&self, pairs: &[(&str, &str)]) -> Result<(), String> {
+        self.set_many_from(pairs, Origin::Host)
+    }
+
+    /// May `origin` change the protected configs (`enable-protected-configs`)?
+    fn allows_protected(&self, origin: Origin) -> bool {
+        match origin {
+            Origin::Host => true,
+            Origin::Client { local } => match self.value("enable-protected-configs").as_str() {
+                "yes" => true,
+                "local" => local,
+                _ => false,
+            },
+        }
+    }
+
+    /// Applies `CONFIG SET` pairs all or nothing, as `origin` may. Errors are Redis's
+    /// reply texts.
+    pub fn set_many_from(&self, pairs: &[(&str, &str)], origin: Origin) -> Result<(), String> {
+        let protected_ok = self.allows_protected(origin);
         let fail = |name: &str, why: &str| format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}");
         let mut seen = Vec::new();
         let mut staged = self.table.read().unwrap_or_else(|e| e.into_inner()).clone();
@@ -539,12 +596,20 @@ impl LiveConfig {
             if !p.mutable {
                 return Err(fail(name, "can't set immutable config"));
             }
+            if !protected_ok && PROTECTED_CONFIGS.contains(&p.name) {
+                return Err(fail(name, "can't set protected config"));
+            }
             let v = validate_over(p, staged.values.get(p.name).map(String::as_str), value).map_err(|why| fail(name, &why))?;
             staged.values.insert(p.name, v);
         }
         *self.table.write().unwrap_or_else(|e| e.into_inner()) = staged;
         self.refresh();
         Ok(())
+    }
+
+    /// One parameter's current value (empty when unset).
+    pub fn value(&self, name: &str) -> String {
+        self.table.read().unwrap_or_else(|e| e.into_inner()).get(name).unwrap_or_default().to_string()
     }
 
     /// A copy of the whole table.

@@ -24,20 +24,31 @@ fn set_flag(fd: libc::c_int, level: libc::c_int, name: libc::c_int) -> io::Resul
 
 /// A non-blocking TCP listener with `SO_REUSEADDR` and `SO_REUSEPORT` set, so every
 /// shard can listen on the same port and the kernel spreads connections over them.
-pub fn reuseport_listener(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+///
+/// `first` is the first of a server's listeners on this address: it binds before
+/// `SO_REUSEPORT` is set, so the bind fails with `EADDRINUSE` when anyone (another
+/// kevy too: same user, same flags) already holds the port. It then turns the flag on
+/// and listens, so the server's other shards can join its group; a later server's
+/// first (exclusive) bind conflicts with these listening sockets and fails.
+pub fn reuseport_listener(addr: SocketAddr, backlog: i32, first: bool) -> io::Result<TcpListener> {
     let domain = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
     // SAFETY: plain syscall with constant arguments; the result is checked.
     let fd = check(unsafe { libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) })?;
     // SAFETY: fd is a fresh socket that nothing else owns; OwnedFd closes it on error.
     let owned = unsafe { OwnedFd::from_raw_fd(fd) };
     set_flag(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR)?;
-    set_flag(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT)?;
+    if !first {
+        set_flag(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT)?;
+    }
     if addr.is_ipv6() {
         set_flag(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)?;
     }
     let (storage, len) = sockaddr_of(&addr);
     // SAFETY: `storage` holds a valid sockaddr of `len` bytes for this address family.
     check(unsafe { libc::bind(fd, (&storage as *const libc::sockaddr_storage).cast(), len) })?;
+    if first {
+        set_flag(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT)?;
+    }
     // SAFETY: fd is a bound stream socket.
     check(unsafe { libc::listen(fd, backlog) })?;
     Ok(TcpListener::from(owned))

@@ -58,6 +58,41 @@ pub struct Uring {
     sends_done: usize,
 }
 
+/// A stopping shard's ring: every poll still in the kernel is removed, and the removals
+/// waited for (100 ms at most), before the ring goes. A poll holds its socket open, so
+/// without this a stopped server's listening port stays taken until the kernel's
+/// asynchronous ring teardown runs, and a server restarted on that port fails.
+impl Drop for Uring {
+    fn drop(&mut self) {
+        let armed: Vec<RawFd> = self
+            .regs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.as_ref().is_some_and(|r| r.armed))
+            .map(|(fd, _)| fd as RawFd)
+            .collect();
+        let mut expected = 0;
+        for fd in armed {
+            if matches!(self.disarm(fd), Ok(true)) {
+                expected += 2; // the removal's completion and the removed poll's
+            }
+        }
+        let timeout = types::Timespec::new().nsec(100_000_000);
+        let args = types::SubmitArgs::new().timespec(&timeout);
+        let mut seen = 0;
+        while seen < expected {
+            if self.ring.submitter().submit_with_args(expected - seen, &args).is_err() {
+                break; // timed out, or the kernel refused: the teardown frees them later
+            }
+            let reaped = self.ring.completion().count();
+            if reaped == 0 {
+                break;
+            }
+            seen += reaped;
+        }
+    }
+}
+
 fn user_data(fd: RawFd, seq: u32) -> u64 {
     ((fd as u32 as u64) << 32) | seq as u64
 }

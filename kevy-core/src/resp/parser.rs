@@ -51,6 +51,11 @@ pub fn parse(input: &[u8], limits: &Limits, spans: &mut ArgSpans, scratch: &mut 
 
 pub use crate::num::parse_i64;
 
+/// The texts of the two malformed-count errors (the dispatcher swaps them for the
+/// unauthenticated limits' texts before AUTH).
+pub const INVALID_MULTIBULK: &str = "ERR Protocol error: invalid multibulk length";
+pub const INVALID_BULK: &str = "ERR Protocol error: invalid bulk length";
+
 /// A header line (`*N` or `$N`) read in one pass.
 enum Header {
     /// The value and the index just past its `\r\n`.
@@ -101,7 +106,7 @@ fn parse_multibulk(input: &[u8], limits: &Limits, spans: &mut ArgSpans) -> Parse
         Header::Value(n, next) if n <= limits.max_multibulk_len as i64 => (n, next),
         Header::Partial if input.len() <= MAX_INLINE => return Parsed::Incomplete { hint: 0 },
         Header::Partial => return Parsed::Error("ERR Protocol error: too big mbulk count string"),
-        _ => return Parsed::Error("ERR Protocol error: invalid multibulk length"),
+        _ => return Parsed::Error(INVALID_MULTIBULK),
     };
     if count <= 0 {
         return Parsed::Empty { consumed: pos };
@@ -119,7 +124,7 @@ fn parse_multibulk(input: &[u8], limits: &Limits, spans: &mut ArgSpans) -> Parse
             Header::Value(n, next) if n >= 0 && n as u64 <= limits.max_bulk_len => (n as usize, next),
             Header::Partial if input.len() - pos <= MAX_INLINE => return Parsed::Incomplete { hint: 0 },
             Header::Partial => return Parsed::Error("ERR Protocol error: too big bulk count string"),
-            _ => return Parsed::Error("ERR Protocol error: invalid bulk length"),
+            _ => return Parsed::Error(INVALID_BULK),
         };
         if input.len() < start + len + 2 {
             return Parsed::Incomplete { hint: start + len + 2 };

@@ -48,6 +48,35 @@ fn refused_when_subscribed(conn: &mut Conn, cmd: &'static Command) -> bool {
     true
 }
 
+/// A protocol error before AUTH: over the small limits, Redis names them (a malformed
+/// count gets the same text here; either way the connection is closed).
+#[cold]
+fn unauthenticated_text(msg: &'static str) -> &'static str {
+    match msg {
+        crate::resp::parser::INVALID_MULTIBULK => crate::commands::errors::UNAUTH_MULTIBULK,
+        crate::resp::parser::INVALID_BULK => crate::commands::errors::UNAUTH_BULK,
+        other => other,
+    }
+}
+
+/// `-NOAUTH` for what a connection may not run before AUTH (everything but the
+/// `no-auth` rows: AUTH, HELLO, QUIT, RESET), while a password is required. Never
+/// inlined: the hot path keeps only the flag test.
+#[cold]
+#[inline(never)]
+fn refused_unauthenticated<'g>(
+    shared: &'g Shared,
+    conn: &mut Conn,
+    guard: &mut Option<MutexGuard<'g, Keyspace>>,
+    cmd: &'static Command,
+) -> bool {
+    if cmd.has(flags::NO_AUTH) || !crate::commands::auth::password_required(&shared.config) {
+        return false;
+    }
+    super::txn::refused(shared, conn, guard, Some(cmd), crate::commands::errors::NOAUTH);
+    true
+}
+
 /// The rules of a connection's state that come before running a command, read from
 /// its row: subscribed mode, then the session stage (`txn::session`: MULTI's queue,
 /// the row's session step). Err: refused, not counted as run. Ok(Some(step)): answered
@@ -255,9 +284,13 @@ pub(crate) enum Step {
 /// Parses and runs every complete command in the connection's input, in order.
 pub fn run_pipeline(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32) {
     let shared = turn.shared;
-    let limits = Limits {
-        max_bulk_len: shared.config.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed),
-        ..Limits::default()
+    let limits = match conn.client.auth_pending {
+        false => Limits {
+            max_bulk_len: shared.config.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed),
+            ..Limits::default()
+        },
+        // Redis's small limits before AUTH: 10 arguments, 16 KiB per argument.
+        true => Limits { max_bulk_len: 16384, max_multibulk_len: 10 },
     };
     // The parse buffers are moved out so `conn` can be borrowed for the reply.
     let rbuf = std::mem::take(&mut conn.rbuf);
@@ -275,6 +308,7 @@ pub fn run_pipeline(turn: &mut Turn<'_>, conn: &mut Conn, slot: u32) {
             }
             Parsed::Empty { consumed } => conn.rpos += consumed,
             Parsed::Error(msg) => {
+                let msg = if conn.client.auth_pending { unauthenticated_text(msg) } else { msg };
                 let resp3 = conn.client.resp3;
                 ReplyWriter::new(conn.reply_parts().0, resp3).error(msg);
                 conn.closing = true;
@@ -366,6 +400,10 @@ fn run_one<'g>(
             return Step::Done;
         }
     };
+    // One flag per connection: false unless `requirepass` was set when it connected.
+    if conn.client.auth_pending && refused_unauthenticated(shared, conn, guard, cmd) {
+        return Step::Done;
+    }
     if let Some(busy) = turn.busy {
         return super::busy::run_one_busy(turn, conn, guard, cmd, args, busy);
     }

@@ -96,6 +96,10 @@ impl Front {
                 shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
+            if crate::commands::auth::protected_mode_denies(&shared.config, &peer) {
+                refuse_protected(shared, &stream);
+                continue;
+            }
             if stream.set_nonblocking(true).is_err() {
                 shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
                 continue;
@@ -108,6 +112,7 @@ impl Front {
                 fd: stream.as_raw_fd(),
                 created_ms: now_ms,
                 last_cmd_ms: now_ms,
+                auth_pending: shared.config.requirepass_set.load(Ordering::Relaxed),
                 ..Client::default()
             };
             let slot = self.free_slots.pop().unwrap_or_else(|| {
@@ -228,4 +233,14 @@ impl Front {
         shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
         self.free_slots.push(slot);
     }
+}
+
+/// Protected mode: Redis's DENIED explanation, then the connection is closed.
+#[cold]
+fn refuse_protected(shared: &Shared, stream: &std::net::TcpStream) {
+    use std::io::Write;
+    let denied = format!("-{}\r\n", crate::commands::errors::DENIED_PROTECTED_MODE);
+    let _ = (&*stream).write_all(denied.as_bytes());
+    shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
+    shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
 }

@@ -82,7 +82,14 @@ fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
         pairs.push((name, value));
     }
     let refs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    match ctx.shared.config().set_many(&refs) {
+    // The host's in-process calls have a client without a peer address; a command run
+    // without any client (never CONFIG SET today) gets a remote client's rights.
+    let origin = match ctx.client.as_deref() {
+        Some(c) if !c.is_connection() => crate::config::Origin::Host,
+        Some(c) => crate::config::Origin::Client { local: c.is_local() },
+        None => crate::config::Origin::Client { local: false },
+    };
+    match ctx.shared.config().set_many_from(&refs, origin) {
         Ok(()) => {
             ctx.shared.config_changed();
             ctx.out.ok()
