@@ -25,6 +25,7 @@ pub mod convert;
 pub mod engine;
 pub mod functions;
 pub mod library;
+pub mod reach;
 mod sandbox;
 pub mod sha1;
 

@@ -13,7 +13,7 @@ use crate::scripting::engine::{self, Invocation};
 use crate::scripting::sha1_hex;
 
 const fn eval_cmd(name: &'static str, flags: u32, handler: crate::commands::Handler, summary: &'static str) -> Command {
-    Command::new(name, -3, flags, KeySpec::NONE, handler).route(Route::KeyPositions(eval_keys)).group("scripting").summary(summary)
+    Command::new(name, -3, flags, KeySpec::NONE, handler).route(Route::KeysOrAll(eval_keys, crate::scripting::reach::spans)).group("scripting").summary(summary)
 }
 
 const fn sub(name: &'static str, arity: i32, flags: u32, handler: crate::commands::Handler, summary: &'static str) -> Command {
