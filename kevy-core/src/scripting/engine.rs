@@ -7,7 +7,8 @@
 //! so no script or FUNCTION library changes what later ones on the thread get.
 //!
 //! `redis.call` runs a command on the keyspaces the EVAL holds (the shards of its
-//! KEYS): a key of another shard is an error, as an undeclared key in Redis Cluster.
+//! KEYS, or every shard); one that needs another shard is rerun or takes its lock as
+//! `super::reach` decides.
 //! Errors are tables `{err=...}` passed to an error handler that records where in the
 //! script they were raised, so the final reply reads as Redis's
 //! `ERR ... script: <sha>, on @user_script:<line>.`.
