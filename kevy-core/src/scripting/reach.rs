@@ -4,16 +4,14 @@
 //! kevy script holds shard locks, so the dispatcher must know before the script starts
 //! which shards to lock:
 //!
-//! - A script (by body, SHA-1 or function name) that is not known to stay local holds
-//!   every shard. When such a run touches only the shards of its KEYS, it is
-//!   remembered here as local ([`STAYS_LOCAL`]).
-//! - A script known as local runs holding the shards of its KEYS. When it reaches
-//!   another shard before its first write, on a connection's thread, the run is
-//!   abandoned (every later `redis.call` of it fails, so it writes nothing) and the
-//!   dispatcher reruns it holding every shard ([`take_retry`]). Otherwise (it already
-//!   wrote; on another shard's thread, in EXEC, from a host thread) it takes the locks
-//!   it lacks with try-lock ([`grow`]): two-phase locking keeps it atomic. Either way
-//!   it is forgotten as local, so its next run holds every shard up front.
+//! - A script runs holding the shards of its KEYS (the fast path, unchanged).
+//! - When it reaches another shard before its first write, on a connection's thread,
+//!   the run is abandoned (every later `redis.call` of it fails, so it writes nothing)
+//!   and the dispatcher reruns it holding every shard ([`take_retry`]). Otherwise (it
+//!   already wrote; on another shard's thread, in EXEC, from a host thread) it takes
+//!   the locks it lacks with try-lock ([`grow`]): two-phase locking keeps it atomic.
+//! - Either way the script (by EVAL body, EVALSHA SHA-1, FCALL function name) is
+//!   remembered ([`NEEDS_ALL`]): its next runs hold every shard up front.
 //!
 //! Keys written by nested commands are recorded too ([`note_written`]): clients blocked
 //! on them are served after the script, like after any write.
@@ -21,6 +19,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{MutexGuard, OnceLock, RwLock, TryLockError};
 use std::time::{Duration, Instant};
 
@@ -30,16 +29,18 @@ use crate::shard::routing::shard_of;
 use crate::shard::Shared;
 use crate::store::Keyspace;
 
-/// The most scripts remembered as local; past it the set starts afresh (the cost of
-/// forgetting is one run holding every shard).
+/// The most scripts remembered as reaching out; past it the set starts afresh (the
+/// cost of forgetting is one more rerun or lock growth).
 const MAX_REMEMBERED: usize = 10_000;
 
-/// Ids ([`id_of`]) of the scripts known to stay on the shards of their KEYS. Process
+/// Ids ([`id_of`]) of the scripts known to reach shards beyond their KEYS'. Process
 /// wide: it is a hint, and a wrong one is caught by the run itself.
-static STAYS_LOCAL: OnceLock<RwLock<HashSet<u64>>> = OnceLock::new();
+static NEEDS_ALL: OnceLock<RwLock<HashSet<u64>>> = OnceLock::new();
+/// Set once a script is in [`NEEDS_ALL`]: until then `spans` is one atomic load.
+static ANY_NEEDS_ALL: AtomicBool = AtomicBool::new(false);
 
-fn stays_local() -> &'static RwLock<HashSet<u64>> {
-    STAYS_LOCAL.get_or_init(|| RwLock::new(HashSet::new()))
+fn needs_all() -> &'static RwLock<HashSet<u64>> {
+    NEEDS_ALL.get_or_init(|| RwLock::new(HashSet::new()))
 }
 
 /// What a script is known by: EVAL its body, EVALSHA its SHA-1 (any case), FCALL its
@@ -80,10 +81,13 @@ fn name_of_call(args: Args<'_>) -> Option<Name<'_>> {
 }
 
 /// The route's `spans` of EVAL, EVALSHA and FCALL (and their _RO forms): does this
-/// call hold every shard? Yes unless the script is known to stay local.
+/// call hold every shard? Yes when the script reached other shards before.
 pub fn spans(args: Args<'_>) -> bool {
+    if !ANY_NEEDS_ALL.load(Ordering::Acquire) {
+        return false;
+    }
     match name_of_call(args) {
-        Some(name) => !stays_local().read().unwrap_or_else(|e| e.into_inner()).contains(&id_of(name)),
+        Some(name) => needs_all().read().unwrap_or_else(|e| e.into_inner()).contains(&id_of(name)),
         None => false,
     }
 }
@@ -93,18 +97,16 @@ pub fn is_script(cmd: &Command) -> bool {
     cmd.has(flags::NOSCRIPT) && matches!(cmd.name, "eval" | "eval_ro" | "evalsha" | "evalsha_ro" | "fcall" | "fcall_ro")
 }
 
-fn remember(names: &[Name<'_>], local: bool) {
-    let mut set = stays_local().write().unwrap_or_else(|e| e.into_inner());
-    for &name in names {
-        if local {
-            if set.len() >= MAX_REMEMBERED {
-                set.clear();
-            }
-            set.insert(id_of(name));
-        } else {
-            set.remove(&id_of(name));
-        }
+/// Remembers that the scripts `names` reach shards beyond their KEYS'.
+fn remember_wide(names: &[Name<'_>]) {
+    let mut set = needs_all().write().unwrap_or_else(|e| e.into_inner());
+    if set.len() >= MAX_REMEMBERED {
+        set.clear();
     }
+    names.iter().for_each(|&name| {
+        set.insert(id_of(name));
+    });
+    ANY_NEEDS_ALL.store(true, Ordering::Release);
 }
 
 /// The run of one script on this thread.
@@ -133,9 +135,8 @@ pub fn scoped<R>(names: &[Name<'_>], keys: &[&[u8]], shards: usize, f: impl FnOn
     RUN.with(|r| *r.borrow_mut() = Some(Run { declared, reached_out: false }));
     let out = f();
     let run = RUN.with(|r| r.borrow_mut().take());
-    if shards > 1 {
-        let stayed = !RETRY.with(Cell::get) && run.is_some_and(|run| !run.reached_out);
-        remember(names, stayed);
+    if shards > 1 && (RETRY.with(Cell::get) || run.is_some_and(|run| run.reached_out)) {
+        remember_wide(names);
     }
     out
 }
