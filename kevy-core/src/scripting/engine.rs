@@ -561,6 +561,9 @@ pub(super) fn run_entry(
     stop_when_killed(lua, Arc::clone(&guard.run));
     let outcome = call_in_scope(st, ctx, entry, (keys, argv), read_only, &guard.run);
     lua.remove_hook();
+    if guard.run.kill.load(Ordering::Acquire) {
+        super::reach::cancel_retry(); // a killed script is not run again
+    }
     let script_resp3 = SCRIPT_RESP.with(Cell::get) == 3;
     drop(guard);
     let mut values = outcome.map_err(lua_err)?.into_iter();
@@ -730,6 +733,12 @@ fn command_call<'s>(
         Route::Pick(pick) => vec![pick(cargs, shards)],
         _ => cmd.key_positions(cargs).into_iter().map(|p| shard_of(cargs.get(p), shards)).collect(),
     };
+    if shards == 1 {
+        if cmd.has(flags::WRITE) {
+            running.wrote.store(true, Ordering::Release);
+        }
+        return Ok(crate::commands::custom::call_on(ctx, cargs, resp3));
+    }
     let wrote = running.wrote.load(Ordering::Acquire);
     let held = |s: usize| ctx.db.shard(s).is_some() || grown.iter().any(|(g, _)| *g == s);
     match super::reach::check(&needed, held, wrote) {

@@ -109,6 +109,13 @@ fn remember_wide(names: &[Name<'_>]) {
     ANY_NEEDS_ALL.store(true, Ordering::Release);
 }
 
+/// Forgets which scripts reach out (SCRIPT FLUSH, a FUNCTION library changed).
+pub fn forget_all() {
+    if ANY_NEEDS_ALL.load(Ordering::Acquire) {
+        needs_all().write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
 /// The run of one script on this thread.
 struct Run {
     /// declared[s]: a KEYS entry lives on shard s.
@@ -129,13 +136,16 @@ thread_local! {
 /// Runs `f` (a script run) tracking what it reaches; remembers afterwards whether the
 /// script stayed on the shards of `keys`.
 pub fn scoped<R>(names: &[Name<'_>], keys: &[&[u8]], shards: usize, f: impl FnOnce() -> R) -> R {
+    if shards == 1 {
+        return f(); // every key is held: nothing to track
+    }
     let mut declared = vec![false; shards];
     keys.iter().for_each(|k| declared[shard_of(k, shards)] = true);
     RETRY.with(|r| r.set(false));
     RUN.with(|r| *r.borrow_mut() = Some(Run { declared, reached_out: false }));
     let out = f();
     let run = RUN.with(|r| r.borrow_mut().take());
-    if shards > 1 && (RETRY.with(Cell::get) || run.is_some_and(|run| run.reached_out)) {
+    if RETRY.with(Cell::get) || run.is_some_and(|run| run.reached_out) {
         remember_wide(names);
     }
     out
@@ -211,6 +221,11 @@ pub fn arm(on: bool) {
 pub fn take_retry() -> bool {
     ARMED.with(|a| a.set(false));
     RETRY.with(|r| r.replace(false))
+}
+
+/// Drops a pending rerun (the script was killed).
+pub fn cancel_retry() {
+    RETRY.with(|r| r.set(false));
 }
 
 /// Records the keys a nested command wrote (only while someone is blocked: the
