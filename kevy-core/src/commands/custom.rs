@@ -338,6 +338,10 @@ pub(crate) fn call_on(ctx: &mut Ctx<'_>, args: Args<'_>, resp3: bool) -> Reply {
         return Reply::Nil;
     }
     drop(nested);
+    // Clients blocked on what it wrote are served after the command around it.
+    if cmd.has(flags::WRITE) && ctx.db.any(|ks| !ks.blocked.is_empty()) {
+        crate::commands::nested::note_written(call.keys());
+    }
     Reply::from_encoded(&bytes)
 }
 

@@ -423,6 +423,11 @@ pub fn pfselftest_failed(what: &str) -> String {
 pub fn pubsub_needs_connection(name: &str) -> String {
     format!("ERR {name} needs a client connection (subscriptions are per connection)")
 }
+/// kevy only: a script reached a shard it did not hold before writing; the run is
+/// abandoned and run again holding every shard (this text shows only where it cannot be:
+/// inside MULTI/EXEC, from a host thread).
+pub const SCRIPT_RERUN_ALL_SHARDS: &str =
+    "ERR Script reached a key on a shard it did not lock before writing: run it again (it now holds every shard)";
 
 // Geo.
 pub const GEO_UNIT: &str = "ERR unsupported unit provided. please use M, KM, FT, MI";

@@ -18,6 +18,7 @@ pub mod hash;
 pub mod hll;
 pub mod keys;
 pub mod list;
+pub mod nested;
 pub mod pubsub;
 pub mod runtime;
 pub mod stats;

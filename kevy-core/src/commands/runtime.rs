@@ -61,6 +61,8 @@ pub trait Runtime: Sync {
     fn table(&self) -> &CommandTable;
     fn config(&self) -> &LiveConfig;
     fn shard_count(&self) -> usize;
+    /// Wakes shard `id`'s thread if it is parked (it has deferred work to pick up).
+    fn wake_shard(&self, id: ShardId);
     /// The server's slow log (SLOWLOG).
     fn slowlog(&self) -> &crate::commands::stats::slowlog::SlowLog;
     /// The latency monitor (LATENCY).

@@ -7,7 +7,8 @@
 //! so no script or FUNCTION library changes what later ones on the thread get.
 //!
 //! `redis.call` runs a command on the keyspaces the EVAL holds (the shards of its
-//! KEYS): a key of another shard is an error, as an undeclared key in Redis Cluster.
+//! KEYS, or every shard); one that needs another shard is rerun or takes its lock as
+//! `super::reach` decides.
 //! Errors are tables `{err=...}` passed to an error handler that records where in the
 //! script they were raised, so the final reply reads as Redis's
 //! `ERR ... script: <sha>, on @user_script:<line>.`.
@@ -409,7 +410,8 @@ pub fn compile(scripts: &Scripts, sha: &str, body: &[u8]) -> Result<(), String> 
 pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) {
     let shared = ctx.shared;
     let scripts = super::of(shared);
-    let outcome = with_state(scripts, |st| run_in(st, ctx, inv));
+    let names = [super::reach::Name::Body(inv.body), super::reach::Name::Sha(inv.sha.as_bytes())];
+    let outcome = super::reach::scoped(&names, &inv.keys, ctx.db.shards(), || with_state(scripts, |st| run_in(st, ctx, inv)));
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(msg)) | Err(msg) => ctx.out.error(&msg),
@@ -559,6 +561,9 @@ pub(super) fn run_entry(
     stop_when_killed(lua, Arc::clone(&guard.run));
     let outcome = call_in_scope(st, ctx, entry, (keys, argv), read_only, &guard.run);
     lua.remove_hook();
+    if guard.run.kill.load(Ordering::Acquire) {
+        super::reach::cancel_retry(); // a killed script is not run again
+    }
     let script_resp3 = SCRIPT_RESP.with(Cell::get) == 3;
     drop(guard);
     let mut values = outcome.map_err(lua_err)?.into_iter();
@@ -623,6 +628,9 @@ fn call_in_scope(
     running: &Running,
 ) -> mlua::Result<MultiValue> {
     let redis = &st.redis;
+    let shared = ctx.shared;
+    // The locks the script took past its command's (`reach::grow`), held to its end.
+    let grown = RefCell::new(super::reach::Grown::new());
     // redis.call and redis.pcall share the running command: one closure serves both.
     let ctx_cell = RefCell::new(ctx);
     let call = |lua: &Lua, args: &MultiValue| -> mlua::Result<(Value, bool)> {
@@ -630,7 +638,9 @@ fn call_in_scope(
         let Ok(mut ctx) = ctx_cell.try_borrow_mut() else {
             return raise(errors::CALL_NESTED);
         };
-        let reply = command_call(&mut ctx, args, read_only, running, resp3).unwrap_or_else(|m| Reply::Error(m.into_bytes()));
+        let mut grown = grown.borrow_mut();
+        let reply = command_call(&mut ctx, (shared, &mut grown), args, (read_only, running), resp3)
+            .unwrap_or_else(|m| Reply::Error(m.into_bytes()));
         let is_error = reply.is_error();
         Ok((convert::reply_to_lua(lua, &reply, resp3)?, is_error))
     };
@@ -651,6 +661,7 @@ fn call_in_scope(
         };
         redis.raw_set("call", Value::Nil)?;
         redis.raw_set("pcall", Value::Nil)?;
+        super::reach::defer_grown_wakeups(shared, &mut grown.borrow_mut());
         result
     })
 }
@@ -674,11 +685,11 @@ pub(super) fn error_text(err: &Value, sha: &str) -> String {
 
 /// One `redis.call` / `redis.pcall`: checks the command as Redis does for scripts, then
 /// runs it nested in the EVAL over the keyspaces it holds. Err is an error reply text.
-fn command_call(
+fn command_call<'s>(
     ctx: &mut Ctx<'_>,
+    (shared, grown): (&'s dyn crate::commands::runtime::Runtime, &mut super::reach::Grown<'s>),
     args: &MultiValue,
-    read_only: bool,
-    running: &Running,
+    (read_only, running): (bool, &Running),
     resp3: bool,
 ) -> Result<Reply, String> {
     if args.is_empty() {
@@ -713,11 +724,8 @@ fn command_call(
     if read_only && cmd.has(flags::MAY_REPLICATE) {
         return Err(errors::CALL_WRITE_IN_RO.into());
     }
-    if cmd.has(flags::WRITE) {
-        if read_only {
-            return Err(errors::CALL_WRITE_IN_RO.into());
-        }
-        running.wrote.store(true, Ordering::Release);
+    if cmd.has(flags::WRITE) && read_only {
+        return Err(errors::CALL_WRITE_IN_RO.into());
     }
     let shards = ctx.db.shards();
     let needed: Vec<usize> = match cmd.route {
@@ -725,10 +733,34 @@ fn command_call(
         Route::Pick(pick) => vec![pick(cargs, shards)],
         _ => cmd.key_positions(cargs).into_iter().map(|p| shard_of(cargs.get(p), shards)).collect(),
     };
-    if needed.iter().any(|&s| ctx.db.shard(s).is_none()) {
-        return Err(if cmd.spans_all(cargs) { errors::SCRIPT_ALL_SHARDS } else { errors::SCRIPT_UNDECLARED_KEY }.into());
+    if shards == 1 {
+        if cmd.has(flags::WRITE) {
+            running.wrote.store(true, Ordering::Release);
+        }
+        return Ok(crate::commands::custom::call_on(ctx, cargs, resp3));
     }
-    Ok(crate::commands::custom::call_on(ctx, cargs, resp3))
+    let wrote = running.wrote.load(Ordering::Acquire);
+    let held = |s: usize| ctx.db.shard(s).is_some() || grown.iter().any(|(g, _)| *g == s);
+    match super::reach::check(&needed, held, wrote) {
+        super::reach::Check::Run => {}
+        super::reach::Check::Retry => return Err(errors::SCRIPT_RERUN_ALL_SHARDS.into()),
+        super::reach::Check::Grow(missing) => {
+            if !super::reach::grow(shared, &missing, grown) {
+                return Err(if cmd.spans_all(cargs) { errors::SCRIPT_ALL_SHARDS } else { errors::SCRIPT_UNDECLARED_KEY }.into());
+            }
+        }
+    }
+    if cmd.has(flags::WRITE) {
+        running.wrote.store(true, Ordering::Release);
+    }
+    if grown.is_empty() {
+        return Ok(crate::commands::custom::call_on(ctx, cargs, resp3));
+    }
+    // Over the command's shards and those the script took since.
+    let mut unused = Vec::new();
+    let db = ctx.db.grown(grown);
+    let mut wider = Ctx::new(db, crate::resp::ReplyWriter::new(&mut unused, resp3), ctx.now_ms, None, shared, ctx.shard);
+    Ok(crate::commands::custom::call_on(&mut wider, cargs, resp3))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::resp::Args;
 use super::{functions, library};
 
 const fn fcall_cmd(name: &'static str, flags: u32, handler: crate::commands::Handler, summary: &'static str) -> Command {
-    Command::new(name, -3, flags, KeySpec::NONE, handler).route(Route::KeyPositions(fcall_keys)).group("scripting").summary(summary)
+    Command::new(name, -3, flags, KeySpec::NONE, handler).route(Route::KeysOrAll(fcall_keys, crate::scripting::reach::spans)).group("scripting").summary(summary)
 }
 
 const fn sub(name: &'static str, arity: i32, flags: u32, handler: crate::commands::Handler, summary: &'static str) -> Command {

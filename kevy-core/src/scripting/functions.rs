@@ -148,9 +148,12 @@ fn callback(st: &mut State, lib: &Arc<Library>, fname: &str) -> Result<Function,
 /// FCALL: runs function `meta` of `lib` and writes its reply.
 pub fn call(ctx: &mut Ctx<'_>, lib: &Arc<Library>, meta: &FunctionMeta, keys: &[&[u8]], args: &[&[u8]], read_only: bool) {
     let shared = ctx.shared;
-    let outcome = engine::with_state(super::of(shared), |st| {
-        let f = callback(st, lib, &meta.name)?;
-        engine::run_entry(st, ctx, Entry::Callback(f), &meta.name, keys, args, read_only || meta.no_writes())
+    let names = [super::reach::Name::Function(meta.name.as_bytes())];
+    let outcome = super::reach::scoped(&names, keys, ctx.db.shards(), || {
+        engine::with_state(super::of(shared), |st| {
+            let f = callback(st, lib, &meta.name)?;
+            engine::run_entry(st, ctx, Entry::Callback(f), &meta.name, keys, args, read_only || meta.no_writes())
+        })
     });
     match outcome {
         Ok(Ok(())) => {}

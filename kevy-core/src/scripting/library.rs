@@ -61,6 +61,7 @@ impl Libraries {
 
     /// Adds (or with `replace`, replaces) a library. The error is the reply text.
     pub fn insert(&self, lib: Library, replace: bool) -> Result<(), String> {
+        super::reach::forget_all(); // a function by the same name may now stay local
         let mut libs = self.by_name.write().unwrap_or_else(|e| e.into_inner());
         if !replace && libs.contains_key(&lib.name) {
             return Err(errors::library_exists(&lib.name));
@@ -75,11 +76,13 @@ impl Libraries {
     }
 
     pub fn delete(&self, name: &[u8]) -> bool {
+        super::reach::forget_all(); // a function by the same name may now stay local
         let name = String::from_utf8_lossy(name);
         self.by_name.write().unwrap_or_else(|e| e.into_inner()).remove(name.as_ref()).is_some()
     }
 
     pub fn flush(&self) {
+        super::reach::forget_all(); // a function by the same name may now stay local
         self.by_name.write().unwrap_or_else(|e| e.into_inner()).clear();
     }
 

@@ -27,6 +27,7 @@ pub mod functions;
 pub mod function_rows;
 pub mod library;
 pub mod rows;
+pub mod reach;
 mod sandbox;
 pub mod sha1;
 
@@ -204,6 +205,7 @@ impl Scripts {
 
     /// SCRIPT FLUSH: forgets every script; Lua states are rebuilt on their next use.
     pub fn flush(&self) {
+        reach::forget_all();
         self.bodies.write().unwrap_or_else(|e| e.into_inner()).clear();
         self.generation.fetch_add(1, Ordering::AcqRel);
     }

@@ -12,7 +12,7 @@ use super::engine::{self, Invocation};
 use super::sha1_hex;
 
 const fn eval_cmd(name: &'static str, flags: u32, handler: crate::commands::Handler, summary: &'static str) -> Command {
-    Command::new(name, -3, flags, KeySpec::NONE, handler).route(Route::KeyPositions(eval_keys)).group("scripting").summary(summary)
+    Command::new(name, -3, flags, KeySpec::NONE, handler).route(Route::KeysOrAll(eval_keys, crate::scripting::reach::spans)).group("scripting").summary(summary)
 }
 
 const fn sub(name: &'static str, arity: i32, flags: u32, handler: crate::commands::Handler, summary: &'static str) -> Command {

@@ -269,8 +269,12 @@ fn wake_slow(db: &mut Db<'_>, call: &Call<'_>, shared: &Shared, me: ShardId, now
             crate::persist::aof::flush_others(&shared.aof, &shared.config, db, me);
         }
     }
+    // A script's (or custom command's) nested writes: their keys, not its declared ones.
+    let written = if call.cmd.is(traits::MAY_WRITE) { crate::commands::nested::take_written() } else { Vec::new() };
     if blocking::any_waiters(db) {
-        let keys = call.keys().map(<[u8]>::to_vec).collect();
+        let mut keys: Vec<Vec<u8>> = call.keys().map(<[u8]>::to_vec).collect();
+        let n = db.shards();
+        keys.extend(written.into_iter().filter(|k| db.shard(crate::store::routing::shard_of(k, n)).is_some()));
         blocking::serve_ready(db, keys, shared, me, now_ms, outbox);
     }
 }
@@ -483,7 +487,9 @@ fn run_routed<'g>(
             if cmd.has(flags::BLOCKING) {
                 run_blocking_here(turn, conn, slot, db, &call);
             } else {
+                let before = arm_rerun(shards, conn, &call);
                 run_for_conn(turn, conn, db, &call);
+                rerun_on_every_shard(turn, conn, guard, &call, before);
             }
         }
         Target::Remote(to) => {
@@ -508,9 +514,45 @@ fn run_routed<'g>(
             if cmd.has(flags::BLOCKING) {
                 run_blocking_here(turn, conn, slot, db, &call);
             } else {
+                let before = arm_rerun(shards, conn, &call);
                 run_for_conn(turn, conn, db, &call);
+                drop(locks);
+                rerun_on_every_shard(turn, conn, guard, &call, before);
             }
         }
     }
     Ok(())
+}
+
+/// Before a command for a connection: where its reply starts, and (for a script on
+/// several shards) the mark that [`rerun_on_every_shard`] may run it again.
+#[inline]
+fn arm_rerun(shards: usize, conn: &mut Conn, call: &Call<'_>) -> usize {
+    if shards == 1 || !crate::scripting::reach::is_script(call.cmd) {
+        return 0;
+    }
+    crate::scripting::reach::arm(true);
+    conn.reply_parts().0.len()
+}
+
+/// A script that reached a shard it did not hold, before writing, was abandoned
+/// (`scripting::reach`): its reply (from `before`) is dropped and it runs again
+/// holding every shard. Costs one thread-local read otherwise.
+#[inline]
+fn rerun_on_every_shard<'g>(
+    turn: &mut Turn<'g>,
+    conn: &mut Conn,
+    guard: &mut Option<MutexGuard<'g, Keyspace>>,
+    call: &Call<'_>,
+    before: usize,
+) {
+    let shards = turn.shared.shard_count();
+    if shards == 1 || !crate::scripting::reach::is_script(call.cmd) || !crate::scripting::reach::take_retry() {
+        return;
+    }
+    conn.reply_parts().0.truncate(before);
+    drop(guard.take());
+    let ids: Vec<ShardId> = (0..shards).collect();
+    let mut locks = turn.shared.lock_shards(&ids);
+    run_for_conn(turn, conn, Db::locked(&mut locks, &ids, shards), call);
 }

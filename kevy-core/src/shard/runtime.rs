@@ -37,7 +37,15 @@ impl Runtime for Shared {
         self.shards.len()
     }
     fn try_lock(&self, id: ShardId) -> Option<MutexGuard<'_, Keyspace>> {
-        self.shards[id].keyspace.try_lock().ok()
+        // A poisoned lock is taken over, as `lock` does: its panic became an error reply.
+        match self.shards[id].keyspace.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+    fn wake_shard(&self, id: ShardId) {
+        self.shards[id].waker.wake_if_parked();
     }
     fn client_list(&self) -> Vec<Client> {
         Shared::client_list(self)

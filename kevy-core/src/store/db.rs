@@ -37,6 +37,22 @@ impl<'a> Db<'a> {
         Db { parts, shards: self.shards }
     }
 
+    /// These keyspaces and those of `extra` (locks a script took while it ran).
+    pub fn grown<'b>(&'b mut self, extra: &'b mut [(ShardId, std::sync::MutexGuard<'_, Keyspace>)]) -> Db<'b> {
+        let mut parts: Vec<Option<&mut Keyspace>> = match &mut self.parts {
+            Parts::One(id, ks) => {
+                let mut v: Vec<Option<&mut Keyspace>> = (0..self.shards).map(|_| None).collect();
+                v[*id] = Some(&mut **ks);
+                v
+            }
+            Parts::Many(v) => v.iter_mut().map(|k| k.as_deref_mut()).collect(),
+        };
+        for (id, guard) in extra.iter_mut() {
+            parts[*id] = Some(&mut **guard);
+        }
+        Db::many(parts)
+    }
+
     /// A command spanning shards: `guards` are the locks of shards `ids` (in order).
     pub fn locked(guards: &'a mut [std::sync::MutexGuard<'_, Keyspace>], ids: &[ShardId], shards: usize) -> Self {
         let mut locked: Vec<Option<&mut Keyspace>> = (0..shards).map(|_| None).collect();
