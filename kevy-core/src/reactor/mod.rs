@@ -46,6 +46,10 @@ fn choose_from(setting: &str, env: Option<&str>) -> Result<Backend, String> {
     match setting.to_ascii_lowercase().as_str() {
         "off" | "no" => Ok(Backend::Epoll),
         "on" | "yes" => Uring::probe().map(|()| Backend::Uring).map_err(|e| format!("io-uring is on but io_uring is unavailable: {e}")),
+        // Valgrind passes io_uring_enter through as a call that does not block, so it
+        // keeps its one-thread-at-a-time lock while a shard waits on the ring and every
+        // other thread of the process stalls: under it, `auto` means epoll.
+        "auto" if under_valgrind() => Ok(Backend::Epoll),
         "auto" => match Uring::probe() {
             Ok(()) => Ok(Backend::Uring),
             Err(e) => {
@@ -55,6 +59,12 @@ fn choose_from(setting: &str, env: Option<&str>) -> Result<Backend, String> {
         },
         other => Err(format!("io-uring must be auto, on or off, not '{other}'")),
     }
+}
+
+/// Is this process running under valgrind? (Its preloaded core library is named in
+/// LD_PRELOAD.)
+fn under_valgrind() -> bool {
+    std::env::var("LD_PRELOAD").is_ok_and(|v| v.contains("vgpreload"))
 }
 
 /// One shard's reactor: level-triggered readiness by token, whatever the backend.
