@@ -106,17 +106,19 @@ fn a_subscriber_that_never_reads_is_cut_off_and_memory_stays_bounded() {
     assert!(cut_at < 2_000, "cut after {cut_at} messages (limit 1mb + socket buffers)");
     let grown_mb = rss_kb().saturating_sub(before) / 1024;
     assert!(grown_mb < 64, "RSS grew by {grown_mb} MB");
-    // The lazy client finds its connection closed after what was queued.
+    // The lazy client finds its connection closed (after whatever had reached its
+    // socket: with replies sent at the end of a turn, as io_uring does, the cut may come
+    // before the first of them left, so the count of bytes read may be 0).
     lazy.stream_set_timeout();
     let mut sink = vec![0u8; 1 << 20];
-    let mut total = 0;
-    loop {
+    let closed = loop {
         match lazy.raw_read(&mut sink) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => total += n,
+            Ok(0) => break true,
+            Ok(_) => {}
+            Err(e) => break !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
         }
-    }
-    assert!(total > 0);
+    };
+    assert!(closed, "the subscriber's connection is closed, not merely quiet");
     assert_eq!(admin.cmd("PING"), "+PONG\r\n");
 }
 
