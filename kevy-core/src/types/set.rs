@@ -47,29 +47,10 @@ impl Member<'_> {
             Member::Bytes(b) => f(b),
             Member::Int(n) => {
                 let mut buf = [0u8; 20];
-                f(format_int(n, &mut buf))
+                f(crate::num::format_i64(n, &mut buf))
             }
         }
     }
-}
-
-/// The decimal form of `n`, written at the end of `buf`.
-fn format_int(n: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    let mut v = n.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    &buf[i..]
 }
 
 impl Default for Set {
